@@ -1,0 +1,191 @@
+//! Canonical bytes, scheme `rk-c14n-v1` (SPEC §6.1): RFC 8785 (JCS).
+//!
+//! Object keys sorted by UTF-16 code units, no whitespace, strings escaped as
+//! ECMAScript's `JSON.stringify` does, floats as `Number.prototype.toString`.
+//! The one deliberate difference from RFC 8785: an integer keeps its exact
+//! decimal digits (identical to JCS inside ±2^53, exact beyond it).
+
+use super::Value;
+use std::cmp::Ordering;
+
+/// The canonical bytes of `value`.
+pub fn canonical_bytes(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_value(value, &mut out);
+    out
+}
+
+/// Compare two keys by their UTF-16 code units, as RFC 8785 §3.2.3 sorts them.
+pub fn utf16_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return a.as_bytes().cmp(b.as_bytes());
+    }
+    a.encode_utf16().cmp(b.encode_utf16())
+}
+
+/// The entries of an object, sorted as canonical output writes them.
+pub fn sorted_entries(entries: &[(String, Value)]) -> Vec<&(String, Value)> {
+    let mut sorted: Vec<&(String, Value)> = entries.iter().collect();
+    sorted.sort_by(|a, b| utf16_cmp(&a.0, &b.0));
+    sorted
+}
+
+fn write_value(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Int(i) => out.extend_from_slice(i.as_str().as_bytes()),
+        Value::Float(f) => out.extend_from_slice(ecmascript_number(*f).as_bytes()),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(entries) => {
+            out.push(b'{');
+            for (i, (key, item)) in sorted_entries(entries).into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                write_value(item, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+/// A JSON string literal escaped as RFC 8785 §3.2.2.2 says.
+pub fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            b'\t' => b"\\t",
+            b'\n' => b"\\n",
+            0x0c => b"\\f",
+            b'\r' => b"\\r",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if escape.is_empty() {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            out.extend_from_slice(escape);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+/// `Number.prototype.toString(x)` for a finite `x` (ECMA-262 §6.1.6.1.20),
+/// with the shortest digits that round-trip.
+pub fn ecmascript_number(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let (digits, n) = shortest_digits(x.abs());
+    let k = digits.len() as i32;
+    let mut out = String::with_capacity(26);
+    if x < 0.0 {
+        out.push('-');
+    }
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        out.push_str(&digits[..n as usize]);
+        out.push('.');
+        out.push_str(&digits[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
+    } else {
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let e = n - 1;
+        out.push('e');
+        out.push(if e < 0 { '-' } else { '+' });
+        out.push_str(&e.abs().to_string());
+    }
+    out
+}
+
+/// The shortest round-trip decimal digits of a positive finite `x` and the
+/// exponent `n` such that `x = 0.d1d2… × 10^n`.
+pub fn shortest_digits(x: f64) -> (String, i32) {
+    // Rust's `{:e}` prints the shortest digits that round-trip: `1.2345e-7`.
+    let text = format!("{x:e}");
+    let (mantissa, exponent) = text.split_once('e').expect("{:e} always has an exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let exponent: i32 = exponent.parse().expect("{:e} exponent is an integer");
+    (digits, exponent + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1"),
+            (-0.0, "0"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"),
+            (1e-7, "1e-7"),
+            (1e-6, "0.000001"),
+            (0.1, "0.1"),
+            (-1.5, "-1.5"),
+            (4.5, "4.5"),
+            (0.002, "0.002"),
+            (1.2345e-7, "1.2345e-7"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (333333333.33333329, "333333333.3333333"),
+            (9007199254740992.0, "9007199254740992"),
+            (9007199254740994.0, "9007199254740994"),
+            (295147905179352830000.0, "295147905179352830000"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(ecmascript_number(*x), *want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn strings_escape_as_jcs() {
+        let mut out = Vec::new();
+        write_string("€$\u{000F}\nA'B\"\\\\\"/\u{7f}\u{2028}", &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"€$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\u{7f}\u{2028}\""
+        );
+    }
+
+    #[test]
+    fn keys_sort_by_utf16_code_units() {
+        // RFC 8785 §3.2.3: "\r" < "1" < "\u0080" < "ö" < "€" < "😀" < "ﬂ"
+        let mut keys = vec!["\u{fb33}", "😀", "€", "ö", "\u{80}", "1", "\r"];
+        keys.sort_by(|a, b| utf16_cmp(a, b));
+        assert_eq!(keys, vec!["\r", "1", "\u{80}", "ö", "€", "😀", "\u{fb33}"]);
+    }
+}

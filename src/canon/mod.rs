@@ -1,0 +1,290 @@
+//! Canonical configs: YAML or JSON in, one value model, canonical bytes and a
+//! hash out (SPEC §6).
+//!
+//! The one idea to keep in mind: a hash must change exactly when the value the
+//! orchestrator reads changes. Key order, comments, quoting and YAML-vs-JSON
+//! spelling never change it; every input whose value is ambiguous (NaN,
+//! duplicate keys, custom tags, several documents, …) is refused with the JSON
+//! Pointer of the offending value rather than hashed.
+//!
+//! YAML is resolved the way the Python tool set reads it (PyYAML's
+//! `safe_load`, YAML 1.1 rules: `yes` is a boolean, `0755` is octal, `1e5` is a
+//! string), so rk hashes the value the orchestrator actually sees. All YAML
+//! parsing lives in [`yaml`], so the parser can be swapped in one place.
+
+mod delta;
+mod jcs;
+mod json;
+pub mod legacy;
+mod pointer;
+mod pretty;
+mod value;
+pub mod yaml;
+
+pub use delta::changed_pointers;
+pub use jcs::{canonical_bytes, ecmascript_number, shortest_digits, utf16_cmp, write_string};
+pub use pointer::Pointer;
+pub use pretty::pretty;
+pub use value::{Integer, Value};
+
+use crate::error::{Diagnostic, Exit};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::Path;
+
+/// How to read input bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Yaml,
+}
+
+/// A config hash scheme (SPEC §6.1, §6.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `rk-c14n-v1`: sha256 of the RFC 8785 canonical bytes.
+    C14nV1,
+    /// `pyyaml-sorted`: sha256 of PyYAML 6 `yaml.safe_dump(cfg, sort_keys=True)`.
+    PyyamlSorted,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 2] = [Scheme::C14nV1, Scheme::PyyamlSorted];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::C14nV1 => "rk-c14n-v1",
+            Scheme::PyyamlSorted => "pyyaml-sorted",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Scheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A 1-based line and column in an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A loaded config.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub value: Value,
+    /// Where each mapping key starts, named by the pointer of its value
+    /// (YAML and JSON both fill it).
+    pub key_marks: Vec<(Pointer, Mark)>,
+    /// Why the `pyyaml-sorted` bytes of this config cannot be reproduced with
+    /// certainty (a YAML timestamp, a non-string key, …), when that is so.
+    pub legacy_unverifiable: Option<String>,
+}
+
+impl Document {
+    /// Where the key of the value at `pointer` starts, when known.
+    pub fn mark_of(&self, pointer: &Pointer) -> Option<Mark> {
+        self.key_marks
+            .iter()
+            .find(|(p, _)| p == pointer)
+            .map(|(_, m)| *m)
+    }
+}
+
+/// Why a config could not be loaded or hashed. Every variant is exit 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is a directory, not a config file")]
+    IsDirectory { path: String },
+    #[error("{origin}:{mark}: {message}")]
+    Syntax {
+        origin: String,
+        mark: Mark,
+        message: String,
+    },
+    #[error("{origin}:{mark}: invalid UTF-8")]
+    InvalidUtf8 { origin: String, mark: Mark },
+    /// A value that has no single meaning: NaN, a duplicate key, a custom tag,
+    /// too deep, …, at `pointer`.
+    #[error("{origin}{}: {reason} at {}", mark.map(|m| format!(":{m}")).unwrap_or_default(), display_pointer(pointer))]
+    Refused {
+        origin: String,
+        pointer: Pointer,
+        mark: Option<Mark>,
+        reason: String,
+    },
+    #[error("{origin}:{mark}: more than one YAML document; a config is one document")]
+    MultipleDocuments { origin: String, mark: Mark },
+    #[error("invalid JSON Pointer {pointer:?}: {message}")]
+    BadPointer { pointer: String, message: String },
+}
+
+fn display_pointer(p: &Pointer) -> String {
+    let s = p.to_string();
+    if s.is_empty() {
+        "the top level (\"\")".into()
+    } else {
+        s
+    }
+}
+
+impl Diagnostic for Error {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Read { .. } => Some("check the path and its permissions".into()),
+            Error::IsDirectory { .. } => Some("name the config file inside it".into()),
+            Error::Syntax { .. } | Error::InvalidUtf8 { .. } => {
+                Some("fix the file at that line and column, then run the command again".into())
+            }
+            Error::Refused { .. } => Some(
+                "give the value one unambiguous meaning (see `man rk-hash-config`), or drop it with --ignore POINTER".into(),
+            ),
+            Error::MultipleDocuments { .. } => Some("keep one document (remove the extra `---`)".into()),
+            Error::BadPointer { .. } => Some("a pointer looks like /model/lr; escape '~' as ~0 and '/' as ~1".into()),
+        }
+    }
+}
+
+/// Decide the format: an explicit one wins; a `.json` name is JSON; stdin
+/// (`origin == "-"`) whose first non-blank byte is `{` or `[` is tried as JSON
+/// first, then YAML; everything else is YAML.
+pub fn load(bytes: &[u8], format: Option<Format>, origin: &str) -> Result<Document, Error> {
+    match format {
+        Some(Format::Json) => json::load(bytes, origin),
+        Some(Format::Yaml) => yaml::load(bytes, origin),
+        None if origin.ends_with(".json") => json::load(bytes, origin),
+        None if origin == "-" && looks_like_json(bytes) => {
+            json::load(bytes, origin).or_else(|_| yaml::load(bytes, origin))
+        }
+        None => yaml::load(bytes, origin),
+    }
+}
+
+fn looks_like_json(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    matches!(
+        bytes.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
+}
+
+/// Read and load a config file.
+pub fn load_file(path: &Path, format: Option<Format>) -> Result<Document, Error> {
+    let shown = path.display().to_string();
+    if path.is_dir() {
+        return Err(Error::IsDirectory { path: shown });
+    }
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    load(&bytes, format, &shown)
+}
+
+/// Remove the values at `pointers` (SPEC §2 `hash.ignore`). A pointer that
+/// names nothing removes nothing.
+pub fn remove_pointers(value: &mut Value, pointers: &[Pointer]) {
+    for pointer in pointers {
+        remove_pointer(value, pointer.tokens());
+    }
+}
+
+fn remove_pointer(value: &mut Value, tokens: &[String]) {
+    let Some((first, rest)) = tokens.split_first() else {
+        return;
+    };
+    match value {
+        Value::Object(entries) => {
+            if rest.is_empty() {
+                entries.retain(|(k, _)| k != first);
+            } else if let Some((_, child)) = entries.iter_mut().find(|(k, _)| k == first) {
+                remove_pointer(child, rest);
+            }
+        }
+        Value::Array(items) => {
+            let Some(index) = array_index(first) else {
+                return;
+            };
+            if index < items.len() {
+                if rest.is_empty() {
+                    items.remove(index);
+                } else {
+                    remove_pointer(&mut items[index], rest);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn array_index(token: &str) -> Option<usize> {
+    if token == "0" || (!token.starts_with('0') && token.bytes().all(|b| b.is_ascii_digit())) {
+        token.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Lowercase hex sha256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// The result of hashing a config under a scheme.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigHash {
+    /// Lowercase hex sha256.
+    Hex(String),
+    /// The scheme's bytes cannot be reproduced with certainty; the reason.
+    Unverifiable(String),
+}
+
+/// `config_hash` of a loaded document under `scheme`.
+pub fn config_hash(doc: &Document, scheme: Scheme) -> ConfigHash {
+    match scheme {
+        Scheme::C14nV1 => ConfigHash::Hex(sha256_hex(&canonical_bytes(&doc.value))),
+        Scheme::PyyamlSorted => {
+            if let Some(reason) = &doc.legacy_unverifiable {
+                return ConfigHash::Unverifiable(reason.clone());
+            }
+            match legacy::safe_dump_sorted(&doc.value) {
+                Ok(text) => ConfigHash::Hex(sha256_hex(text.as_bytes())),
+                Err(reason) => ConfigHash::Unverifiable(reason.to_string()),
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The command line: clap definitions (one file per command), the shared
+//! [`Context`], and the one place where errors become messages and exit codes.
+
+pub mod man;
+mod plumbing;
+mod porcelain;
+
+use crate::error::{Error, Exit};
+use crate::output::{ColorChoice, Style};
+use crate::project::Project;
+use clap::{Parser, Subcommand};
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+/// rk keeps the state of long, multi-phase experiment runs: resume exactly
+/// where a run stood, detect config drift, migrate, list, compare, archive.
+///
+/// Plumbing commands (hash-config, read-state, write-state, scan-trials,
+/// cat-object, log, fsck) print stable machine-readable output. Porcelain
+/// commands compose them for people.
+///
+/// Exit status: 0 success or no difference; 1 a difference was found; 2 usage
+/// error or invalid input; 3 config drift, resume refused; 4 busy or conflict;
+/// 5 corrupt store or state; 6 refused by the run's state; after `rk resume`
+/// dispatched, the orchestrator's own exit code.
+#[derive(Debug, Parser)]
+#[command(name = "rk", version, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if rk was started in DIR: the project is found by walking up
+    /// from DIR, and relative paths are read from there (overrides RK_PROJECT).
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// When to colour output. `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    HashConfig(plumbing::hash_config::Args),
+    DiffConfig(porcelain::diff_config::Args),
+}
+
+/// What every command gets besides its own arguments.
+pub struct Context {
+    pub color: ColorChoice,
+    /// `-C DIR` was given: the project is found from the cwd, never RK_PROJECT.
+    pub directory_given: bool,
+}
+
+impl Context {
+    /// The project, found as SPEC §1 says.
+    pub fn project(&self) -> Result<Project, Error> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| Error::usage(format!("cannot read the current directory: {e}"), None))?;
+        let env_project = if self.directory_given {
+            None
+        } else {
+            std::env::var_os("RK_PROJECT")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Ok(Project::discover(&cwd, env_project.as_deref())?)
+    }
+
+    /// Styles for stdout.
+    pub fn style(&self) -> Style {
+        Style {
+            color: self.color.for_stdout(),
+        }
+    }
+}
+
+/// Parse the command line, run the command, render any error, and return
+/// the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let color = cli.color;
+    match run(cli) {
+        Ok(exit) => exit.code(),
+        Err(e) if e.is_broken_pipe() => 0,
+        Err(e) => {
+            render_error(&e, color);
+            e.exit().code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<Exit, Error> {
+    if let Some(dir) = &cli.directory {
+        std::env::set_current_dir(dir).map_err(|e| {
+            Error::usage(
+                format!("cannot change to directory {}: {e}", dir.display()),
+                Some("-C takes an existing directory".into()),
+            )
+        })?;
+    }
+    let ctx = Context {
+        color: cli.color,
+        directory_given: cli.directory.is_some(),
+    };
+    match cli.command {
+        Command::HashConfig(args) => plumbing::hash_config::run(args, &ctx),
+        Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
+    }
+}
+
+/// The one place errors are shown: `rk: error: <what, where>` and, when there
+/// is something to do about it, `rk: hint: <what next>`.
+pub fn render_error(e: &Error, color: ColorChoice) {
+    let style = Style {
+        color: color.for_stderr(),
+    };
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "{} {}",
+        style.red("rk: error:"),
+        one_line(&e.to_string())
+    );
+    if let Some(hint) = e.hint() {
+        let _ = writeln!(err, "{} {}", style.yellow("rk: hint:"), hint);
+    }
+}
+
+/// A warning on stderr, for things that do not stop the command.
+pub fn warn(color: ColorChoice, message: &str) {
+    let style = Style {
+        color: color.for_stderr(),
+    };
+    let _ = writeln!(
+        io::stderr().lock(),
+        "{} {}",
+        style.yellow("rk: warning:"),
+        message
+    );
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
+}
+
+/// Buffered, locked stdout. Callers flush it; a closed pipe surfaces as
+/// `Error::Output(BrokenPipe)`, which ends the process quietly.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::new(io::stdout().lock())
+}

@@ -1,0 +1,2 @@
+//! Plumbing: stable, machine-readable output over the domain layers.
+pub mod hash_config;

@@ -1,0 +1,93 @@
+use crate::cli::plumbing::hash_config::load;
+use crate::cli::{stdout, Context};
+use crate::error::{Error, Exit};
+use crate::ops::diff_config::{self, Side};
+use crate::output::ColorChoice;
+use std::io::Write;
+
+/// Show how two configs differ, as a unified diff of their canonical forms.
+///
+/// Both sides are canonicalized (keys sorted, one scalar per line, numbers and
+/// strings in canonical spelling), so key order, comments, quoting and
+/// YAML-vs-JSON never show as a difference, and each changed value is exactly
+/// one `-`/`+` pair. An operand is a config file or `-` (stdin).
+///
+/// Exit status: 0 the configs are the same, 1 they differ, 2 error.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The old side: a config file or `-`.
+    #[arg(value_name = "A")]
+    a: String,
+
+    /// The new side: a config file or `-`.
+    #[arg(value_name = "B")]
+    b: String,
+
+    /// Print only the JSON Pointers of the values that differ, one per line.
+    #[arg(long)]
+    keys: bool,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    if args.a == "-" && args.b == "-" {
+        return Err(Error::usage(
+            "only one side can be read from stdin",
+            Some("save one config to a file first".into()),
+        ));
+    }
+    let side = |operand: &str| -> Result<Side, Error> {
+        Ok(Side {
+            label: operand.to_string(),
+            value: load(operand, None)?.value,
+        })
+    };
+    let (a, b) = (side(&args.a)?, side(&args.b)?);
+    let diff = diff_config::diff(&a, &b);
+    let mut out = stdout();
+    if args.keys {
+        for key in &diff.keys {
+            writeln!(out, "{key}")?;
+        }
+    } else {
+        write_colored_diff(&mut out, &diff.unified, ctx.color)?;
+    }
+    out.flush()?;
+    Ok(if diff.is_same() {
+        Exit::Success
+    } else {
+        Exit::Different
+    })
+}
+
+/// Write a unified diff, coloured like git's on a terminal.
+pub fn write_colored_diff(
+    out: &mut dyn Write,
+    unified: &str,
+    color: ColorChoice,
+) -> std::io::Result<()> {
+    let style = crate::output::Style {
+        color: color.for_stdout(),
+    };
+    if !style.color {
+        return out.write_all(unified.as_bytes());
+    }
+    for line in unified.split_inclusive('\n') {
+        let (text, newline) = match line.strip_suffix('\n') {
+            Some(t) => (t, "\n"),
+            None => (line, ""),
+        };
+        let painted = if text.starts_with("---") || text.starts_with("+++") {
+            style.bold(text)
+        } else if text.starts_with('-') {
+            style.red(text)
+        } else if text.starts_with('+') {
+            style.green(text)
+        } else if text.starts_with("@@") {
+            style.cyan(text)
+        } else {
+            text.to_string()
+        };
+        write!(out, "{painted}{newline}")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! One module per porcelain verb. Each takes its options and a writer and
+//! returns what happened; nothing here parses arguments or picks colours.
+
+pub mod diff_config;

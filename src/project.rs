@@ -1,0 +1,730 @@
+//! The project: where it is, what `rk.yaml` says, and how a run operand (a RID
+//! or a path) becomes a run directory (SPEC §1, §2).
+//!
+//! With no `rk.yaml` every default equals the layout of the Python tool set rk
+//! replaces, so rk works on an existing experiments tree with no configuration.
+//! A RID is validated before the disk is touched; a path operand must already
+//! look like a run, so no command can be pointed at an arbitrary directory.
+
+use crate::canon::{self, Document, Mark, Pointer, Value};
+use crate::error::{Diagnostic, Exit};
+use crate::trials::EvidenceRule;
+use std::path::{Path, PathBuf};
+
+/// The project file's name.
+pub const PROJECT_FILE: &str = "rk.yaml";
+
+/// The default pipeline phases of the Python tool set.
+pub const DEFAULT_PHASES: [&str; 9] = [
+    "prepare", "build", "submit", "poll", "parse", "score", "stats", "costs", "report",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "no rk project found in {start} or any parent: no rk.yaml and no experiments/ directory"
+    )]
+    NotFound { start: String },
+    #[error("{path}: {source}")]
+    ProjectFile { path: String, source: canon::Error },
+    #[error("{path}:{}: {message}", mark.map(|m| m.to_string()).unwrap_or_else(|| "1:1".into()))]
+    BadProjectFile {
+        path: String,
+        mark: Option<Mark>,
+        message: String,
+    },
+    #[error("invalid run id {rid:?}: {reason}")]
+    BadRid { rid: String, reason: &'static str },
+    #[error("no run {rid:?} in {runs_dir}{}", closest_suffix(closest))]
+    NoSuchRun {
+        rid: String,
+        runs_dir: String,
+        closest: Vec<String>,
+    },
+    #[error(
+        "{path} is not a run directory (it holds no {state_file}, no {config_file} and no .rk/)"
+    )]
+    NotARun {
+        path: String,
+        state_file: String,
+        config_file: String,
+    },
+}
+
+fn closest_suffix(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        format!("; closest: {}", closest.join(", "))
+    }
+}
+
+impl Diagnostic for Error {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotFound { .. } => Some(
+                "run rk inside a project, or name one with `rk -C DIR` or RK_PROJECT=DIR".into(),
+            ),
+            Error::ProjectFile { source, .. } => source.hint(),
+            Error::BadProjectFile { .. } => {
+                Some("see `man rk` (section rk.yaml) for the keys and their types".into())
+            }
+            Error::BadRid { .. } => Some(
+                "a run id is 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
+                    .into(),
+            ),
+            Error::NoSuchRun { .. } => Some("`rk list` shows every run of the project".into()),
+            Error::NotARun { .. } => {
+                Some("name a run by its id, or by the path of an existing run directory".into())
+            }
+        }
+    }
+}
+
+/// Where drift in the project's code is reported or refused (§7.9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeDriftPolicy {
+    Warn,
+    Refuse,
+}
+
+/// How `rk resume` starts the orchestrator (`dispatch` in rk.yaml).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispatch {
+    pub command: Vec<String>,
+    pub only_step: Vec<String>,
+    pub from_step: Vec<String>,
+    pub to_step: Vec<String>,
+}
+
+/// The settings of `rk.yaml`, every one defaulted on its own (SPEC §2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub runs_dir: String,
+    pub run_dir_prefix: String,
+    pub config_file: String,
+    pub state_file: String,
+    pub state_lock: String,
+    pub phases: Vec<String>,
+    /// Glob, relative to the run dir, matching every trial manifest.
+    pub trials_manifest: String,
+    pub hash_ignore: Vec<Pointer>,
+    pub dispatch: Dispatch,
+    /// Evidence rule per phase, in pipeline order of the rules given.
+    pub evidence: Vec<(String, EvidenceRule)>,
+    pub sessions_keep: usize,
+    /// Phase → the review owed before it.
+    pub gates: Vec<(String, String)>,
+    pub code_drift: CodeDriftPolicy,
+    pub status_md: bool,
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        let file = |p: &str| EvidenceRule::File(p.into());
+        Settings {
+            runs_dir: "experiments".into(),
+            run_dir_prefix: "run_".into(),
+            config_file: "effective_config.yaml".into(),
+            state_file: "run_state.json".into(),
+            state_lock: ".state.lock".into(),
+            phases: strings(&DEFAULT_PHASES),
+            trials_manifest: "*/results/trial_manifest.json".into(),
+            hash_ignore: Vec::new(),
+            dispatch: Dispatch {
+                command: strings(&[
+                    "python",
+                    "-m",
+                    "scripts.run_all",
+                    "--config",
+                    "{config}",
+                    "--run_id",
+                    "{run_id}",
+                    "--resume",
+                ]),
+                only_step: strings(&["--only_step", "{step}"]),
+                from_step: strings(&["--from_step", "{step}"]),
+                to_step: strings(&["--to_step", "{step}"]),
+            },
+            evidence: vec![
+                ("prepare".into(), EvidenceRule::Always),
+                ("build".into(), EvidenceRule::Always),
+                ("submit".into(), EvidenceRule::JobsRecorded),
+                ("poll".into(), EvidenceRule::JobsDownloaded),
+                ("parse".into(), file("results/predictions.csv")),
+                ("score".into(), file("results/per_item_scores.csv")),
+                ("stats".into(), file("results/significance.json")),
+                ("costs".into(), file("results/costs.json")),
+                ("report".into(), file("reports/report.md")),
+            ],
+            sessions_keep: 5,
+            gates: Vec::new(),
+            code_drift: CodeDriftPolicy::Warn,
+            status_md: true,
+        }
+    }
+}
+
+/// A located project: its root directory and its settings.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub root: PathBuf,
+    pub settings: Settings,
+}
+
+/// A run directory, resolved and known to exist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunDir {
+    /// The run id: the directory name without the run-dir prefix.
+    pub rid: String,
+    pub path: PathBuf,
+}
+
+impl RunDir {
+    /// `<run>/.rk`, rk's store.
+    pub fn store_dir(&self) -> PathBuf {
+        self.path.join(".rk")
+    }
+}
+
+impl Project {
+    /// Find the project: with `start_override` (`-C DIR`) walk up from there;
+    /// else `RK_PROJECT` names the root; else walk up from the cwd.
+    pub fn discover(cwd: &Path, env_project: Option<&Path>) -> Result<Project, Error> {
+        let root = match env_project {
+            Some(root) => root.to_path_buf(),
+            None => find_root(cwd).ok_or_else(|| Error::NotFound {
+                start: cwd.display().to_string(),
+            })?,
+        };
+        Project::open(root)
+    }
+
+    /// A project rooted at `root`, with its `rk.yaml` read when present.
+    pub fn open(root: PathBuf) -> Result<Project, Error> {
+        let file = root.join(PROJECT_FILE);
+        let settings = if file.is_file() {
+            Settings::load(&file)?
+        } else {
+            Settings::default()
+        };
+        Ok(Project { root, settings })
+    }
+
+    /// `<root>/<runs_dir>`.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.root.join(&self.settings.runs_dir)
+    }
+
+    /// The directory a RID names (it may not exist).
+    pub fn run_path(&self, rid: &str) -> PathBuf {
+        self.runs_dir()
+            .join(format!("{}{rid}", self.settings.run_dir_prefix))
+    }
+
+    /// Resolve an operand: a path when it holds a `/`, else a RID.
+    pub fn resolve_run(&self, operand: &str) -> Result<RunDir, Error> {
+        if operand.contains('/') {
+            return self.resolve_path(Path::new(operand));
+        }
+        validate_rid(operand)?;
+        let path = self.run_path(operand);
+        if !path.is_dir() {
+            return Err(Error::NoSuchRun {
+                rid: operand.into(),
+                runs_dir: self.runs_dir().display().to_string(),
+                closest: self.closest_runs(operand),
+            });
+        }
+        Ok(RunDir {
+            rid: operand.into(),
+            path,
+        })
+    }
+
+    /// A RID for a run that is about to be created (`rk init`): validated,
+    /// and its path, which must not exist yet (checked by the caller).
+    pub fn new_run(&self, rid: &str) -> Result<RunDir, Error> {
+        validate_rid(rid)?;
+        Ok(RunDir {
+            rid: rid.into(),
+            path: self.run_path(rid),
+        })
+    }
+
+    fn resolve_path(&self, path: &Path) -> Result<RunDir, Error> {
+        let s = &self.settings;
+        let looks_like_run = path.is_dir()
+            && (path.join(&s.state_file).exists()
+                || path.join(&s.config_file).exists()
+                || path.join(".rk").is_dir());
+        if !looks_like_run {
+            return Err(Error::NotARun {
+                path: path.display().to_string(),
+                state_file: s.state_file.clone(),
+                config_file: s.config_file.clone(),
+            });
+        }
+        let name = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let rid = name
+            .strip_prefix(&s.run_dir_prefix)
+            .unwrap_or(&name)
+            .to_string();
+        Ok(RunDir {
+            rid,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Every run id under `runs_dir`, sorted.
+    pub fn run_ids(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.runs_dir()) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let rid = name
+                    .strip_prefix(&self.settings.run_dir_prefix)?
+                    .to_string();
+                validate_rid(&rid).ok().map(|_| rid)
+            })
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Up to three existing run ids closest to `rid` (a shared prefix first,
+    /// then by edit distance).
+    pub fn closest_runs(&self, rid: &str) -> Vec<String> {
+        let mut scored: Vec<(usize, String)> = self
+            .run_ids()
+            .into_iter()
+            .map(|id| {
+                let prefix = id
+                    .chars()
+                    .zip(rid.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                let score = edit_distance(&id, rid).saturating_sub(prefix);
+                (score, id)
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(3).map(|(_, id)| id).collect()
+    }
+}
+
+fn find_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(PROJECT_FILE).is_file() || dir.join("experiments").is_dir())
+        .map(Path::to_path_buf)
+}
+
+/// A RID is `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`.
+pub fn validate_rid(rid: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Err(Error::BadRid {
+            rid: rid.into(),
+            reason,
+        })
+    };
+    let bytes = rid.as_bytes();
+    match bytes.first() {
+        None => return bad("it is empty"),
+        Some(b) if !b.is_ascii_alphanumeric() => {
+            return bad("it must start with a letter or a digit")
+        }
+        _ => {}
+    }
+    if bytes.len() > 128 {
+        return bad("it is longer than 128 characters");
+    }
+    if !bytes
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return bad("only letters, digits, '.', '_' and '-' are allowed");
+    }
+    Ok(())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+impl Settings {
+    /// Read `rk.yaml`. Unknown keys and wrong types are refused with their line.
+    pub fn load(path: &Path) -> Result<Settings, Error> {
+        let shown = path.display().to_string();
+        let doc = canon::load_file(path, Some(canon::Format::Yaml)).map_err(|source| {
+            Error::ProjectFile {
+                path: shown.clone(),
+                source,
+            }
+        })?;
+        SettingsReader {
+            doc: &doc,
+            path: &shown,
+        }
+        .read()
+    }
+}
+
+/// Reads settings out of a loaded `rk.yaml`, naming the line of every problem.
+struct SettingsReader<'a> {
+    doc: &'a Document,
+    path: &'a str,
+}
+
+impl SettingsReader<'_> {
+    fn fail<T>(&self, pointer: &Pointer, message: impl Into<String>) -> Result<T, Error> {
+        Err(Error::BadProjectFile {
+            path: self.path.into(),
+            mark: self.doc.mark_of(pointer),
+            message: message.into(),
+        })
+    }
+
+    fn entries<'v>(
+        &self,
+        value: &'v Value,
+        at: &Pointer,
+        known: &[&str],
+    ) -> Result<&'v [(String, Value)], Error> {
+        let Value::Object(entries) = value else {
+            if at.tokens().is_empty() && matches!(value, Value::Null) {
+                return Ok(&[]);
+            }
+            return self.fail(
+                at,
+                format!("{} must be a mapping, not a {}", show(at), value.kind()),
+            );
+        };
+        if !known.is_empty() {
+            if let Some((key, _)) = entries.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+                return self.fail(
+                    &at.child(key.clone()),
+                    format!(
+                        "unknown key {:?} (known keys here: {})",
+                        key,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(entries)
+    }
+
+    fn string(&self, value: &Value, at: &Pointer) -> Result<String, Error> {
+        match value {
+            Value::String(s) if !s.is_empty() => Ok(s.clone()),
+            Value::String(_) => self.fail(at, format!("{} must not be empty", show(at))),
+            other => self.fail(
+                at,
+                format!("{} must be a string, not a {}", show(at), other.kind()),
+            ),
+        }
+    }
+
+    fn string_list(&self, value: &Value, at: &Pointer) -> Result<Vec<String>, Error> {
+        let Value::Array(items) = value else {
+            return self.fail(
+                at,
+                format!(
+                    "{} must be a list of strings, not a {}",
+                    show(at),
+                    value.kind()
+                ),
+            );
+        };
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::String(s) => Ok(s.clone()),
+                other => self.fail(
+                    &at.child(i.to_string()),
+                    format!(
+                        "{} must be a string, not a {}",
+                        show(&at.child(i.to_string())),
+                        other.kind()
+                    ),
+                ),
+            })
+            .collect()
+    }
+
+    fn read(&self) -> Result<Settings, Error> {
+        let mut s = Settings::default();
+        let root = Pointer::root();
+        let top = self.entries(
+            &self.doc.value,
+            &root,
+            &[
+                "runs_dir",
+                "run_dir_prefix",
+                "config_file",
+                "state_file",
+                "state_lock",
+                "phases",
+                "trials",
+                "hash",
+                "dispatch",
+                "evidence",
+                "sessions_keep",
+                "gates",
+                "code_drift",
+                "status_md",
+            ],
+        )?;
+        for (key, value) in top {
+            let at = root.child(key.clone());
+            match key.as_str() {
+                "runs_dir" => s.runs_dir = self.relative_path(value, &at)?,
+                "run_dir_prefix" => {
+                    s.run_dir_prefix = match value {
+                        Value::String(p) if !p.contains('/') => p.clone(),
+                        _ => return self.fail(&at, "run_dir_prefix must be a string without '/'"),
+                    }
+                }
+                "config_file" => s.config_file = self.file_name(value, &at)?,
+                "state_file" => s.state_file = self.file_name(value, &at)?,
+                "state_lock" => s.state_lock = self.file_name(value, &at)?,
+                "phases" => {
+                    let phases = self.string_list(value, &at)?;
+                    if phases.is_empty() {
+                        return self.fail(&at, "phases must list at least one phase");
+                    }
+                    for (i, p) in phases.iter().enumerate() {
+                        if phases[..i].contains(p) {
+                            return self.fail(
+                                &at.child(i.to_string()),
+                                format!("phase {p:?} is listed twice"),
+                            );
+                        }
+                    }
+                    s.phases = phases;
+                }
+                "trials" => {
+                    for (k, v) in self.entries(value, &at, &["manifest"])? {
+                        s.trials_manifest = self.relative_path(v, &at.child(k.clone()))?;
+                    }
+                }
+                "hash" => {
+                    for (k, v) in self.entries(value, &at, &["ignore"])? {
+                        let at = at.child(k.clone());
+                        s.hash_ignore = self
+                            .string_list(v, &at)?
+                            .iter()
+                            .enumerate()
+                            .map(|(i, p)| {
+                                Pointer::parse(p)
+                                    .or_else(|m| self.fail(&at.child(i.to_string()), m))
+                            })
+                            .collect::<Result<_, _>>()?;
+                    }
+                }
+                "dispatch" => {
+                    for (k, v) in self.entries(
+                        value,
+                        &at,
+                        &["command", "only_step", "from_step", "to_step"],
+                    )? {
+                        let at = at.child(k.clone());
+                        let argv = self.string_list(v, &at)?;
+                        match k.as_str() {
+                            "command" if argv.is_empty() => {
+                                return self.fail(&at, "dispatch.command must name a program")
+                            }
+                            "command" => s.dispatch.command = argv,
+                            "only_step" => s.dispatch.only_step = argv,
+                            "from_step" => s.dispatch.from_step = argv,
+                            _ => s.dispatch.to_step = argv,
+                        }
+                    }
+                }
+                "evidence" => {
+                    for (phase, rule) in self.entries(value, &at, &[])? {
+                        let rule = self.evidence_rule(rule, &at.child(phase.clone()))?;
+                        match s.evidence.iter_mut().find(|(p, _)| p == phase) {
+                            Some(slot) => slot.1 = rule,
+                            None => s.evidence.push((phase.clone(), rule)),
+                        }
+                    }
+                }
+                "sessions_keep" => {
+                    s.sessions_keep = match value {
+                        Value::Int(i) => match i.as_i64() {
+                            Some(n) if (1..=10_000).contains(&n) => n as usize,
+                            _ => {
+                                return self.fail(&at, "sessions_keep must be between 1 and 10000")
+                            }
+                        },
+                        other => {
+                            return self.fail(
+                                &at,
+                                format!("sessions_keep must be an integer, not a {}", other.kind()),
+                            )
+                        }
+                    }
+                }
+                "gates" => {
+                    s.gates = self
+                        .entries(value, &at, &[])?
+                        .iter()
+                        .map(|(phase, reason)| {
+                            Ok((
+                                phase.clone(),
+                                self.string(reason, &at.child(phase.clone()))?,
+                            ))
+                        })
+                        .collect::<Result<_, Error>>()?;
+                }
+                "code_drift" => {
+                    s.code_drift = match value {
+                        Value::String(v) if v == "warn" => CodeDriftPolicy::Warn,
+                        Value::String(v) if v == "refuse" => CodeDriftPolicy::Refuse,
+                        _ => return self.fail(&at, "code_drift must be `warn` or `refuse`"),
+                    }
+                }
+                _ => {
+                    s.status_md = match value {
+                        Value::Bool(b) => *b,
+                        other => {
+                            return self.fail(
+                                &at,
+                                format!("status_md must be true or false, not a {}", other.kind()),
+                            )
+                        }
+                    }
+                }
+            }
+        }
+        for (phase, _) in &s.gates {
+            if !s.phases.contains(phase) {
+                return self.fail(
+                    &root.child("gates").child(phase.clone()),
+                    format!(
+                        "gate on unknown phase {phase:?} (phases: {})",
+                        s.phases.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(s)
+    }
+
+    fn relative_path(&self, value: &Value, at: &Pointer) -> Result<String, Error> {
+        let p = self.string(value, at)?;
+        if p.starts_with('/') || p.split('/').any(|c| c == "..") {
+            return self.fail(
+                at,
+                format!(
+                    "{} must be a path inside the project, without '..'",
+                    show(at)
+                ),
+            );
+        }
+        Ok(p)
+    }
+
+    fn file_name(&self, value: &Value, at: &Pointer) -> Result<String, Error> {
+        let p = self.string(value, at)?;
+        if p.contains('/') || p == "." || p == ".." {
+            return self.fail(
+                at,
+                format!(
+                    "{} must be a file name inside the run dir, without '/'",
+                    show(at)
+                ),
+            );
+        }
+        Ok(p)
+    }
+
+    fn evidence_rule(&self, value: &Value, at: &Pointer) -> Result<EvidenceRule, Error> {
+        let entries = self.entries(value, at, &["always", "file", "jobs"])?;
+        let [(kind, arg)] = entries else {
+            return self.fail(
+                at,
+                "an evidence rule has exactly one of: always, file, jobs",
+            );
+        };
+        let arg_at = at.child(kind.clone());
+        match (kind.as_str(), arg) {
+            ("always", Value::String(s)) if s == "completed" => Ok(EvidenceRule::Always),
+            ("file", _) => Ok(EvidenceRule::File(self.relative_path(arg, &arg_at)?)),
+            ("jobs", Value::String(s)) if s == "recorded" => Ok(EvidenceRule::JobsRecorded),
+            ("jobs", Value::String(s)) if s == "downloaded" => Ok(EvidenceRule::JobsDownloaded),
+            ("always", _) => self.fail(&arg_at, "`always` takes `completed`"),
+            _ => self.fail(&arg_at, "`jobs` takes `recorded` or `downloaded`"),
+        }
+    }
+}
+
+fn show(at: &Pointer) -> String {
+    let tokens = at.tokens();
+    if tokens.is_empty() {
+        "rk.yaml".into()
+    } else {
+        tokens.join(".")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rids() {
+        for ok in ["r20250902214642", "a", "A.b_c-d", &"x".repeat(128)] {
+            assert!(validate_rid(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-x",
+            ".x",
+            "a/b",
+            "..",
+            "a b",
+            "a\0b",
+            &"x".repeat(129),
+            "é",
+        ] {
+            assert!(validate_rid(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}
