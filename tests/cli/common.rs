@@ -1,0 +1,130 @@
+//! The test environment: a temporary project directory, a pinned clock and
+//! no colour, and a renderer that puts stdout, stderr and the exit status of
+//! one command into one string for a snapshot.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const NOW: &str = "2025-09-03T10:00:00.000000Z";
+
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write a file under the root, creating its parent directories.
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root().join(rel)).unwrap()
+    }
+
+    /// An `rk` command run in the root, with the clock pinned and no colour.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rk"));
+        cmd.args(args)
+            .current_dir(self.root())
+            .env("RK_NOW", NOW)
+            .env("NO_COLOR", "1")
+            .env_remove("RK_PROJECT")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("rk runs")
+    }
+
+    /// Run with `stdin` fed to the command.
+    pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rk starts");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// stdout, stderr and the exit status of `rk args`, temp paths as `[ROOT]`.
+    pub fn render(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        self.render_output(&out)
+    }
+
+    pub fn render_output(&self, out: &Output) -> String {
+        render(out, self.root())
+    }
+}
+
+/// One string for a snapshot: stdout, then `[stderr]` and stderr when there is
+/// any, then `[exit status: N]`.
+pub fn render(out: &Output, root: &Path) -> String {
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.stderr.is_empty() {
+        s.push_str("[stderr]\n");
+        s.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    s.push_str(&format!(
+        "[exit status: {}]\n",
+        out.status.code().unwrap_or(-1)
+    ));
+    let root = root.to_string_lossy();
+    let canonical = std::fs::canonicalize(root.as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut s = s.replace(canonical.as_str(), "[ROOT]");
+    if !root.is_empty() {
+        s = s.replace(root.as_ref(), "[ROOT]");
+    }
+    s
+}
+
+/// Every file under `dir` with its bytes, for "nothing changed" checks.
+pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            } else {
+                out.push((
+                    path.clone(),
+                    std::fs::read_link(&path)
+                        .map(|l| l.to_string_lossy().into_owned().into_bytes())
+                        .unwrap_or_default(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
