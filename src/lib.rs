@@ -9,6 +9,7 @@
 pub mod canon;
 pub mod cli;
 pub mod clock;
+pub mod dispatch;
 pub mod error;
 pub mod ops;
 pub mod output;

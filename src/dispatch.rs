@@ -1,0 +1,242 @@
+//! Dispatch: which steps a resume asks the orchestrator for, the exact argv
+//! built from rk.yaml's `dispatch` templates, and running that child with the
+//! dispatch lock inherited and signals forwarded (SPEC §2, §7.1 steps 6–8).
+//!
+//! The argv is a list, never a shell string: a config value such as
+//! `$(touch /tmp/pwned)` can only ever be one inert argument.
+
+use crate::project::{Dispatch, RunDir};
+use std::os::fd::RawFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// Which steps to ask the orchestrator for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepRange {
+    /// `--only_step S`.
+    Only(String),
+    /// `--from_step A [--to_step B]`, or just `--to_step B`.
+    Range {
+        from: Option<String>,
+        to: Option<String>,
+    },
+}
+
+impl StepRange {
+    /// The phases this range covers, in pipeline order.
+    pub fn phases<'p>(&self, phases: &'p [String]) -> &'p [String] {
+        let index = |name: &str| phases.iter().position(|p| p == name);
+        match self {
+            StepRange::Only(step) => match index(step) {
+                Some(i) => &phases[i..=i],
+                None => &[],
+            },
+            StepRange::Range { from, to } => {
+                let start = from.as_deref().and_then(index).unwrap_or(0);
+                let end = to
+                    .as_deref()
+                    .and_then(index)
+                    .map(|i| i + 1)
+                    .unwrap_or(phases.len());
+                phases.get(start..end).unwrap_or(&[])
+            }
+        }
+    }
+}
+
+/// Values for the `{run_id}`, `{run_dir}`, `{config}` and `{step}` placeholders.
+pub struct Placeholders<'a> {
+    pub run: &'a RunDir,
+    pub config: &'a str,
+}
+
+/// The exact argv `rk resume` runs: the `dispatch.command` template followed by
+/// the step templates for `steps`, or `custom` (the command after `--`) as given.
+pub fn argv(
+    dispatch: &Dispatch,
+    steps: &StepRange,
+    values: &Placeholders,
+    custom: Option<&[String]>,
+) -> Vec<String> {
+    let fill = |template: &str, step: Option<&str>| -> String {
+        let mut out = template
+            .replace("{run_id}", &values.run.rid)
+            .replace("{run_dir}", &values.run.path.to_string_lossy())
+            .replace("{config}", values.config);
+        if let Some(step) = step {
+            out = out.replace("{step}", step);
+        }
+        out
+    };
+    if let Some(custom) = custom {
+        return custom.to_vec();
+    }
+    let mut argv: Vec<String> = dispatch.command.iter().map(|t| fill(t, None)).collect();
+    let mut add = |templates: &[String], step: &str| {
+        argv.extend(templates.iter().map(|t| fill(t, Some(step))));
+    };
+    match steps {
+        StepRange::Only(step) => add(&dispatch.only_step, step),
+        StepRange::Range { from, to } => {
+            if let Some(from) = from {
+                add(&dispatch.from_step, from);
+            }
+            if let Some(to) = to {
+                add(&dispatch.to_step, to);
+            }
+        }
+    }
+    argv
+}
+
+/// The pid of the running child, for the signal handler.
+static CHILD_PID: AtomicI32 = AtomicI32::new(0);
+
+/// How a dispatched child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChildExit {
+    /// The exit code, or 128 + the signal number when a signal ended it (as a
+    /// shell reports it).
+    pub code: i32,
+}
+
+/// Why a child could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {program:?}: {source}")]
+pub struct SpawnError {
+    pub program: String,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Run `argv` with stdio inherited and `inherit_fd` (the dispatch lock) left
+/// open in the child, forwarding SIGINT, SIGTERM and SIGHUP that other
+/// processes send to rk. Signals a terminal sends to the whole foreground
+/// group (Ctrl-C) already reach the child and are not sent twice.
+pub fn run_child(argv: &[String], inherit_fd: Option<RawFd>) -> Result<ChildExit, SpawnError> {
+    let spawn_error = |source| SpawnError {
+        program: argv.first().cloned().unwrap_or_default(),
+        source,
+    };
+    let Some((program, args)) = argv.split_first() else {
+        return Err(spawn_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "empty command",
+        )));
+    };
+    if let Some(fd) = inherit_fd {
+        set_inheritable(fd).map_err(spawn_error)?;
+    }
+    install_forwarding();
+    let spawned = Command::new(program).args(args).spawn();
+    if let Some(fd) = inherit_fd {
+        // Later children (git, …) must not hold the lock.
+        let _ = set_cloexec(fd);
+    }
+    let mut child = spawned.map_err(spawn_error)?;
+    CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
+    let status = child.wait();
+    CHILD_PID.store(0, Ordering::SeqCst);
+    let status = status.map_err(spawn_error)?;
+    use std::os::unix::process::ExitStatusExt;
+    let code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(1);
+    Ok(ChildExit { code })
+}
+
+fn set_inheritable(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: fcntl on a descriptor we own; no memory is involved.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn set_cloexec(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: as above.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let pid = CHILD_PID.load(Ordering::SeqCst);
+    // SAFETY: `info` is provided by the kernel for an SA_SIGINFO handler.
+    let from_a_process = info.is_null() || unsafe { (*info).si_code } <= 0;
+    if pid > 0 && from_a_process {
+        // SAFETY: kill is async-signal-safe.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+}
+
+fn install_forwarding() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: installs a handler that only reads an atomic and calls kill.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = forward as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::Settings;
+    use std::path::PathBuf;
+
+    fn run() -> RunDir {
+        RunDir {
+            rid: "r1".into(),
+            path: PathBuf::from("/p/experiments/run_r1"),
+        }
+    }
+
+    #[test]
+    fn argv_fills_templates() {
+        let d = Settings::default().dispatch;
+        let run = run();
+        let values = Placeholders {
+            run: &run,
+            config: "/p/experiments/run_r1/effective_config.yaml",
+        };
+        let from = StepRange::Range {
+            from: Some("parse".into()),
+            to: Some("score".into()),
+        };
+        assert_eq!(
+            argv(&d, &from, &values, None).join(" "),
+            "python -m scripts.run_all --config /p/experiments/run_r1/effective_config.yaml \
+             --run_id r1 --resume --from_step parse --to_step score"
+        );
+        let only = StepRange::Only("poll".into());
+        assert!(argv(&d, &only, &values, None)
+            .join(" ")
+            .ends_with("--resume --only_step poll"));
+        let custom = ["echo".to_string(), "$(touch /tmp/pwned)".to_string()];
+        assert_eq!(argv(&d, &from, &values, Some(&custom)), custom);
+    }
+
+    #[test]
+    fn ranges_cover_phases() {
+        let phases: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+        let r = |from: Option<&str>, to: Option<&str>| StepRange::Range {
+            from: from.map(Into::into),
+            to: to.map(Into::into),
+        };
+        assert_eq!(r(Some("b"), None).phases(&phases), ["b", "c", "d"]);
+        assert_eq!(r(None, Some("b")).phases(&phases), ["a", "b"]);
+        assert_eq!(r(Some("b"), Some("c")).phases(&phases), ["b", "c"]);
+        assert_eq!(StepRange::Only("c".into()).phases(&phases), ["c"]);
+    }
+}
