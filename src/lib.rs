@@ -10,6 +10,7 @@ pub mod canon;
 pub mod cli;
 pub mod clock;
 pub mod dispatch;
+pub mod drift;
 pub mod error;
 pub mod ops;
 pub mod output;
