@@ -9,6 +9,7 @@
 pub mod canon;
 pub mod cli;
 pub mod clock;
+pub mod code_version;
 pub mod dispatch;
 pub mod drift;
 pub mod error;

@@ -1,0 +1,165 @@
+//! The version of the project's code (SPEC §7.9 code drift): the git commit of
+//! the repository holding the project root and whether its tree is dirty,
+//! read with the `git` the user has.
+//!
+//! Not being in a git repository is normal and records nothing; a missing or
+//! failing `git` is a warning for the caller to show, never a failure.
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// A recorded code version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeVersion {
+    pub commit: String,
+    pub dirty: bool,
+}
+
+impl CodeVersion {
+    pub fn to_json(&self) -> Value {
+        json!({"commit": self.commit, "dirty": self.dirty})
+    }
+
+    pub fn from_json(v: &Value) -> Option<CodeVersion> {
+        Some(CodeVersion {
+            commit: v.get("commit")?.as_str()?.to_string(),
+            dirty: v.get("dirty").and_then(Value::as_bool).unwrap_or(false),
+        })
+    }
+}
+
+/// What reading the code version gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    Version(CodeVersion),
+    /// The project is not inside a git repository.
+    NotARepository,
+    /// git is missing or failed; the message says how.
+    Unavailable(String),
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<std::process::Output, String> {
+    Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stdin(Stdio::null())
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))
+}
+
+/// The commit and dirty flag of the repository holding `root`.
+pub fn probe(root: &Path) -> Probe {
+    let inside = match git(root, &["rev-parse", "--is-inside-work-tree"]) {
+        Ok(out) => out,
+        Err(message) => return Probe::Unavailable(message),
+    };
+    if !inside.status.success() {
+        let stderr = String::from_utf8_lossy(&inside.stderr);
+        return if stderr.contains("not a git repository") {
+            Probe::NotARepository
+        } else {
+            Probe::Unavailable(format!("git rev-parse failed: {}", stderr.trim()))
+        };
+    }
+    let head = match git(root, &["rev-parse", "--verify", "-q", "HEAD"]) {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        // A repository with no commit yet has no version to record.
+        Ok(_) => return Probe::NotARepository,
+        Err(message) => return Probe::Unavailable(message),
+    };
+    let dirty = match git(root, &["status", "--porcelain", "--untracked-files=no"]) {
+        Ok(out) if out.status.success() => !out.stdout.is_empty(),
+        Ok(out) => {
+            return Probe::Unavailable(format!(
+                "git status failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+        Err(message) => return Probe::Unavailable(message),
+    };
+    Probe::Version(CodeVersion {
+        commit: head,
+        dirty,
+    })
+}
+
+/// One commit made since a recorded version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Commit {
+    pub id: String,
+    pub subject: String,
+}
+
+/// The commits reachable from HEAD but not from `since`, newest first.
+pub fn commits_since(root: &Path, since: &str) -> Result<Vec<Commit>, String> {
+    let range = format!("{since}..HEAD");
+    let out = git(root, &["log", "--format=%h%x09%s", &range])?;
+    if !out.status.success() {
+        return Err(format!(
+            "git log {range} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (id, subject) = line.split_once('\t')?;
+            Some(Commit {
+                id: id.to_string(),
+                subject: subject.to_string(),
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(dir: &Path, args: &[&str]) {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn reads_commits_and_dirty_flag() {
+        if Command::new("git").arg("--version").output().is_err() {
+            eprintln!("skipped: no git on this machine");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(probe(dir.path()), Probe::NotARepository);
+        sh(dir.path(), &["init", "-q"]);
+        assert_eq!(probe(dir.path()), Probe::NotARepository, "no commit yet");
+        std::fs::write(dir.path().join("a"), "1").unwrap();
+        sh(dir.path(), &["add", "a"]);
+        sh(dir.path(), &["commit", "-qm", "first"]);
+        let Probe::Version(v1) = probe(dir.path()) else {
+            panic!("a version")
+        };
+        assert!(!v1.dirty);
+        std::fs::write(dir.path().join("a"), "2").unwrap();
+        let Probe::Version(v2) = probe(dir.path()) else {
+            panic!("a version")
+        };
+        assert!(v2.dirty);
+        sh(dir.path(), &["commit", "-qam", "second: tune lr"]);
+        let since = commits_since(dir.path(), &v1.commit).unwrap();
+        assert_eq!(since.len(), 1);
+        assert_eq!(since[0].subject, "second: tune lr");
+        assert_eq!(CodeVersion::from_json(&v1.to_json()), Some(v1));
+    }
+}
