@@ -40,8 +40,11 @@ const MAX_INT_DIGITS: usize = 4300;
 const WIDTH: usize = 80;
 /// PyYAML's `best_indent`.
 const INDENT: usize = 2;
-/// Longest simple key, in characters (`check_simple_key`: `length < 128`).
-const MAX_SIMPLE_KEY: usize = 128;
+/// `check_simple_key` allows `length < 128`, where length counts the key's
+/// characters plus its prepared tag: every key event carries the tag
+/// `tag:yaml.org,2002:str`, prepared as `!!str` (5 characters), even though the
+/// tag is never written. So a simple key has at most 122 characters.
+const MAX_SIMPLE_KEY: usize = 128 - "!!str".len();
 
 /// The text of `yaml.safe_dump(value, sort_keys=True)` under PyYAML 6.
 pub fn safe_dump_sorted(value: &Value) -> Result<String, Unverifiable> {
@@ -169,9 +172,8 @@ fn resolves_to_other_tag(value: &str) -> bool {
         Some(c) => c,
     };
     let bytes = value.as_bytes();
-    let matches = |full: fn(&[u8]) -> bool| {
-        full(bytes) || bytes.strip_suffix(b"\n").is_some_and(full)
-    };
+    let matches =
+        |full: fn(&[u8]) -> bool| full(bytes) || bytes.strip_suffix(b"\n").is_some_and(full);
     ("yYnNtTfFoO".contains(first) && matches(is_bool))
         || ("-+0123456789.".contains(first) && matches(is_float))
         || ("-+0123456789".contains(first) && matches(is_int))
@@ -184,8 +186,8 @@ fn resolves_to_other_tag(value: &str) -> bool {
 
 fn is_bool(s: &[u8]) -> bool {
     const WORDS: [&[u8]; 18] = [
-        b"yes", b"Yes", b"YES", b"no", b"No", b"NO", b"true", b"True", b"TRUE", b"false",
-        b"False", b"FALSE", b"on", b"On", b"ON", b"off", b"Off", b"OFF",
+        b"yes", b"Yes", b"YES", b"no", b"No", b"NO", b"true", b"True", b"TRUE", b"false", b"False",
+        b"FALSE", b"on", b"On", b"ON", b"off", b"Off", b"OFF",
     ];
     WORDS.contains(&s)
 }
@@ -287,14 +289,16 @@ fn is_float(s: &[u8]) -> bool {
         // [-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
         |c| {
             c.sign();
-            c.one(digit) && {
-                c.many(digit_);
-                c.lit(b".")
-            } && {
-                c.many(digit_);
-                c.optional_exponent();
-                true
-            }
+            c.one(digit)
+                && {
+                    c.many(digit_);
+                    c.lit(b".")
+                }
+                && {
+                    c.many(digit_);
+                    c.optional_exponent();
+                    true
+                }
         },
         // \.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
         |c| {
@@ -307,13 +311,16 @@ fn is_float(s: &[u8]) -> bool {
         // [-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
         |c| {
             c.sign();
-            c.one(digit) && {
-                c.many(digit_);
-                c.sexagesimal()
-            } && c.lit(b".") && {
-                c.many(digit_);
-                true
-            }
+            c.one(digit)
+                && {
+                    c.many(digit_);
+                    c.sexagesimal()
+                }
+                && c.lit(b".")
+                && {
+                    c.many(digit_);
+                    true
+                }
         },
         // [-+]?\.(?:inf|Inf|INF)
         |c| {
@@ -758,8 +765,7 @@ impl Emitter {
 
     fn write_indent(&mut self) {
         let indent = self.indent.unwrap_or(0);
-        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace)
-        {
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.write_line_break();
         }
         if self.column < indent {
@@ -886,7 +892,9 @@ impl Emitter {
             if 0 < end
                 && end + 1 < text.len()
                 && (ch == Some(' ') || start >= end)
-                && self.column + end.saturating_sub(start) > WIDTH
+                // Right after an escape `start` is `end + 1`, so this is
+                // `column - 1`: PyYAML's arithmetic, kept as is.
+                && (self.column + end) as isize - start as isize > WIDTH as isize
                 && split
             {
                 if start < end {
@@ -914,8 +922,10 @@ fn check_simple_key(key: &Scalar) -> bool {
 
 /// What `write_double_quoted` escapes with `allow_unicode=False`.
 fn needs_escape(c: char) -> bool {
-    matches!(c, '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}')
-        || !(' '..='~').contains(&c)
+    matches!(
+        c,
+        '"' | '\\' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}'
+    ) || !(' '..='~').contains(&c)
 }
 
 /// `ESCAPE_REPLACEMENTS`, else `\xXX`, `\uXXXX` or `\UXXXXXXXX` (uppercase).
@@ -975,9 +985,29 @@ mod tests {
     #[test]
     fn legacy_strings_that_resolve_to_other_types_are_single_quoted() {
         for text in [
-            "yes", "No", "ON", "true", "1.0", "0755", "1_000", ".inf", "-.inf", ".nan", "",
-            "null", "~", "2025-01-01", "<<", "=", "0x1F", "0b101", "1:30", "1:30.5",
-            "2001-12-14t21:59:43.10-05:00", "+1", "-0",
+            "yes",
+            "No",
+            "ON",
+            "true",
+            "1.0",
+            "0755",
+            "1_000",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "",
+            "null",
+            "~",
+            "2025-01-01",
+            "<<",
+            "=",
+            "0x1F",
+            "0b101",
+            "1:30",
+            "1:30.5",
+            "2001-12-14t21:59:43.10-05:00",
+            "+1",
+            "-0",
         ] {
             let text_quoted = text.replace('\'', "''");
             assert_eq!(
@@ -991,10 +1021,28 @@ mod tests {
     #[test]
     fn legacy_strings_that_stay_strings_are_plain() {
         for text in [
-            "y", "n", "1e5", "08", "1.0.0", "a:b", "x#y", "-a", "a-b", "hello world",
-            "2025-1-1", "1e-05", "path/to/file.txt", "https://example.com/a?b=c", "NaN", "inf",
+            "y",
+            "n",
+            "1e5",
+            "08",
+            "1.0.0",
+            "a:b",
+            "x#y",
+            "-a",
+            "a-b",
+            "hello world",
+            "2025-1-1",
+            "1e-05",
+            "path/to/file.txt",
+            "https://example.com/a?b=c",
+            "NaN",
+            "inf",
         ] {
-            assert_eq!(dump(map(&[("k", s(text))])), format!("k: {text}\n"), "{text:?}");
+            assert_eq!(
+                dump(map(&[("k", s(text))])),
+                format!("k: {text}\n"),
+                "{text:?}"
+            );
         }
     }
 
@@ -1025,11 +1073,18 @@ mod tests {
             ("café", "\"caf\\xE9\""),
             ("日本", "\"\\u65E5\\u672C\""),
             ("😀", "\"\\U0001F600\""),
-            ("\u{1b}\u{85}\u{a0}\u{2028}\u{2029}\0", "\"\\e\\N\\_\\L\\P\\0\""),
+            (
+                "\u{1b}\u{85}\u{a0}\u{2028}\u{2029}\0",
+                "\"\\e\\N\\_\\L\\P\\0\"",
+            ),
             ("\u{feff}", "\"\\uFEFF\""),
         ];
         for (text, expected) in cases {
-            assert_eq!(dump(map(&[("k", s(text))])), format!("k: {expected}\n"), "{text:?}");
+            assert_eq!(
+                dump(map(&[("k", s(text))])),
+                format!("k: {expected}\n"),
+                "{text:?}"
+            );
         }
     }
 
@@ -1059,7 +1114,10 @@ mod tests {
     #[test]
     fn legacy_collections_are_laid_out_like_pyyaml() {
         let value = map(&[
-            ("seeds", Value::Array(vec![Value::Int(1i64.into()), Value::Int(2i64.into())])),
+            (
+                "seeds",
+                Value::Array(vec![Value::Int(1i64.into()), Value::Int(2i64.into())]),
+            ),
             ("empty_list", Value::Array(vec![])),
             ("empty_map", Value::Object(vec![])),
             (
@@ -1087,7 +1145,11 @@ mod tests {
         let long = ["word"; 30].join(" ");
         assert_eq!(
             dump(map(&[("k", s(&long))])),
-            format!("k: {}\n  {}\n", ["word"; 16].join(" "), ["word"; 14].join(" "))
+            format!(
+                "k: {}\n  {}\n",
+                ["word"; 16].join(" "),
+                ["word"; 14].join(" ")
+            )
         );
     }
 
@@ -1096,9 +1158,9 @@ mod tests {
         assert_eq!(dump(map(&[("", s("v"))])), "? ''\n: v\n");
         assert_eq!(dump(map(&[("yes", s("v"))])), "'yes': v\n");
         assert_eq!(dump(map(&[("a\nb", s("v"))])), "? 'a\n\n  b'\n: v\n");
-        let long = "k".repeat(128);
+        let long = "k".repeat(123);
         assert_eq!(dump(map(&[(&long, s("v"))])), format!("? {long}\n: v\n"));
-        let short = "k".repeat(127);
+        let short = "k".repeat(122);
         assert_eq!(dump(map(&[(&short, s("v"))])), format!("{short}: v\n"));
     }
 
