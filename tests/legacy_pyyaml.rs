@@ -437,7 +437,7 @@ fn random_string(rng: &mut Rng) -> String {
             // single-quoted folding get their share.
             let words = if rng.chance(50) { ASCII_WORDS } else { WORDS };
             while text.chars().count() < target {
-                text.push_str(*rng.pick(words));
+                text.push_str(rng.pick(words));
                 let sep = match rng.below(20) {
                     0 => "  ",
                     1 => "\n",
@@ -460,7 +460,7 @@ fn random_string(rng: &mut Rng) -> String {
             let mut text: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
             for _ in 0..rng.below(8) {
                 text.push(' ');
-                text.push_str(*rng.pick(WORDS));
+                text.push_str(rng.pick(WORDS));
             }
             text
         }
@@ -699,6 +699,30 @@ fn legacy_matches_pyyaml_byte_for_byte() {
         "PyYAML {version}: {run} cases run, {matched} matched, {unverifiable} unverifiable, 0 mismatched"
     );
     assert!(matched >= run - 10, "too many unverifiable: {unverifiable}");
+}
+
+#[test]
+fn legacy_floats_match_python_repr() {
+    if let Err(reason) = pyyaml_version() {
+        println!("skipped: {reason}");
+        return;
+    }
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let values: Vec<Value> = (0..40)
+        .map(|_| {
+            Value::Array(
+                (0..1000)
+                    .map(|_| Value::Float(random_float(&mut rng)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let (run, matched, unverifiable) = differential(&values);
+    assert_eq!(matched, run);
+    println!(
+        "{} floats: {run} lists run, {matched} matched, {unverifiable} unverifiable",
+        run * 1000
+    );
 }
 
 fn from_json(json: &serde_json::Value) -> Value {

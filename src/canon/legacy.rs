@@ -170,7 +170,7 @@ fn python_shortest_digits(x: f64) -> (String, i32) {
     let Some(&last) = bytes.last() else {
         return (digits, point);
     };
-    if (last - b'0') % 2 == 0 {
+    if (last - b'0').is_multiple_of(2) {
         return (digits, point);
     }
     let (exact, exact_point) = exact_decimal(x);
@@ -213,7 +213,7 @@ fn exact_decimal(x: f64) -> (String, i32) {
     } else {
         (fraction | (1 << 52), biased - 1075)
     };
-    while mantissa % 2 == 0 && exponent < 0 {
+    while mantissa.is_multiple_of(2) && exponent < 0 {
         mantissa /= 2;
         exponent += 1;
     }
@@ -853,7 +853,7 @@ impl Emitter {
         whitespace: bool,
         indention: bool,
     ) {
-        if !(self.whitespace || !need_whitespace) {
+        if !self.whitespace && need_whitespace {
             self.write(" ");
         }
         self.write(indicator);
@@ -1204,7 +1204,7 @@ mod tests {
             (123456789.125, "123456789.125"),
             // An exact tie between two shortest candidates: Python picks the
             // even last digit, Rust's `{:e}` the upper one.
-            (-1847955633273349.25, "-1847955633273349.2"),
+            (-(1_847_955_633_273_349.0 + 0.25), "-1847955633273349.2"),
         ];
         for (x, expected) in cases {
             assert_eq!(dump(Value::Float(*x)), format!("{expected}\n...\n"));
@@ -1217,7 +1217,7 @@ mod tests {
     fn legacy_exact_decimal_expansion() {
         assert_eq!(exact_decimal(0.5), ("5".into(), 0));
         assert_eq!(
-            exact_decimal(1847955633273349.25),
+            exact_decimal(1_847_955_633_273_349.0 + 0.25),
             ("184795563327334925".into(), 16)
         );
         assert_eq!(exact_decimal(1e22), ("1".into(), 23));
