@@ -437,7 +437,7 @@ fn random_string(rng: &mut Rng) -> String {
             // single-quoted folding get their share.
             let words = if rng.chance(50) { ASCII_WORDS } else { WORDS };
             while text.chars().count() < target {
-                text.push_str(rng.pick(words));
+                text.push_str(rng.pick::<&str>(words));
                 let sep = match rng.below(20) {
                     0 => "  ",
                     1 => "\n",
@@ -460,7 +460,7 @@ fn random_string(rng: &mut Rng) -> String {
             let mut text: String = (0..n).map(|i| (b'a' + (i % 26) as u8) as char).collect();
             for _ in 0..rng.below(8) {
                 text.push(' ');
-                text.push_str(rng.pick(WORDS));
+                text.push_str(rng.pick::<&str>(WORDS));
             }
             text
         }
