@@ -3,7 +3,7 @@
 //! (and its sha256) for every generated config, and rk must produce the same
 //! bytes or declare the config unverifiable. Never a different string.
 
-use rk::canon::legacy::safe_dump_sorted;
+use rk::canon::legacy::{safe_dump_sorted, MAX_DEPTH};
 use rk::canon::{sha256_hex, Integer, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -688,12 +688,25 @@ fn legacy_matches_pyyaml_byte_for_byte() {
     for _ in 0..CASES {
         values.push(random_value(&mut rng, 0));
     }
-    // Declared unverifiable: deeper than 128, more than 4300 digits.
-    let mut deep = Value::Null;
-    for _ in 0..200 {
-        deep = Value::Array(vec![deep]);
+    // The deepest nesting reproduced, then one level deeper (declared
+    // unverifiable), and the integer size limit on both sides.
+    for depth in [MAX_DEPTH, MAX_DEPTH + 1] {
+        let mut deep = Value::String("leaf".into());
+        for level in 0..depth {
+            deep = if level % 2 == 0 {
+                Value::Array(vec![deep, Value::Int(Integer::from(level as u64))])
+            } else {
+                Value::Object(vec![("k".into(), deep)])
+            };
+        }
+        values.push(deep);
     }
-    values.push(deep);
+    values.push(Value::Int(
+        Integer::from_decimal(&"7".repeat(4300)).unwrap(),
+    ));
+    values.push(Value::Int(
+        Integer::from_decimal(&"7".repeat(4301)).unwrap(),
+    ));
     let (run, matched, unverifiable) = differential(&values);
     println!(
         "PyYAML {version}: {run} cases run, {matched} matched, {unverifiable} unverifiable, 0 mismatched"

@@ -19,7 +19,9 @@
 //! Python process, not on the value):
 //! * nesting deeper than [`MAX_DEPTH`] (PyYAML's representer recurses and hits
 //!   Python's recursion limit at a depth that depends on the interpreter);
-//! * an integer of more than 4300 digits (Python 3.11+ refuses to `str()` it).
+//! * an integer of more than 4300 digits (Python 3.11+ refuses to `str()` it);
+//! * a mapping with a duplicate key (no Python dict holds one; the loaders
+//!   refuse them, so this only guards against a wrong answer).
 
 use super::{shortest_digits, Value};
 
@@ -72,6 +74,13 @@ fn check(value: &Value, depth: usize) -> Result<(), Unverifiable> {
         }
         Value::Object(entries) => {
             check_depth(depth)?;
+            let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+            keys.sort_unstable();
+            if let Some(pair) = keys.windows(2).find(|pair| pair[0] == pair[1]) {
+                // A Python dict cannot hold it; which value would win is the
+                // loader's business, not the emitter's.
+                return Err(Unverifiable(format!("duplicate key {:?}", pair[0])));
+            }
             for (_, item) in entries {
                 check(item, depth + 1)?;
             }
@@ -1295,5 +1304,9 @@ mod tests {
         assert!(safe_dump_sorted(&deep).is_err());
         let huge = Integer::from_decimal(&"9".repeat(4301)).unwrap();
         assert!(safe_dump_sorted(&Value::Int(huge)).is_err());
+        let ok = Integer::from_decimal(&"9".repeat(4300)).unwrap();
+        assert!(safe_dump_sorted(&Value::Int(ok)).is_ok());
+        let twice = map(&[("a", Value::Null), ("a", Value::Null)]);
+        assert!(safe_dump_sorted(&twice).is_err());
     }
 }
