@@ -128,7 +128,7 @@ fn represent_scalar(value: &Value) -> Scalar {
 
 /// `SafeRepresenter.represent_float` for a finite float: `repr(x).lower()`,
 /// with `.0` put before a bare exponent (`1e-05` → `1.0e-05`).
-pub fn represent_float(x: f64) -> String {
+fn represent_float(x: f64) -> String {
     let repr = python_float_repr(x);
     if !repr.contains('.') && repr.contains('e') {
         repr.replacen('e', ".0e", 1)
