@@ -34,8 +34,9 @@ pub struct Unverifiable(pub String);
 /// deeper configs anyway).
 pub const MAX_DEPTH: usize = 128;
 
-/// Python's default `sys.int_info.str_digits_check_threshold`-based limit on
-/// `str(int)` (3.11+).
+/// Python's default limit on the digits `str(int)` prints
+/// (`sys.get_int_max_str_digits()`, 3.11+; configurable, hence unverifiable
+/// beyond it).
 const MAX_INT_DIGITS: usize = 4300;
 
 /// PyYAML's `best_width`.
