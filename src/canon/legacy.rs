@@ -147,7 +147,7 @@ fn python_float_repr(x: f64) -> String {
         return format!("{sign}0.0");
     }
     // x = 0.DIGITS × 10^point
-    let (digits, point) = python_shortest_digits(x.abs());
+    let (digits, point) = shortest_digits(x.abs());
     let n = digits.len() as i32;
     if point <= -4 || point > 16 {
         let exponent = point - 1;
@@ -166,105 +166,6 @@ fn python_float_repr(x: f64) -> String {
         let (int, frac) = digits.split_at(point as usize);
         format!("{sign}{int}.{frac}")
     }
-}
-
-/// The shortest digits that round-trip to `x` (positive, finite, non-zero),
-/// chosen as Python's `repr` (David Gay's `dtoa` mode 0) chooses them: when
-/// two candidates of that length are exactly as close to `x`, the one whose
-/// last digit is even. Rust's formatter picks the upper one there
-/// (`1847955633273349.25` prints `…349.3` in Rust, `…349.2` in Python), so an
-/// exact tie is detected from the exact decimal expansion of `x` and flipped.
-fn python_shortest_digits(x: f64) -> (String, i32) {
-    let (digits, point) = shortest_digits(x);
-    let bytes = digits.as_bytes();
-    let Some(&last) = bytes.last() else {
-        return (digits, point);
-    };
-    if (last - b'0').is_multiple_of(2) {
-        return (digits, point);
-    }
-    let (exact, exact_point) = exact_decimal(x);
-    let n = bytes.len();
-    if exact_point != point || exact.len() != n + 1 || exact.as_bytes()[n] != b'5' {
-        return (digits, point);
-    }
-    let head = &exact.as_bytes()[..n - 1];
-    if head != &bytes[..n - 1] {
-        return (digits, point);
-    }
-    // x lies exactly half-way between two n-digit candidates; `digits` is one
-    // of them, with an odd last digit. The other one has an even last digit.
-    let tie_low = exact.as_bytes()[n - 1];
-    let other = if tie_low == last - 1 {
-        last - 1 // `digits` is the upper candidate
-    } else if tie_low == last && last != b'9' {
-        last + 1 // `digits` is the lower candidate
-    } else {
-        return (digits, point);
-    };
-    let mut alternative = digits[..n - 1].to_string();
-    alternative.push(other as char);
-    let round_trips = format!("0.{alternative}e{point}").parse::<f64>() == Ok(x);
-    if round_trips && !alternative.ends_with('0') {
-        (alternative, point)
-    } else {
-        (digits, point)
-    }
-}
-
-/// The exact decimal expansion of a positive finite `x`: digits without
-/// trailing zeros and the point, `x = 0.DIGITS × 10^point`.
-fn exact_decimal(x: f64) -> (String, i32) {
-    let bits = x.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    let fraction = bits & ((1 << 52) - 1);
-    let (mut mantissa, mut exponent) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1 << 52), biased - 1075)
-    };
-    while mantissa.is_multiple_of(2) && exponent < 0 {
-        mantissa /= 2;
-        exponent += 1;
-    }
-    // Little-endian base-10^9 limbs.
-    let mut limbs: Vec<u64> = vec![mantissa % 1_000_000_000, mantissa / 1_000_000_000];
-    let multiply = |limbs: &mut Vec<u64>, factor: u64| {
-        let mut carry = 0;
-        for limb in limbs.iter_mut() {
-            let product = *limb * factor + carry;
-            *limb = product % 1_000_000_000;
-            carry = product / 1_000_000_000;
-        }
-        while carry > 0 {
-            limbs.push(carry % 1_000_000_000);
-            carry /= 1_000_000_000;
-        }
-    };
-    // x = mantissa × 2^exponent = mantissa × 5^-exponent / 10^-exponent.
-    let (base, mut count): (u64, u32) = if exponent >= 0 {
-        (2, exponent as u32)
-    } else {
-        (5, (-exponent) as u32)
-    };
-    while count > 0 {
-        let step = count.min(13);
-        multiply(&mut limbs, base.pow(step));
-        count -= step;
-    }
-    while limbs.len() > 1 && limbs.last() == Some(&0) {
-        limbs.pop();
-    }
-    let mut text = limbs.last().expect("one limb").to_string();
-    for limb in limbs.iter().rev().skip(1) {
-        text.push_str(&format!("{limb:09}"));
-    }
-    let mut point = text.len() as i32;
-    if exponent < 0 {
-        point += exponent;
-    }
-    let digits = text.trim_end_matches('0').to_string();
-    (digits, point)
 }
 
 // ---------------------------------------------------------------------------
@@ -1221,18 +1122,6 @@ mod tests {
         }
         let big = Integer::from_decimal("18446744073709551557").unwrap();
         assert_eq!(dump(Value::Int(big)), "18446744073709551557\n...\n");
-    }
-
-    #[test]
-    fn legacy_exact_decimal_expansion() {
-        assert_eq!(exact_decimal(0.5), ("5".into(), 0));
-        assert_eq!(
-            exact_decimal(1_847_955_633_273_349.0 + 0.25),
-            ("184795563327334925".into(), 16)
-        );
-        assert_eq!(exact_decimal(1e22), ("1".into(), 23));
-        assert_eq!(exact_decimal(0.1).0.len(), 55);
-        assert_eq!(exact_decimal(5e-324).1, -323);
     }
 
     #[test]
