@@ -32,6 +32,31 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::Path;
 
+/// The deepest nesting of arrays and objects a config may have; deeper input
+/// is refused (a top-level array or object is depth 1).
+pub const MAX_DEPTH: usize = 128;
+
+/// The most nodes a YAML document may expand to once its aliases are
+/// resolved; more is refused as an alias bomb ("billion laughs").
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// `bytes` as text, or [`Error::InvalidUtf8`] at the first bad byte.
+fn utf8<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = std::str::from_utf8(&valid[line_start..])
+            .map_or(1, |line| line.chars().count() + 1);
+        Error::InvalidUtf8 {
+            origin: origin.to_string(),
+            mark: Mark {
+                line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                column,
+            },
+        }
+    })
+}
+
 /// How to read input bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
