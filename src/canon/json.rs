@@ -490,13 +490,31 @@ mod tests {
             err("{\n  \"a\": 1,\n}"),
             "t.json:3:1: expected a string key in double quotes, found '}'"
         );
-        assert_eq!(err("[1 2]"), "t.json:1:4: expected ',' or ']' after an array element, found '2'");
-        assert_eq!(err("{} x"), "t.json:1:4: unexpected characters after the JSON value");
-        assert_eq!(err(""), "t.json:1:1: unexpected end of input; expected a JSON value");
+        assert_eq!(
+            err("[1 2]"),
+            "t.json:1:4: expected ',' or ']' after an array element, found '2'"
+        );
+        assert_eq!(
+            err("{} x"),
+            "t.json:1:4: unexpected characters after the JSON value"
+        );
+        assert_eq!(
+            err(""),
+            "t.json:1:1: unexpected end of input; expected a JSON value"
+        );
         assert_eq!(err("01"), "t.json:1:2: a number cannot have a leading zero");
-        assert_eq!(err("1."), "t.json:1:3: expected a digit after the decimal point");
-        assert_eq!(err("tru"), "t.json:1:1: expected a JSON value, found 't' (did you mean true?)");
-        assert_eq!(err("{\"é\": x}"), "t.json:1:7: expected a JSON value, found 'x'");
+        assert_eq!(
+            err("1."),
+            "t.json:1:3: expected a digit after the decimal point"
+        );
+        assert_eq!(
+            err("tru"),
+            "t.json:1:1: expected a JSON value, found 't' (did you mean true?)"
+        );
+        assert_eq!(
+            err("{\"é\": x}"),
+            "t.json:1:7: expected a JSON value, found 'x'"
+        );
     }
 
     #[test]
@@ -511,6 +529,9 @@ mod tests {
         let doc = load_str("{\"a\": {\n  \"b\": 1}}").unwrap();
         let mark = doc.mark_of(&Pointer::parse("/a/b").unwrap()).unwrap();
         assert_eq!((mark.line, mark.column), (2, 3));
-        assert_eq!(doc.mark_of(&Pointer::parse("/a").unwrap()).unwrap().column, 2);
+        assert_eq!(
+            doc.mark_of(&Pointer::parse("/a").unwrap()).unwrap().column,
+            2
+        );
     }
 }

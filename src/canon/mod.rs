@@ -18,6 +18,7 @@ mod json;
 pub mod legacy;
 mod pointer;
 mod pretty;
+mod resolve;
 mod value;
 pub mod yaml;
 
@@ -45,8 +46,8 @@ fn utf8<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, Error> {
     std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
         let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        let column = std::str::from_utf8(&valid[line_start..])
-            .map_or(1, |line| line.chars().count() + 1);
+        let column =
+            std::str::from_utf8(&valid[line_start..]).map_or(1, |line| line.chars().count() + 1);
         Error::InvalidUtf8 {
             origin: origin.to_string(),
             mark: Mark {
