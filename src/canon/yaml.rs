@@ -190,7 +190,7 @@ impl Loader<'_> {
         let mut parser = Parser::new_from_str(text);
         let mut documents = 0;
         loop {
-            let (event, marker) = parser.next_token().map_err(|e| self.scan_error(&e))?;
+            let (event, marker) = parser.next_token().map_err(|e| self.scan_error(&e, text))?;
             let at = mark(marker);
             match event {
                 Event::StreamEnd => break,
@@ -245,7 +245,20 @@ impl Loader<'_> {
         })
     }
 
-    fn scan_error(&self, e: &ScanError) -> Error {
+    fn scan_error(&self, e: &ScanError, text: &str) -> Error {
+        if e.info().contains("unknown anchor") {
+            let name: String = text
+                .chars()
+                .skip(e.marker().index())
+                .skip_while(|&c| c == '*')
+                .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
+                .collect();
+            return Error::Syntax {
+                origin: self.origin.to_string(),
+                mark: mark(*e.marker()),
+                message: format!("alias *{name} names no anchor &{name} defined before it"),
+            };
+        }
         if e.info() == "recursion limit exceeded" {
             return self.refuse(
                 self.pointer(),
@@ -910,11 +923,11 @@ mod tests {
             .unwrap()
             .contains("/b is an alias"));
         assert!(doc("a: &x 1\nb: *x\n").legacy_unverifiable.is_none());
-        let e = err("a: *nope\n");
-        assert!(
-            e.starts_with("t.yaml:1:4: ") && e.contains("unknown anchor"),
-            "{e}"
+        assert_eq!(
+            err("a: *nope\n"),
+            "t.yaml:1:4: alias *nope names no anchor &nope defined before it"
         );
+        assert!(err("a: [*é, 1]\n").contains("alias *é names"));
         assert!(err("a: &x [1, *x]\n").contains("recursive"));
     }
 
