@@ -222,3 +222,10 @@ fn missing_file_directory_and_bad_pointer() {
         env.render(&["hash-config", "--ignore", "/a~2", "a.yaml"]),
     ));
 }
+
+#[test]
+fn a_broken_rk_yaml_is_an_error_not_ignored() {
+    let env = env_with_configs();
+    env.write("rk.yaml", "hash:\n  ignore: [/output_dir]\n  ignroe: []\n");
+    insta::assert_snapshot!(env.render(&["hash-config", "a.yaml"]));
+}
