@@ -244,6 +244,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the RFC 8785 example literal, on purpose
     fn numbers_follow_ecmascript() {
         let cases: &[(f64, &str)] = &[
             (1.0, "1"),

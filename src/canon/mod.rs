@@ -18,6 +18,7 @@ mod json;
 pub mod legacy;
 mod pointer;
 mod pretty;
+mod resolve;
 mod value;
 pub mod yaml;
 
@@ -31,6 +32,31 @@ use crate::error::{Diagnostic, Exit};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::Path;
+
+/// The deepest nesting of arrays and objects a config may have; deeper input
+/// is refused (a top-level array or object is depth 1).
+pub const MAX_DEPTH: usize = 128;
+
+/// The most nodes a YAML document may expand to once its aliases are
+/// resolved; more is refused as an alias bomb ("billion laughs").
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// `bytes` as text, or [`Error::InvalidUtf8`] at the first bad byte.
+fn utf8<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column =
+            std::str::from_utf8(&valid[line_start..]).map_or(1, |line| line.chars().count() + 1);
+        Error::InvalidUtf8 {
+            origin: origin.to_string(),
+            mark: Mark {
+                line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+                column,
+            },
+        }
+    })
+}
 
 /// How to read input bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,15 +196,18 @@ impl Diagnostic for Error {
 
 /// Decide the format: an explicit one wins; a `.json` name is JSON; stdin
 /// (`origin == "-"`) whose first non-blank byte is `{` or `[` is tried as JSON
-/// first, then YAML; everything else is YAML.
+/// first, then (on a JSON syntax error) YAML; everything else is YAML.
 pub fn load(bytes: &[u8], format: Option<Format>, origin: &str) -> Result<Document, Error> {
     match format {
         Some(Format::Json) => json::load(bytes, origin),
         Some(Format::Yaml) => yaml::load(bytes, origin),
         None if origin.ends_with(".json") => json::load(bytes, origin),
-        None if origin == "-" && looks_like_json(bytes) => {
-            json::load(bytes, origin).or_else(|_| yaml::load(bytes, origin))
-        }
+        // Only a syntax error sends stdin on to YAML: JSON that is refused
+        // (a duplicate key, 1e400) must not be re-read with YAML's rules.
+        None if origin == "-" && looks_like_json(bytes) => match json::load(bytes, origin) {
+            Err(Error::Syntax { .. }) => yaml::load(bytes, origin),
+            other => other,
+        },
         None => yaml::load(bytes, origin),
     }
 }
@@ -286,5 +315,48 @@ pub fn config_hash(doc: &Document, scheme: Scheme) -> ConfigHash {
                 Err(reason) => ConfigHash::Unverifiable(reason.to_string()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(bytes: &[u8], format: Option<Format>, origin: &str) -> Result<String, Error> {
+        load(bytes, format, origin).map(|d| String::from_utf8(canonical_bytes(&d.value)).unwrap())
+    }
+
+    #[test]
+    fn format_detection() {
+        // .json is JSON, anything else YAML.
+        assert!(canon(b"a: 1", None, "c.json").is_err());
+        assert_eq!(canon(b"a: yes", None, "c.yml").unwrap(), r#"{"a":true}"#);
+        // stdin: JSON first, YAML on a JSON syntax error.
+        assert_eq!(canon(b" {\"a\": 1}", None, "-").unwrap(), r#"{"a":1}"#);
+        assert_eq!(canon(b"{a: yes}", None, "-").unwrap(), r#"{"a":true}"#);
+        assert_eq!(canon(b"a: yes", None, "-").unwrap(), r#"{"a":true}"#);
+        // A refusal of JSON is final: YAML would read 1e400 as a string.
+        let e = canon(b"{\"lr\": 1e400}", None, "-").unwrap_err();
+        assert!(e.to_string().contains("Infinity) at /lr"), "{e}");
+        assert!(canon(b"{\"a\": 1, \"a\": 1}", None, "-").is_err());
+        // An explicit format wins over the name.
+        assert_eq!(
+            canon(b"a: 1", Some(Format::Yaml), "c.json").unwrap(),
+            r#"{"a":1}"#
+        );
+    }
+
+    #[test]
+    fn remove_pointers_drops_values() {
+        let mut doc = load(b"a: {b: 1, c: [1, 2, 3]}\nd: 4\n", None, "c.yaml").unwrap();
+        let ptrs: Vec<Pointer> = ["/a/b", "/a/c/1", "/d", "/nope/x", "/a/c/x"]
+            .iter()
+            .map(|p| Pointer::parse(p).unwrap())
+            .collect();
+        remove_pointers(&mut doc.value, &ptrs);
+        assert_eq!(
+            String::from_utf8(canonical_bytes(&doc.value)).unwrap(),
+            r#"{"a":{"c":[1,3]}}"#
+        );
     }
 }

@@ -47,11 +47,15 @@ pub fn diff(a: &Side, b: &Side) -> ConfigDiff {
     }
 }
 
-/// A git-style unified diff of two texts with 3 lines of context.
+/// A git-style unified diff of two texts with 3 lines of context. Like git,
+/// the `a/` and `b/` prefixes replace a leading `/` of an absolute path.
 pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> String {
     TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/{old_label}"), &format!("b/{new_label}"))
+        .header(
+            &format!("a/{}", old_label.trim_start_matches('/')),
+            &format!("b/{}", new_label.trim_start_matches('/')),
+        )
         .to_string()
 }

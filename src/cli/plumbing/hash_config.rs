@@ -73,8 +73,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if let Ok(project) = ctx.project() {
-        ignore.extend(project.settings.hash_ignore);
+    // No project is fine; a project whose rk.yaml is broken is an error, or
+    // its hash.ignore would silently not apply.
+    match ctx.project() {
+        Ok(project) => ignore.extend(project.settings.hash_ignore),
+        Err(Error::Project(crate::project::Error::NotFound { .. })) => {}
+        Err(e) => return Err(e),
     }
     let single_output = args.canonical || args.pretty;
     if single_output && args.files.len() != 1 {
