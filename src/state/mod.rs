@@ -7,11 +7,13 @@
 //! first recorded as an `observed` snapshot, so history never loses one.
 
 mod model;
+mod fsck;
 mod status;
 
 pub use model::{
     DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
+pub use fsck::{fsck, FsckReport};
 pub use status::{overall_status, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};

@@ -215,6 +215,12 @@ impl Store {
             });
         }
         if let Some(id) = ObjectId::parse(given) {
+            if !self.object_path(&id).exists() {
+                return Err(Error::UnknownObject {
+                    given: given.into(),
+                    path: self.objects_dir().display().to_string(),
+                });
+            }
             return Ok(id);
         }
         let dir = self.objects_dir().join(&given[..2]);
@@ -239,6 +245,23 @@ impl Store {
                 candidates: candidates.iter().map(|c| c[..16].to_string()).collect(),
             }),
         }
+    }
+
+    /// Resolve what a user typed (see [`Store::resolve`]) to a snapshot. An
+    /// intact object of another kind (a config object) is a usage error.
+    pub fn resolve_snapshot(&self, given: &str) -> Result<Snapshot, Error> {
+        let id = self.resolve(given)?;
+        let bytes = self.get(&id)?;
+        let kind = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(String::from));
+        if kind.as_deref() != Some("snapshot") {
+            return Err(Error::BadRevision {
+                given: given.into(),
+                reason: format!("object {id} is a config object, not a snapshot"),
+            });
+        }
+        self.read_snapshot(&id)
     }
 
     /// Every object file and every leftover temp file under `objects/`:
