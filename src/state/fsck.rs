@@ -142,7 +142,8 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
         }
         Ok(Some(h)) => {
             if let Some(why) = describe_snapshot(&h) {
-                r.problems.push(format!("{} names {why}", store.head_path().display()));
+                r.problems
+                    .push(format!("{} names {why}", store.head_path().display()));
             }
             r.head = Some(h);
         }
@@ -188,16 +189,18 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     let state_file = state_path(run, settings);
     match load(run, settings) {
         Err(e) => r.problems.push(e_line(&e)),
-        Ok(None) => r.notes.push(format!("{} does not exist", state_file.display())),
+        Ok(None) => r
+            .notes
+            .push(format!("{} does not exist", state_file.display())),
         Ok(Some(state)) => {
             let head_state = r
                 .head
                 .as_ref()
                 .and_then(|h| store.read_snapshot(h).ok())
                 .map(|s| canonical_bytes(&CanonValue::from(&s.state)));
-            let working =
-                canonical_bytes(&CanonValue::from(&state.to_json(&settings.phases)));
-            if head_state.as_ref() != Some(&working) {
+            let working = canonical_bytes(&CanonValue::from(&state.to_json(&settings.phases)));
+            let head_unreadable = r.head.is_some() && head_state.is_none();
+            if !head_unreadable && head_state.as_ref() != Some(&working) && r.problems.is_empty() {
                 r.notes.push(format!(
                     "{} differs from HEAD (written since rk last recorded it); the next rk write records it as `observed`",
                     state_file.display()

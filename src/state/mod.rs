@@ -6,14 +6,12 @@
 //! moves HEAD. A version the orchestrator wrote between two rk commands is
 //! first recorded as an `observed` snapshot, so history never loses one.
 
-mod model;
 mod fsck;
+mod model;
 mod status;
 
-pub use model::{
-    DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
-};
 pub use fsck::{fsck, FsckReport};
+pub use model::{DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session};
 pub use status::{overall_status, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
@@ -209,13 +207,21 @@ pub fn commit(
             Ok(s) => Some(s),
             Err(e) if *expect != Expect::Any => return Err(e.into()),
             Err(e) => {
-                warnings.push(format!("{e}; the new snapshot continues from the last good one"));
-                store.last_good_snapshot().and_then(|id| store.read_snapshot(&id).ok())
+                warnings.push(format!(
+                    "{e}; the new snapshot continues from the last good one"
+                ));
+                store
+                    .last_good_snapshot()
+                    .and_then(|id| store.read_snapshot(&id).ok())
             }
         },
         Err(e) => {
-            warnings.push(format!("{e}; the new snapshot continues from the last good one"));
-            store.last_good_snapshot().and_then(|id| store.read_snapshot(&id).ok())
+            warnings.push(format!(
+                "{e}; the new snapshot continues from the last good one"
+            ));
+            store
+                .last_good_snapshot()
+                .and_then(|id| store.read_snapshot(&id).ok())
         }
     };
     let now = crate::clock::now();
@@ -254,7 +260,14 @@ pub fn commit(
                     parent_config.as_ref(),
                     &value,
                 )?;
-                move_head(&store, parent_id, &id, now.unix_ms(), "observed", "run_state.json as found")?;
+                move_head(
+                    &store,
+                    parent_id,
+                    &id,
+                    now.unix_ms(),
+                    "observed",
+                    "run_state.json as found",
+                )?;
                 parent = Some(store.read_snapshot(&id)?);
                 observed = Some(id);
             }

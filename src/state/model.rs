@@ -155,6 +155,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pointer.is_empty() && self.message.ends_with(')') && self.message.contains("JSON (")
+        {
+            // A syntax error: the message already says where.
+            return f.write_str(&self.message);
+        }
         let at = if self.pointer.is_empty() {
             "the top level"
         } else {
@@ -526,6 +531,12 @@ impl RunState {
 
     /// Parse JSON text.
     pub fn from_slice(bytes: &[u8]) -> Result<RunState, Problem> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(Problem {
+                pointer: String::new(),
+                message: "empty; expected a JSON object".into(),
+            });
+        }
         let value: Value = serde_json::from_slice(bytes).map_err(|e| Problem {
             pointer: String::new(),
             message: if e.is_eof() {
@@ -565,7 +576,12 @@ impl RunState {
         let list = |items: &Option<Vec<Value>>| items.clone().map(Value::Array);
         o.put(
             "notes",
-            list(&self.notes.as_ref().map(|l| l.iter().map(Note::to_json).collect())),
+            list(
+                &self
+                    .notes
+                    .as_ref()
+                    .map(|l| l.iter().map(Note::to_json).collect()),
+            ),
         );
         o.put(
             "config_drift",
@@ -587,9 +603,9 @@ impl RunState {
         );
         o.put(
             "gates",
-            self.gates.as_ref().map(|g| {
-                Value::Object(g.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }),
+            self.gates
+                .as_ref()
+                .map(|g| Value::Object(g.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())),
         );
         o.put("archive", self.archive.clone());
         o.finish(&self.extra)
@@ -597,8 +613,8 @@ impl RunState {
 
     /// The file as rk writes it: pretty, 2 spaces, trailing newline.
     pub fn to_pretty(&self, pipeline: &[String]) -> String {
-        let mut s = serde_json::to_string_pretty(&self.to_json(pipeline))
-            .unwrap_or_else(|_| "{}".into());
+        let mut s =
+            serde_json::to_string_pretty(&self.to_json(pipeline)).unwrap_or_else(|_| "{}".into());
         s.push('\n');
         s
     }

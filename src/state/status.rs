@@ -88,11 +88,10 @@ pub fn overall_status(
                 .map(|(_, p)| Some(&p.status)),
         )
         .collect();
-    let any = |want: &PhaseStatus| statuses.iter().any(|s| *s == Some(want));
+    let any = |want: &PhaseStatus| statuses.contains(&Some(want));
     if any(&PhaseStatus::Failed) {
         OverallStatus::Failed
-    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Some(&PhaseStatus::Completed))
-    {
+    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Some(&PhaseStatus::Completed)) {
         OverallStatus::Completed
     } else if any(&PhaseStatus::InProgress) {
         OverallStatus::Interrupted

@@ -196,7 +196,10 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert!(names.iter().all(|n| !n.starts_with(TMP_PREFIX)), "{names:?}");
+        assert!(
+            names.iter().all(|n| !n.starts_with(TMP_PREFIX)),
+            "{names:?}"
+        );
     }
 
     #[test]

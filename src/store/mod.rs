@@ -36,7 +36,10 @@ pub enum Error {
         rid: String,
         last_good: Option<ObjectId>,
     },
-    #[error("missing object {id} (expected at {path}){}", last_good_suffix(last_good))]
+    #[error(
+        "missing object {id} (expected at {path}){}",
+        last_good_suffix(last_good)
+    )]
     MissingObject {
         id: ObjectId,
         path: String,

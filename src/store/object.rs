@@ -324,7 +324,9 @@ pub(crate) fn parse_snapshot(id: &ObjectId, bytes: &[u8]) -> Result<Snapshot, St
             Some(serde_json::Value::String(s)) => ObjectId::parse(s)
                 .map(Some)
                 .ok_or_else(|| format!("snapshot field {key:?} is not an object id")),
-            _ => Err(format!("snapshot field {key:?} is missing or not an id or null")),
+            _ => Err(format!(
+                "snapshot field {key:?} is missing or not an id or null"
+            )),
         }
     };
     let state = obj

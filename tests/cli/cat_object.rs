@@ -17,7 +17,12 @@ fn prints_the_bytes_its_id_hashes() {
     assert!(out.status.success());
     assert_eq!(blake3::hash(&out.stdout).to_hex().as_str(), id);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.starts_with(r#"{"config":null,"kind":"snapshot","message":"m","op":"write-state","parent":""#), "{text}");
+    assert!(
+        text.starts_with(
+            r#"{"config":null,"kind":"snapshot","message":"m","op":"write-state","parent":""#
+        ),
+        "{text}"
+    );
     assert!(!text.ends_with('\n'));
     let head = env.run(&["cat-object", "r1", "HEAD"]);
     assert_eq!(text.as_bytes(), head.stdout.as_slice());
@@ -37,9 +42,11 @@ fn unknown_and_malformed_ids_are_exit_2() {
 fn a_flipped_byte_is_exit_5_naming_the_object() {
     let env = run_with_state(PY_STATE);
     let id = written(&env);
-    let path = env
-        .root()
-        .join(format!("experiments/run_r1/.rk/objects/{}/{}", &id[..2], &id[2..]));
+    let path = env.root().join(format!(
+        "experiments/run_r1/.rk/objects/{}/{}",
+        &id[..2],
+        &id[2..]
+    ));
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[10] ^= 0x01;
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();

@@ -22,8 +22,11 @@ fn history() -> (TestEnv, Vec<String>) {
 }
 
 fn object(env: &TestEnv, id: &str) -> std::path::PathBuf {
-    env.root()
-        .join(format!("experiments/run_r1/.rk/objects/{}/{}", &id[..2], &id[2..]))
+    env.root().join(format!(
+        "experiments/run_r1/.rk/objects/{}/{}",
+        &id[..2],
+        &id[2..]
+    ))
 }
 
 #[test]
@@ -38,11 +41,17 @@ fn garbage_in_head() {
     let (env, ids) = history();
     env.write("experiments/run_r1/.rk/HEAD", "not an id\n");
     let out = env.render(&["fsck", "r1"]);
-    assert!(out.contains(&format!("last good snapshot: {}", ids[2])), "{out}");
+    assert!(
+        out.contains(&format!("last good snapshot: {}", ids[2])),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
     // read-state --at HEAD names the file and the last good snapshot too.
     let out = env.render(&["read-state", "r1", "--at", "HEAD"]);
-    assert!(out.contains("[ROOT]/experiments/run_r1/.rk/HEAD") && out.contains(&ids[2]), "{out}");
+    assert!(
+        out.contains("[ROOT]/experiments/run_r1/.rk/HEAD") && out.contains(&ids[2]),
+        "{out}"
+    );
     assert!(out.contains("[exit status: 5]"));
     // The recipe of the hint recovers.
     let state = env.run(&["read-state", "r1", "--at", &ids[2]]);
@@ -56,7 +65,10 @@ fn a_missing_object() {
     let (env, ids) = history();
     std::fs::remove_file(object(&env, &ids[1])).unwrap();
     let out = env.render(&["fsck", "r1"]);
-    assert!(out.contains(&format!("last good snapshot: {}", ids[2])), "{out}");
+    assert!(
+        out.contains(&format!("last good snapshot: {}", ids[2])),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
 }
 
@@ -70,10 +82,16 @@ fn a_flipped_byte_in_head_snapshot() {
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     std::fs::write(&path, bytes).unwrap();
     let out = env.render(&["fsck", "r1"]);
-    assert!(out.contains(&format!("last good snapshot: {}", ids[1])), "{out}");
+    assert!(
+        out.contains(&format!("last good snapshot: {}", ids[1])),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
     let out = env.render(&["read-state", "r1", "--at", "HEAD"]);
-    assert!(out.contains("[exit status: 5]") && out.contains(&ids[1]), "{out}");
+    assert!(
+        out.contains("[exit status: 5]") && out.contains(&ids[1]),
+        "{out}"
+    );
 }
 
 #[test]
@@ -81,6 +99,9 @@ fn a_corrupt_working_state() {
     let (env, ids) = history();
     env.write("experiments/run_r1/run_state.json", "{\"phases\": ");
     let out = env.render(&["fsck", "r1"]);
-    assert!(out.contains(&format!("last good snapshot: {}", ids[2])), "{out}");
+    assert!(
+        out.contains(&format!("last good snapshot: {}", ids[2])),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
 }

@@ -24,15 +24,24 @@ fn empty_without_a_store() {
 #[test]
 fn a_torn_last_line_is_ignored_and_cut_off() {
     let env = run_with_state(PY_STATE);
-    assert!(env.run_stdin(&["write-state", "r1"], PY_STATE.as_bytes()).status.success());
+    assert!(env
+        .run_stdin(&["write-state", "r1"], PY_STATE.as_bytes())
+        .status
+        .success());
     let log = env.root().join("experiments/run_r1/.rk/log");
     let good = std::fs::read_to_string(&log).unwrap();
     std::fs::write(&log, format!("{good}- 12ab")).unwrap();
     let out = env.run(&["log", "r1"]);
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), good.lines().count());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().lines().count(),
+        good.lines().count()
+    );
     assert!(env.run(&["fsck", "r1"]).status.success());
-    assert!(env.run_stdin(&["write-state", "r1", "-m", "after"], b"{}").status.success());
+    assert!(env
+        .run_stdin(&["write-state", "r1", "-m", "after"], b"{}")
+        .status
+        .success());
     let now = std::fs::read_to_string(&log).unwrap();
     assert!(now.starts_with(&good) && !now.contains("- 12ab"), "{now}");
     assert_eq!(now.lines().count(), good.lines().count() + 1);

@@ -45,7 +45,13 @@ fn round_trip_through_write_state_keeps_every_field() {
     // The file is exactly what read-state printed, and holds the unknown fields.
     let file = env.read("experiments/run_r1/run_state.json");
     assert_eq!(file.as_bytes(), first.stdout.as_slice());
-    for field in ["py_attempt", "paused_by_admin", "OPS-1", "A100", "orchestrator_private"] {
+    for field in [
+        "py_attempt",
+        "paused_by_admin",
+        "OPS-1",
+        "A100",
+        "orchestrator_private",
+    ] {
         assert!(file.contains(field), "{field} lost:\n{file}");
     }
 }
@@ -53,9 +59,15 @@ fn round_trip_through_write_state_keeps_every_field() {
 #[test]
 fn at_reads_snapshots_back() {
     let env = run_with_state(PY_STATE);
-    let a = env.run_stdin(&["write-state", "r1"], br#"{"schema_version": 1, "phases": {}, "v": "a"}"#);
+    let a = env.run_stdin(
+        &["write-state", "r1"],
+        br#"{"schema_version": 1, "phases": {}, "v": "a"}"#,
+    );
     assert!(a.status.success());
-    let b = env.run_stdin(&["write-state", "r1"], br#"{"schema_version": 1, "phases": {}, "v": "b"}"#);
+    let b = env.run_stdin(
+        &["write-state", "r1"],
+        br#"{"schema_version": 1, "phases": {}, "v": "b"}"#,
+    );
     assert!(b.status.success());
     let head = String::from_utf8(b.stdout).unwrap();
     let out = env.run(&["read-state", "r1", "--at", "HEAD~1"]);
@@ -88,7 +100,10 @@ fn truncated_state_is_exit_5_with_last_good_snapshot() {
     let before = tree(env.root());
     let out = env.render(&["read-state", "r1"]);
     assert!(out.contains(good.trim()), "{out}");
-    assert!(out.contains("[ROOT]/experiments/run_r1/run_state.json"), "{out}");
+    assert!(
+        out.contains("[ROOT]/experiments/run_r1/run_state.json"),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
     assert_eq!(before, tree(env.root()), "reading changed files");
     // The recovery recipe of the hint works.

@@ -40,7 +40,10 @@ fn sigkill_at_random_instants_leaves_old_or_new() {
     let path = env.root().join("experiments/run_r1/run_state.json");
     // How long an uninterrupted write takes, to aim the kills inside it.
     let start = Instant::now();
-    assert!(env.run_stdin(&["write-state", "r1"], state(1).as_bytes()).status.success());
+    assert!(env
+        .run_stdin(&["write-state", "r1"], state(1).as_bytes())
+        .status
+        .success());
     let span = start.elapsed().as_micros().max(1000) as u64;
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -88,6 +91,9 @@ fn sigkill_at_random_instants_leaves_old_or_new() {
     }
     eprintln!("{completed} of 50 writes finished before the kill");
     // After all that, a normal write records the survivor and goes through.
-    assert!(env.run_stdin(&["write-state", "r1"], state(99).as_bytes()).status.success());
+    assert!(env
+        .run_stdin(&["write-state", "r1"], state(99).as_bytes())
+        .status
+        .success());
     assert!(env.run(&["fsck", "r1"]).status.success());
 }

@@ -6,8 +6,10 @@ use crate::read_state::{run_with_state, PY_STATE};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const A: &[u8] = br#"{"schema_version": 1, "phases": {"prepare": {"status": "completed"}}, "who": "a"}"#;
-const B: &[u8] = br#"{"schema_version": 1, "phases": {"prepare": {"status": "failed"}}, "who": "b"}"#;
+const A: &[u8] =
+    br#"{"schema_version": 1, "phases": {"prepare": {"status": "completed"}}, "who": "a"}"#;
+const B: &[u8] =
+    br#"{"schema_version": 1, "phases": {"prepare": {"status": "failed"}}, "who": "b"}"#;
 
 fn head(env: &TestEnv) -> String {
     env.read("experiments/run_r1/.rk/HEAD").trim().to_string()
@@ -36,7 +38,9 @@ fn invalid_input_is_exit_2_and_writes_nothing() {
 #[test]
 fn prints_the_new_snapshot_and_records_the_observed_state_first() {
     let env = run_with_state(PY_STATE);
-    insta::assert_snapshot!(env.render_output(&env.run_stdin(&["write-state", "r1", "-m", "first"], A)));
+    insta::assert_snapshot!(
+        env.render_output(&env.run_stdin(&["write-state", "r1", "-m", "first"], A))
+    );
     // The orchestrator writes the file behind rk's back…
     env.write("experiments/run_r1/run_state.json", B);
     let out = env.run_stdin(&["write-state", "r1", "-m", "second"], A);
@@ -70,7 +74,10 @@ fn expect_is_a_compare_and_swap() {
         child
     };
     let (ca, cb) = (spawn(A), spawn(B));
-    let (oa, ob) = (ca.wait_with_output().unwrap(), cb.wait_with_output().unwrap());
+    let (oa, ob) = (
+        ca.wait_with_output().unwrap(),
+        cb.wait_with_output().unwrap(),
+    );
     let codes = [oa.status.code(), ob.status.code()];
     assert!(
         codes == [Some(0), Some(4)] || codes == [Some(4), Some(0)],
@@ -192,8 +199,11 @@ fn never_writes_through_a_symlink() {
     let env = TestEnv::new();
     let outside = env.write("outside.json", PY_STATE);
     std::fs::create_dir_all(env.root().join("experiments/run_r1/.rk")).unwrap();
-    std::os::unix::fs::symlink(&outside, env.root().join("experiments/run_r1/run_state.json"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        &outside,
+        env.root().join("experiments/run_r1/run_state.json"),
+    )
+    .unwrap();
     let out = env.run_stdin(&["write-state", "r1"], A);
     assert_ne!(out.status.code(), Some(0), "{}", env.render_output(&out));
     assert_eq!(env.read("outside.json"), PY_STATE);
