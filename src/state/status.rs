@@ -103,3 +103,73 @@ pub fn overall_status(
         OverallStatus::NotStarted
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Holder;
+
+    fn status_of(run: &RunDir, phases: &[(&str, &str)]) -> OverallStatus {
+        let settings = Settings::default();
+        let mut state = RunState::new("r1", &settings.phases);
+        for (name, status) in phases {
+            if let Some(p) = state.phase_mut(name) {
+                p.status = PhaseStatus::parse(status);
+            }
+        }
+        overall_status(run, &settings, &Ok(Some(state)))
+    }
+
+    #[test]
+    fn first_match_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir {
+            rid: "r1".into(),
+            path: dir.path().to_path_buf(),
+        };
+        let settings = Settings::default();
+        let all: Vec<(&str, &str)> = settings
+            .phases
+            .iter()
+            .map(|p| (p.as_str(), "completed"))
+            .collect();
+        assert_eq!(status_of(&run, &all), OverallStatus::Completed);
+        assert_eq!(status_of(&run, &[]), OverallStatus::NotStarted);
+        assert_eq!(
+            status_of(&run, &[("prepare", "completed"), ("build", "failed")]),
+            OverallStatus::Failed
+        );
+        assert_eq!(
+            status_of(&run, &[("parse", "in_progress"), ("build", "stopped")]),
+            OverallStatus::Interrupted
+        );
+        assert_eq!(
+            status_of(&run, &[("build", "stopped")]),
+            OverallStatus::Stopped
+        );
+        assert_eq!(
+            status_of(&run, &[("prepare", "completed")]),
+            OverallStatus::Interrupted
+        );
+        assert_eq!(
+            status_of(&run, &[("prepare", "weird")]),
+            OverallStatus::NotStarted
+        );
+        assert_eq!(
+            overall_status(&run, &settings, &Ok(None)),
+            OverallStatus::NoState
+        );
+        let corrupt = Err(Error::NoState {
+            path: "x".into(),
+            rid: "r1".into(),
+        });
+        assert_eq!(
+            overall_status(&run, &settings, &corrupt),
+            OverallStatus::Corrupt
+        );
+        let lock = DispatchLock::try_acquire(&run, &Holder::current(vec!["x".into()])).unwrap();
+        assert_eq!(status_of(&run, &all), OverallStatus::Running);
+        drop(lock);
+        assert_eq!(status_of(&run, &all), OverallStatus::Completed);
+    }
+}
