@@ -42,6 +42,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     HashConfig(plumbing::hash_config::Args),
+    ReadState(plumbing::read_state::Args),
+    WriteState(plumbing::write_state::Args),
+    CatObject(plumbing::cat_object::Args),
+    Log(plumbing::log::Args),
+    Fsck(plumbing::fsck::Args),
     DiffConfig(porcelain::diff_config::Args),
 }
 
@@ -116,6 +121,11 @@ fn run(cli: Cli) -> Result<Exit, Error> {
     };
     match cli.command {
         Command::HashConfig(args) => plumbing::hash_config::run(args, &ctx),
+        Command::ReadState(args) => plumbing::read_state::run(args, &ctx),
+        Command::WriteState(args) => plumbing::write_state::run(args, &ctx),
+        Command::CatObject(args) => plumbing::cat_object::run(args, &ctx),
+        Command::Log(args) => plumbing::log::run(args, &ctx),
+        Command::Fsck(args) => plumbing::fsck::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
     }
 }

@@ -1,0 +1,61 @@
+use crate::cli::{stdout, Context};
+use crate::clock::Timestamp;
+use crate::error::{Error, Exit};
+use crate::store::Store;
+use std::io::Write;
+
+/// Print the log of a run's store: one line per HEAD move, oldest first.
+///
+/// Each line is `<old|-> <new> <unix_ms> <op>` TAB `<message>`, exactly as
+/// stored in `<run>/.rk/log`: the snapshot HEAD named before (`-` for none),
+/// the snapshot it names after, when (milliseconds since the epoch), the
+/// operation (`write-state`, `observed`, `resume`, …) and the message. The
+/// last line's second field is HEAD (unless a write was interrupted between
+/// the log append and the HEAD update; `rk fsck` says so). A torn last line
+/// left by a crash is not shown.
+///
+/// With --json, one JSON object per line (NDJSON): `format_version` (1),
+/// `old` (id or null), `new`, `unix_ms`, `time` (RFC 3339), `op`, `message`.
+///
+/// Reads only: takes no lock. A run without a store prints nothing.
+///
+/// Exit status: 0 printed; 2 no such run; 5 a complete log line is malformed.
+///
+/// Compatibility: the text lines follow the store's log format of SPEC §5
+/// and will not change. JSON fields may be added; none is renamed or removed
+/// without a new `format_version`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run directory.
+    #[arg(value_name = "RUN")]
+    run: String,
+
+    /// Print NDJSON instead of the log lines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let run = project.resolve_run(&args.run)?;
+    let entries = Store::new(&run).read_log()?;
+    let mut out = stdout();
+    for e in entries {
+        if args.json {
+            let line = serde_json::json!({
+                "format_version": 1,
+                "old": e.old.as_ref().map(|o| o.to_string()),
+                "new": e.new.to_string(),
+                "unix_ms": e.unix_ms,
+                "time": Timestamp::from_unix_micros(e.unix_ms.saturating_mul(1000)).to_string(),
+                "op": e.op,
+                "message": e.message,
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(out, "{}", e.to_line())?;
+        }
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}

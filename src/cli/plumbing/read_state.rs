@@ -1,0 +1,71 @@
+use crate::cli::{stdout, Context};
+use crate::error::{Error, Exit};
+use crate::state::{self, RunState};
+use crate::store::Store;
+use std::io::Write;
+
+/// Print the state of a run as JSON.
+///
+/// Without --at, prints run_state.json as rk would write it: pretty (2
+/// spaces, trailing newline), known fields in a fixed order, phases in the
+/// project's pipeline order, every unknown field kept. With --at, prints the
+/// state recorded in a snapshot of the run's store (`rk log RUN` lists them),
+/// so `rk read-state RUN --at ID | rk write-state RUN` brings an old state
+/// back (recorded as a new snapshot; history is never rewritten).
+///
+/// Reads only: takes no lock, and works while the orchestrator runs.
+///
+/// Exit status: 0 printed; 2 no such run, no state file, or an unknown
+/// snapshot id; 5 the state file or the snapshot is corrupt (the message names
+/// the path and the last good snapshot, and the hint the command that
+/// recovers it).
+///
+/// Compatibility: the output is the run_state.json version 1 object. Fields
+/// may be added in later versions; none is renamed or removed without a new
+/// `schema_version`. Whitespace and field order are not part of the contract;
+/// parse it as JSON.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run directory.
+    #[arg(value_name = "RUN")]
+    run: String,
+
+    /// Print the state recorded in this snapshot: an id (at least 4 hex
+    /// digits, unique), HEAD, or HEAD~N (N snapshots before HEAD).
+    #[arg(long, value_name = "ID")]
+    at: Option<String>,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let run = project.resolve_run(&args.run)?;
+    let settings = &project.settings;
+    let text = match &args.at {
+        None => match state::load(&run, settings)? {
+            Some(s) => s.to_pretty(&settings.phases),
+            None => {
+                return Err(state::Error::NoState {
+                    path: state::state_path(&run, settings).display().to_string(),
+                    rid: run.rid.clone(),
+                }
+                .into())
+            }
+        },
+        Some(at) => {
+            let snapshot = Store::new(&run).resolve_snapshot(at)?;
+            match RunState::from_json(snapshot.state.clone()) {
+                Ok(s) => s.to_pretty(&settings.phases),
+                Err(_) => {
+                    let mut t = serde_json::to_string_pretty(&snapshot.state)
+                        .map_err(|e| Error::usage(e, None))?;
+                    t.push('\n');
+                    t
+                }
+            }
+        }
+    };
+    let mut out = stdout();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(Exit::Success)
+}

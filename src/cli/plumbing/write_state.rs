@@ -1,0 +1,107 @@
+use crate::cli::{stdout, warn, Context};
+use crate::error::{Error, Exit};
+use crate::state::{self, Expect};
+use crate::store::{self, ObjectId, Store};
+use std::io::{Read, Write};
+
+/// Replace the state of a run with the JSON object on stdin, and print the
+/// id of the new snapshot.
+///
+/// The input must be one JSON object in the shape of run_state.json version
+/// 1; fields rk does not know are kept. Invalid JSON, anything but an object,
+/// or a known field of the wrong type is refused with exit 2 and the JSON
+/// Pointer of the value, and nothing is written.
+///
+/// The write follows the protocol every rk writer uses: take .state.lock (the
+/// flock the orchestrator takes; rk waits up to 10 s, or RK_LOCK_TIMEOUT_MS,
+/// then exits 4 naming the holder when it can), check --expect, record
+/// run_state.json as an `observed` snapshot first if it changed since HEAD,
+/// write the new snapshot, replace run_state.json atomically, append to the
+/// log, move HEAD. A crash at any instant leaves run_state.json old or new.
+///
+/// --expect makes the write a compare-and-swap on HEAD: with `--expect ID`
+/// HEAD must be that snapshot, with `--expect none` the run must have no
+/// snapshot yet; otherwise exit 4 and nothing changes. Name the snapshot by
+/// its id (full or at least 4 hex digits), never HEAD: HEAD is what is being
+/// compared. Without --expect a corrupt HEAD does not block the write (the new
+/// snapshot continues from the last good one, with a warning), so
+/// `rk read-state RUN --at ID | rk write-state RUN` recovers a damaged run.
+///
+/// Exit status: 0 written; 2 invalid input or no such run; 4 the lock is
+/// busy or --expect did not match; 5 the store is corrupt (with --expect).
+///
+/// Compatibility: stdout is the new snapshot id, 64 lowercase hex digits and
+/// a newline, and will stay so. Warnings go to stderr.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run directory.
+    #[arg(value_name = "RUN")]
+    run: String,
+
+    /// Write only if HEAD is this snapshot id, or, with `none`, only if the
+    /// run has no snapshot yet.
+    #[arg(long, value_name = "ID|none")]
+    expect: Option<String>,
+
+    /// The message recorded with the snapshot.
+    #[arg(short = 'm', long, value_name = "MSG", default_value = "")]
+    message: String,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let run = project.resolve_run(&args.run)?;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::usage(format!("cannot read stdin: {e}"), None))?;
+    let new = state::parse_input(&bytes, "stdin")?;
+    let store = Store::new(&run);
+    let expect = match args.expect.as_deref() {
+        None => Expect::Any,
+        Some("none") => Expect::NoHead,
+        Some(given) if given.starts_with("HEAD") => {
+            return Err(Error::usage(
+                format!("--expect {given}: name the snapshot by its id, not by HEAD"),
+                Some(format!(
+                    "`rk log {}` shows the id HEAD names (the last line)",
+                    run.rid
+                )),
+            ))
+        }
+        Some(given) => match ObjectId::parse(given) {
+            Some(id) => Expect::Head(id),
+            None => match store.resolve(given) {
+                Ok(id) => Expect::Head(id),
+                Err(store::Error::UnknownObject { .. }) => {
+                    return Err(store::Error::ExpectMismatch {
+                        expected: given.into(),
+                        actual: match store.read_head() {
+                            Ok(Some(h)) => h.to_string(),
+                            Ok(None) => "none (no snapshot yet)".into(),
+                            Err(_) => "unreadable".into(),
+                        },
+                    }
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            },
+        },
+    };
+    let committed = state::commit(
+        &run,
+        &project.settings,
+        &new,
+        "write-state",
+        &args.message,
+        &expect,
+        None,
+    )?;
+    for w in &committed.warnings {
+        warn(ctx.color, w);
+    }
+    let mut out = stdout();
+    writeln!(out, "{}", committed.id)?;
+    out.flush()?;
+    Ok(Exit::Success)
+}

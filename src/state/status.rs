@@ -1,0 +1,175 @@
+//! The overall status of a run (SPEC §3), decided in one place so list,
+//! status and compare can never disagree.
+
+use super::{Error, PhaseStatus, RunState};
+use crate::project::{RunDir, Settings};
+use crate::store::DispatchLock;
+use std::fmt;
+
+/// The overall status of a run; the first that applies wins, in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OverallStatus {
+    /// `archive_manifest.json` is present and the state records the archive.
+    Archived,
+    /// The dispatch lock is held.
+    Running,
+    /// A phase failed.
+    Failed,
+    /// Every phase (of the pipeline and of the state) completed.
+    Completed,
+    /// Work began and nobody holds the dispatch lock: a phase is
+    /// in_progress, or some phases completed and the others never started.
+    Interrupted,
+    /// A phase was stopped.
+    Stopped,
+    /// No phase has started.
+    NotStarted,
+    /// The state file is unreadable.
+    Corrupt,
+    /// No state file (a legacy run).
+    NoState,
+}
+
+impl OverallStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverallStatus::Archived => "archived",
+            OverallStatus::Running => "running",
+            OverallStatus::Failed => "failed",
+            OverallStatus::Completed => "completed",
+            OverallStatus::Interrupted => "interrupted",
+            OverallStatus::Stopped => "stopped",
+            OverallStatus::NotStarted => "not_started",
+            OverallStatus::Corrupt => "corrupt",
+            OverallStatus::NoState => "no_state",
+        }
+    }
+}
+
+impl fmt::Display for OverallStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The overall status of `run`, given its loaded state. Probes the dispatch
+/// lock with a shared non-blocking lock (never disturbs a running resume).
+///
+/// Where SPEC §3 is silent: a run whose phases are partly completed and
+/// partly not started, with nothing failed, stopped or in progress and no
+/// lock held, is `interrupted` (work began and stopped between phases), not
+/// `not_started`. Unknown phase statuses never count as completed.
+pub fn overall_status(
+    run: &RunDir,
+    settings: &Settings,
+    state: &Result<Option<RunState>, Error>,
+) -> OverallStatus {
+    if let Ok(Some(s)) = state {
+        if s.is_archived() && run.path.join("archive_manifest.json").is_file() {
+            return OverallStatus::Archived;
+        }
+    }
+    if DispatchLock::probe(run).is_some() {
+        return OverallStatus::Running;
+    }
+    let s = match state {
+        Err(_) => return OverallStatus::Corrupt,
+        Ok(None) => return OverallStatus::NoState,
+        Ok(Some(s)) => s,
+    };
+    let statuses: Vec<Option<&PhaseStatus>> = settings
+        .phases
+        .iter()
+        .map(|p| s.phase(p).map(|ph| &ph.status))
+        .chain(
+            s.phases
+                .iter()
+                .filter(|(n, _)| !settings.phases.contains(n))
+                .map(|(_, p)| Some(&p.status)),
+        )
+        .collect();
+    let any = |want: &PhaseStatus| statuses.contains(&Some(want));
+    if any(&PhaseStatus::Failed) {
+        OverallStatus::Failed
+    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Some(&PhaseStatus::Completed)) {
+        OverallStatus::Completed
+    } else if any(&PhaseStatus::InProgress) {
+        OverallStatus::Interrupted
+    } else if any(&PhaseStatus::Stopped) {
+        OverallStatus::Stopped
+    } else if any(&PhaseStatus::Completed) {
+        OverallStatus::Interrupted
+    } else {
+        OverallStatus::NotStarted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Holder;
+
+    fn status_of(run: &RunDir, phases: &[(&str, &str)]) -> OverallStatus {
+        let settings = Settings::default();
+        let mut state = RunState::new("r1", &settings.phases);
+        for (name, status) in phases {
+            if let Some(p) = state.phase_mut(name) {
+                p.status = PhaseStatus::parse(status);
+            }
+        }
+        overall_status(run, &settings, &Ok(Some(state)))
+    }
+
+    #[test]
+    fn first_match_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunDir {
+            rid: "r1".into(),
+            path: dir.path().to_path_buf(),
+        };
+        let settings = Settings::default();
+        let all: Vec<(&str, &str)> = settings
+            .phases
+            .iter()
+            .map(|p| (p.as_str(), "completed"))
+            .collect();
+        assert_eq!(status_of(&run, &all), OverallStatus::Completed);
+        assert_eq!(status_of(&run, &[]), OverallStatus::NotStarted);
+        assert_eq!(
+            status_of(&run, &[("prepare", "completed"), ("build", "failed")]),
+            OverallStatus::Failed
+        );
+        assert_eq!(
+            status_of(&run, &[("parse", "in_progress"), ("build", "stopped")]),
+            OverallStatus::Interrupted
+        );
+        assert_eq!(
+            status_of(&run, &[("build", "stopped")]),
+            OverallStatus::Stopped
+        );
+        assert_eq!(
+            status_of(&run, &[("prepare", "completed")]),
+            OverallStatus::Interrupted
+        );
+        assert_eq!(
+            status_of(&run, &[("prepare", "weird")]),
+            OverallStatus::NotStarted
+        );
+        assert_eq!(
+            overall_status(&run, &settings, &Ok(None)),
+            OverallStatus::NoState
+        );
+        let corrupt = Err(Error::NoState {
+            path: "x".into(),
+            rid: "r1".into(),
+        });
+        assert_eq!(
+            overall_status(&run, &settings, &corrupt),
+            OverallStatus::Corrupt
+        );
+        let lock = DispatchLock::try_acquire(&run, &Holder::current(vec!["x".into()])).unwrap();
+        assert_eq!(status_of(&run, &all), OverallStatus::Running);
+        drop(lock);
+        assert_eq!(status_of(&run, &all), OverallStatus::Completed);
+    }
+}

@@ -1,0 +1,215 @@
+//! Atomic file replacement and write-once creation, in one place.
+//!
+//! The one idea: a reader must only ever see the old bytes or the new bytes of
+//! a file, whatever instant the writer dies at. So every write goes to a temp
+//! file in the same directory (named `.tmp-…`, which readers and `rk fsck`
+//! know to ignore or report), is synced, and is then renamed over the target;
+//! the directory is synced so the rename itself survives a power cut.
+//!
+//! Nothing here follows a symlink: temp files are opened `O_EXCL|O_NOFOLLOW`,
+//! and a target or parent directory that is a symlink is refused, so a write
+//! can never land outside the run directory.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Prefix of every temp file rk writes; readers ignore such names.
+pub const TMP_PREFIX: &str = ".tmp-";
+
+/// Mode of ordinary files rk writes (`run_state.json`, `HEAD`).
+pub const FILE_MODE: u32 = 0o644;
+/// Mode of immutable objects.
+pub const OBJECT_MODE: u32 = 0o444;
+
+/// What `create_new` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Created {
+    /// The file was created with the given bytes.
+    New,
+    /// A file already existed at the target; it was left untouched.
+    Existed,
+}
+
+/// Replace `path` with `bytes` atomically (temp → write → fsync → rename →
+/// fsync dir). The file gets exactly `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    refuse_symlink(path)?;
+    let dir = parent(path)?;
+    let (tmp, file) = create_temp(&dir, bytes, mode)?;
+    drop(file);
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(&dir)
+}
+
+/// Create `path` with `bytes` unless it exists (rename without replacing).
+/// An existing file is never touched; the caller decides what it means.
+pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Created> {
+    refuse_symlink(path)?;
+    let dir = parent(path)?;
+    let (tmp, file) = create_temp(&dir, bytes, mode)?;
+    drop(file);
+    let result = rename_noreplace(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => {
+            sync_dir(&dir)?;
+            Ok(Created::New)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Created::Existed),
+        Err(e) => Err(e),
+    }
+}
+
+/// fsync a directory, so renames and creations in it are durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Refuse a path that is a symlink, or whose parent directory is one.
+pub fn refuse_symlink(path: &Path) -> io::Result<()> {
+    let check = |p: &Path| -> io::Result<()> {
+        match std::fs::symlink_metadata(p) {
+            Ok(meta) if meta.file_type().is_symlink() => Err(io::Error::other(format!(
+                "{} is a symlink; rk never writes through a symlink",
+                p.display()
+            ))),
+            _ => Ok(()),
+        }
+    };
+    check(path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        check(dir)?;
+    }
+    Ok(())
+}
+
+fn parent(path: &Path) -> io::Result<PathBuf> {
+    match path.parent() {
+        Some(d) if d.as_os_str().is_empty() => Ok(PathBuf::from(".")),
+        Some(d) => Ok(d.to_path_buf()),
+        None => Err(io::Error::other(format!(
+            "{} has no parent directory",
+            path.display()
+        ))),
+    }
+}
+
+/// A fresh `.tmp-…` file in `dir` holding `bytes`, synced, with `mode`.
+fn create_temp(dir: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut attempts = 0;
+    loop {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "{TMP_PREFIX}{}-{}-{nanos:x}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let tmp = dir.join(name);
+        let opened = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&tmp);
+        let mut file = match opened {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 100 => {
+                attempts += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let written = (|| {
+            file.write_all(bytes)?;
+            file.set_permissions(Permissions::from_mode(mode))?;
+            file.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        return Ok((tmp, file));
+    }
+}
+
+/// `renameat2(RENAME_NOREPLACE)`, falling back to `link` (which never
+/// replaces either) where the filesystem does not support it.
+fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::other(format!("{} holds a NUL byte", p.display())))
+    };
+    let (cf, ct) = (c(from)?, c(to)?);
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them
+    // relative to the cwd exactly like rename(2).
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cf.as_ptr(),
+            libc::AT_FDCWD,
+            ct.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
+            std::fs::hard_link(from, to)
+        }
+        _ => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_and_creates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        write_atomic(&p, b"one", FILE_MODE).unwrap();
+        write_atomic(&p, b"two", FILE_MODE).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let meta = std::fs::metadata(&p).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o644);
+        let o = dir.path().join("o");
+        assert_eq!(create_new(&o, b"x", OBJECT_MODE).unwrap(), Created::New);
+        assert_eq!(create_new(&o, b"y", OBJECT_MODE).unwrap(), Created::Existed);
+        assert_eq!(std::fs::read(&o).unwrap(), b"x");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with(TMP_PREFIX)),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"keep").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        assert!(write_atomic(&link, b"evil", FILE_MODE).is_err());
+        assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
+    }
+}
