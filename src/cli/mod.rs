@@ -48,6 +48,8 @@ pub enum Command {
     Log(plumbing::log::Args),
     Fsck(plumbing::fsck::Args),
     DiffConfig(porcelain::diff_config::Args),
+    #[command(hide = true)]
+    DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
 
 /// What every command gets besides its own arguments.
@@ -127,6 +129,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Log(args) => plumbing::log::run(args, &ctx),
         Command::Fsck(args) => plumbing::fsck::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
+        Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
 }
 

@@ -1,4 +1,5 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
 
+pub mod demo;
 pub mod diff_config;

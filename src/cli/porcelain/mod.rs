@@ -1,2 +1,3 @@
 //! Porcelain: commands for people, each a thin mapping onto `ops`.
+pub mod demo_orchestrator;
 pub mod diff_config;

@@ -126,7 +126,9 @@ fn read_state(path: &Path, run_id: &str) -> Result<Value, Error> {
 }
 
 fn phase_status<'a>(state: &'a Value, phase: &str) -> &'a str {
-    state["phases"][phase]["status"].as_str().unwrap_or("not_started")
+    state["phases"][phase]["status"]
+        .as_str()
+        .unwrap_or("not_started")
 }
 
 fn set_phase(state: &mut Value, phase: &str, status: &str) {
@@ -166,20 +168,30 @@ fn write_state(job: &Job, settings: &Settings, state: &Value) -> Result<(), Erro
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    crate::store::atomic::write_atomic(path, bytes, 0o644).map_err(|e| Error::Invalid(e.to_string()))
+    crate::store::atomic::write_atomic(path, bytes, 0o644)
+        .map_err(|e| Error::Invalid(e.to_string()))
 }
 
 fn parts(slug: &str, datasets: &[String]) -> Vec<String> {
-    (1..=datasets.len()).map(|i| format!("{slug}_p{i:02}")).collect()
+    (1..=datasets.len())
+        .map(|i| format!("{slug}_p{i:02}"))
+        .collect()
 }
 
 /// One phase's work on one trial: the files the evidence rules look for.
-fn work(run_dir: &Path, run_id: &str, phase: &str, slug: &str, datasets: &[String]) -> Result<(), Error> {
+fn work(
+    run_dir: &Path,
+    run_id: &str,
+    phase: &str,
+    slug: &str,
+    datasets: &[String],
+) -> Result<(), Error> {
     let trial = run_dir.join(slug);
     let manifest_path = trial.join("results/trial_manifest.json");
-    let mut manifest: Map<String, Value> = std::fs::read(&manifest_path)
+    let mut manifest: Value = std::fs::read(&manifest_path)
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .filter(Value::is_object)
         .unwrap_or_else(|| {
             let mut m = Map::new();
             m.insert("schema_version".into(), json!(2));
@@ -188,14 +200,14 @@ fn work(run_dir: &Path, run_id: &str, phase: &str, slug: &str, datasets: &[Strin
             m.insert("jobs".into(), json!({}));
             m.insert("job_status".into(), json!({}));
             m.insert("stage_status".into(), json!({}));
-            m.insert("timestamps".into(), json!({"created": clock::now().to_string()}));
-            m
+            m.insert(
+                "timestamps".into(),
+                json!({"created": clock::now().to_string()}),
+            );
+            Value::Object(m)
         });
     let now = clock::now().to_string();
-    let mut stage = |name: &str, artifact: &str| {
-        manifest["stage_status"][name] =
-            json!({"status": "completed", "updated_at": now, "artifacts": {"file": artifact}});
-    };
+    let mut stage: Option<(&str, &str)> = None;
     let mut files: Vec<(String, String)> = Vec::new();
     match phase {
         "submit" => {
@@ -207,31 +219,50 @@ fn work(run_dir: &Path, run_id: &str, phase: &str, slug: &str, datasets: &[Strin
         "poll" => {
             for part in parts(slug, datasets) {
                 manifest["job_status"][&part] = json!("downloaded");
-                files.push((format!("results/{part}/results.jsonl"), format!("{{\"part\": \"{part}\", \"ok\": true}}\n")));
+                files.push((
+                    format!("results/{part}/results.jsonl"),
+                    format!("{{\"part\": \"{part}\", \"ok\": true}}\n"),
+                ));
             }
-            stage("downloaded", "results");
+            stage = Some(("downloaded", "results"));
         }
         "parse" => {
-            files.push(("results/predictions.csv".into(), "item,prediction\n1,A\n2,B\n".into()));
-            stage("parsed", "results/predictions.csv");
+            files.push((
+                "results/predictions.csv".into(),
+                "item,prediction\n1,A\n2,B\n".into(),
+            ));
+            stage = Some(("parsed", "results/predictions.csv"));
         }
         "score" => {
-            files.push(("results/per_item_scores.csv".into(), "item,score\n1,1\n2,0\n".into()));
-            stage("scored", "results/per_item_scores.csv");
+            files.push((
+                "results/per_item_scores.csv".into(),
+                "item,score\n1,1\n2,0\n".into(),
+            ));
+            stage = Some(("scored", "results/per_item_scores.csv"));
         }
         "stats" => {
-            files.push(("results/significance.json".into(), "{\"p_value\": 0.03}\n".into()));
-            stage("stats", "results/significance.json");
+            files.push((
+                "results/significance.json".into(),
+                "{\"p_value\": 0.03}\n".into(),
+            ));
+            stage = Some(("stats", "results/significance.json"));
         }
         "costs" => {
             files.push(("results/costs.json".into(), "{\"usd\": 1.25}\n".into()));
-            stage("costs", "results/costs.json");
+            stage = Some(("costs", "results/costs.json"));
         }
         "report" => {
-            files.push(("reports/report.md".into(), format!("# {slug}\n\naccuracy: 0.50\n")));
-            stage("report", "reports/report.md");
+            files.push((
+                "reports/report.md".into(),
+                format!("# {slug}\n\naccuracy: 0.50\n"),
+            ));
+            stage = Some(("report", "reports/report.md"));
         }
         _ => {}
+    }
+    if let Some((name, artifact)) = stage {
+        manifest["stage_status"][name] =
+            json!({"status": "completed", "updated_at": now, "artifacts": {"file": artifact}});
     }
     for (rel, content) in files {
         let path = trial.join(rel);
@@ -243,7 +274,7 @@ fn work(run_dir: &Path, run_id: &str, phase: &str, slug: &str, datasets: &[Strin
     if let Some(parent) = manifest_path.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
-    let mut bytes = serde_json::to_vec_pretty(&Value::Object(manifest)).expect("a JSON value serializes");
+    let mut bytes = serde_json::to_vec_pretty(&manifest).expect("a JSON value serializes");
     bytes.push(b'\n');
     write_file(&manifest_path, &bytes)
 }

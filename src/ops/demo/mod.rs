@@ -1,0 +1,3 @@
+//! `rk demo`: a self-contained sample project and a walk through it.
+
+pub mod orchestrator;
