@@ -42,6 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     HashConfig(plumbing::hash_config::Args),
+    ScanTrials(plumbing::scan_trials::Args),
     DiffConfig(porcelain::diff_config::Args),
 }
 
@@ -116,6 +117,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
     };
     match cli.command {
         Command::HashConfig(args) => plumbing::hash_config::run(args, &ctx),
+        Command::ScanTrials(args) => plumbing::scan_trials::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
     }
 }

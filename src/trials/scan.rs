@@ -4,9 +4,9 @@
 //! threads take them by index, read each file once into a buffer they reuse,
 //! and turn it into whatever the caller's `map` makes of it (an NDJSON line,
 //! an evidence verdict, an owned manifest). The calling thread receives the
-//! results, puts them back in order through a bounded window, and hands each
+//! results, puts them back in order through a bounded window of chunks, and hands each
 //! to `each` as soon as its turn comes. Memory stays flat in the number of
-//! trials: at most `WINDOW` results wait for a slow neighbour.
+//! trials: at most `WINDOW` chunks of `CHUNK` results wait for a slow neighbour.
 //!
 //! Files are opened relative to the run dir with `openat2(RESOLVE_BENEATH)`
 //! on Linux, so no symlink can lead a read out of the run dir; elsewhere (or
@@ -22,8 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Results that may wait for an earlier, slower trial.
-const WINDOW: usize = 256;
+/// Trials a worker takes at a time.
+const CHUNK: usize = 16;
+/// Chunks whose results may wait for an earlier, slower chunk.
+const WINDOW: usize = 32;
 /// Below this many candidates one thread is faster than starting workers.
 const PARALLEL_FROM: usize = 64;
 
@@ -74,45 +76,50 @@ where
         return Ok(());
     }
 
+    // Workers take chunks of consecutive trials, so a thread wakes once per
+    // chunk, not once per trial.
+    let chunks = candidates.len().div_ceil(CHUNK);
     let next = AtomicUsize::new(0);
     let emitted = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let n = candidates.len();
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<(usize, Option<T>)>(WINDOW);
+        let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Option<T>>)>(WINDOW);
         for _ in 0..workers {
             let tx = tx.clone();
             let (next, emitted, stop, process) = (&next, &emitted, &stop, &process);
+            let n = candidates.len();
             s.spawn(move || {
                 let mut buf = Vec::new();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    if c >= chunks {
                         return;
                     }
                     // Stay within the reorder window of the calling thread.
-                    while i >= emitted.load(Ordering::Acquire) + WINDOW {
+                    while c >= emitted.load(Ordering::Acquire) + WINDOW {
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
                         std::thread::park_timeout(Duration::from_micros(100));
                     }
-                    if stop.load(Ordering::Relaxed) || tx.send((i, process(i, &mut buf))).is_err()
-                    {
+                    let results = (c * CHUNK..n.min((c + 1) * CHUNK))
+                        .map(|i| process(i, &mut buf))
+                        .collect();
+                    if stop.load(Ordering::Relaxed) || tx.send((c, results)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(tx);
-        let mut slots: Vec<Option<Option<T>>> = (0..WINDOW).map(|_| None).collect();
+        let mut slots: Vec<Option<Vec<Option<T>>>> = (0..WINDOW).map(|_| None).collect();
         let mut done = 0;
-        for (i, result) in rx {
-            slots[i % WINDOW] = Some(result);
-            while let Some(result) = slots[done % WINDOW].take() {
+        for (c, results) in rx {
+            slots[c % WINDOW] = Some(results);
+            while let Some(results) = slots[done % WINDOW].take() {
                 done += 1;
                 emitted.store(done, Ordering::Release);
-                if let Some(t) = result {
+                for t in results.into_iter().flatten() {
                     if let Err(e) = each(t) {
                         stop.store(true, Ordering::Relaxed);
                         return Err(e);
@@ -212,6 +219,11 @@ fn open_nonblocking(path: &Path) -> io::Result<File> {
 /// Read the whole file into `buf` (reused across files; its length is its
 /// capacity, zero-filled once) without the extra `statx` and `lseek` that
 /// `read_to_end` makes per file.
+///
+/// A read that returns less than asked is taken as the end of the file when
+/// the bytes end like a complete JSON object (`}` and whitespace): one `read`
+/// per manifest instead of two. Anything else is read on until `read`
+/// returns 0, so a short read can never make a sound manifest look corrupt.
 fn read_into(mut file: File, buf: &mut Vec<u8>) -> io::Result<usize> {
     if buf.len() < 16 * 1024 {
         buf.resize(16 * 1024, 0);
@@ -221,13 +233,27 @@ fn read_into(mut file: File, buf: &mut Vec<u8>) -> io::Result<usize> {
         if len == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
+        let want = buf.len() - len;
         match file.read(&mut buf[len..]) {
             Ok(0) => return Ok(len),
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                if n < want && ends_like_object(&buf[..len]) {
+                    return Ok(len);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+}
+
+fn ends_like_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'}')
 }
 
 /// An OS error without the "(os error N)" suffix.
