@@ -124,7 +124,11 @@ pub struct RuleVerdict {
 }
 
 /// Judge one trial (its directory is `trial_dir`) on every rule.
-pub fn judge(trial_dir: &Path, manifest: ManifestRef<'_, '_>, rules: &[(String, EvidenceRule)]) -> Verdict {
+pub fn judge(
+    trial_dir: &Path,
+    manifest: ManifestRef<'_, '_>,
+    rules: &[(String, EvidenceRule)],
+) -> Verdict {
     let readable = match manifest {
         ManifestRef::Ok(m) if !m.reconstructed => Some(m),
         _ => None,
@@ -269,7 +273,10 @@ impl Tally {
             .into_iter()
             .zip(self.counts)
             .map(|((phase, rule), (satisfied, counted, lists))| {
-                let job_rule = matches!(rule, EvidenceRule::JobsRecorded | EvidenceRule::JobsDownloaded);
+                let job_rule = matches!(
+                    rule,
+                    EvidenceRule::JobsRecorded | EvidenceRule::JobsDownloaded
+                );
                 let status = if counted == 0 || (job_rule && !lists) {
                     EvidenceStatus::NotStarted
                 } else if satisfied == counted {
@@ -321,7 +328,11 @@ pub fn reconstruct_manifest(
         let (done, artifacts) = match rule {
             EvidenceRule::File(path) => {
                 let done = non_empty(&trial_dir.join(path));
-                let artifacts = if done { json!({ "file": path }) } else { json!({}) };
+                let artifacts = if done {
+                    json!({ "file": path })
+                } else {
+                    json!({})
+                };
                 (done, artifacts)
             }
             EvidenceRule::JobsDownloaded => {
@@ -414,7 +425,8 @@ mod tests {
 
     use EvidenceStatus::*;
     const DS2: &str = r#"{"datasets": {"a": ["x", "y"]}, "job_status": {"a_p01": "completed", "a_p02": "downloaded"}}"#;
-    const DS2_HALF: &str = r#"{"datasets": {"a": ["x", "y"]}, "job_status": {"a_p01": "completed"}}"#;
+    const DS2_HALF: &str =
+        r#"{"datasets": {"a": ["x", "y"]}, "job_status": {"a_p01": "completed"}}"#;
     const NO_DS: &str = r#"{"datasets": {}, "job_status": {}}"#;
 
     #[test]
@@ -447,7 +459,11 @@ mod tests {
         assert_eq!(run.one(rule.clone()), (InProgress, 1, 3));
         run.file("t1/results/predictions.csv", "a,b\n");
         run.file("t3/results/predictions.csv", "a,b\n");
-        assert_eq!(run.one(rule.clone()), (Completed, 3, 3), "a missing manifest does not matter to a file rule");
+        assert_eq!(
+            run.one(rule.clone()),
+            (Completed, 3, 3),
+            "a missing manifest does not matter to a file rule"
+        );
         let missing_dir = EvidenceRule::File("nowhere/x".into());
         assert_eq!(run.one(missing_dir), (NotStarted, 0, 3));
     }
@@ -461,7 +477,9 @@ mod tests {
         assert_eq!(run.one(EvidenceRule::JobsRecorded), (InProgress, 1, 2));
         // A trial listing no datasets neither blocks nor satisfies.
         let mut run = Run::new();
-        run.trial("t1", Some(DS2)).trial("t2", Some(NO_DS)).trial("t3", Some("{}"));
+        run.trial("t1", Some(DS2))
+            .trial("t2", Some(NO_DS))
+            .trial("t3", Some("{}"));
         assert_eq!(run.one(EvidenceRule::JobsRecorded), (Completed, 1, 1));
     }
 
@@ -484,12 +502,25 @@ mod tests {
 
     #[test]
     fn unreadable_manifests_block_the_job_rules() {
-        for bad in [Some("{"), Some("[]"), None, Some(r#"{"reconstructed": true}"#)] {
+        for bad in [
+            Some("{"),
+            Some("[]"),
+            None,
+            Some(r#"{"reconstructed": true}"#),
+        ] {
             let mut run = Run::new();
             run.trial("t1", Some(DS2)).trial("t2", bad);
             run.file("t1/results/results_combined.jsonl", "{}\n");
-            assert_eq!(run.one(EvidenceRule::JobsRecorded), (InProgress, 1, 2), "{bad:?}");
-            assert_eq!(run.one(EvidenceRule::JobsDownloaded), (InProgress, 1, 2), "{bad:?}");
+            assert_eq!(
+                run.one(EvidenceRule::JobsRecorded),
+                (InProgress, 1, 2),
+                "{bad:?}"
+            );
+            assert_eq!(
+                run.one(EvidenceRule::JobsDownloaded),
+                (InProgress, 1, 2),
+                "{bad:?}"
+            );
         }
     }
 
@@ -537,8 +568,15 @@ mod tests {
                 "reconstructed manifest t1/m.json (from m.json.corrupt.x): its jobs are unknown",
             ]
         );
-        let c = concerns("t1", "t1/m.json", &TrialManifestState::Corrupt("not valid JSON"));
-        assert_eq!(c[0].to_string(), "corrupt manifest t1/m.json: not valid JSON");
+        let c = concerns(
+            "t1",
+            "t1/m.json",
+            &TrialManifestState::Corrupt("not valid JSON"),
+        );
+        assert_eq!(
+            c[0].to_string(),
+            "corrupt manifest t1/m.json: not valid JSON"
+        );
     }
 
     #[test]
@@ -563,7 +601,12 @@ mod tests {
         let stages: Vec<(String, String)> = view
             .stage_status
             .iter()
-            .map(|s| (s.stage.to_string(), s.status.as_deref().unwrap_or("").to_string()))
+            .map(|s| {
+                (
+                    s.stage.to_string(),
+                    s.status.as_deref().unwrap_or("").to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             stages,
@@ -577,7 +620,10 @@ mod tests {
             ]
             .map(|(a, b)| (a.to_string(), b.to_string()))
         );
-        assert_eq!(m["reconstructed_from"], "trial_manifest.json.corrupt.20250903T100000Z");
+        assert_eq!(
+            m["reconstructed_from"],
+            "trial_manifest.json.corrupt.20250903T100000Z"
+        );
         assert_eq!(m["job_status"], serde_json::json!({}));
         // Reconstructed manifests count as unreadable for the job rules.
         let v = judge(&run.root.join("t1"), ManifestRef::Ok(&view), &rules);

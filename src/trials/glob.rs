@@ -34,7 +34,10 @@ enum Token {
     Char(char),
     Any,
     Star,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// Why a pattern is refused.
@@ -154,7 +157,8 @@ impl Pattern {
                             next.push(p);
                         }
                         Segment::Wild(_) => {
-                            let dir: PathBuf = prefix.iter().fold(run_dir.to_path_buf(), |d, c| d.join(c));
+                            let dir: PathBuf =
+                                prefix.iter().fold(run_dir.to_path_buf(), |d, c| d.join(c));
                             if depth > 0 && !inside(&dir, &canonical_run) {
                                 continue;
                             }
@@ -312,10 +316,19 @@ mod tests {
 
     #[test]
     fn segments_match() {
-        assert!(m("*/results/trial_manifest.json", "t1/results/trial_manifest.json"));
-        assert!(!m("*/results/trial_manifest.json", ".rk/results/trial_manifest.json"));
+        assert!(m(
+            "*/results/trial_manifest.json",
+            "t1/results/trial_manifest.json"
+        ));
+        assert!(!m(
+            "*/results/trial_manifest.json",
+            ".rk/results/trial_manifest.json"
+        ));
         assert!(m(".rk/x", ".rk/x"));
-        assert!(!m("*/results/trial_manifest.json", "t1/trial_manifest.json"));
+        assert!(!m(
+            "*/results/trial_manifest.json",
+            "t1/trial_manifest.json"
+        ));
         assert!(m("t?_*", "t1_abc"));
         assert!(!m("t?_*", "t12_abc"));
         assert!(m("t[0-9]", "t7"));
@@ -354,7 +367,12 @@ mod tests {
         std::fs::write(run.join("a/results/y.json"), "{}").unwrap();
         std::fs::create_dir(run.join("a/results/z.json")).unwrap();
         let p = Pattern::parse("*/results/*.json").unwrap();
-        let paths: Vec<String> = p.candidates(run).unwrap().into_iter().map(|c| c.path).collect();
+        let paths: Vec<String> = p
+            .candidates(run)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.path)
+            .collect();
         assert_eq!(
             paths,
             ["a/results/x.json", "a/results/y.json", "a/results/z.json"]
@@ -373,7 +391,12 @@ mod tests {
         std::os::unix::fs::symlink(&outside, run.join("t2")).unwrap();
         std::os::unix::fs::symlink(run.join("t1"), run.join("t3")).unwrap();
         let p = Pattern::parse("*/*/m.json").unwrap();
-        let slugs: Vec<String> = p.candidates(&run).unwrap().into_iter().map(|c| c.slug).collect();
+        let slugs: Vec<String> = p
+            .candidates(&run)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.slug)
+            .collect();
         assert_eq!(slugs, ["t1", "t3"]);
     }
 }

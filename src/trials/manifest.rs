@@ -318,7 +318,9 @@ impl<'de> Deserialize<'de> for Ids<'de> {
                         Scalar::Str(s) => s,
                         Scalar::Int(i) => Cow::Owned(i.to_string()),
                         Scalar::Bool(b) => Cow::Owned(b.to_string()),
-                        Scalar::Other(kind, text) => Cow::Owned(text.unwrap_or_else(|| kind.into())),
+                        Scalar::Other(kind, text) => {
+                            Cow::Owned(text.unwrap_or_else(|| kind.into()))
+                        }
                     });
                 }
                 Ok(Ids::List(ids))
@@ -441,7 +443,10 @@ macro_rules! lenient_map {
                         while seq.next_element::<IgnoredAny>()?.is_some() {}
                         Ok($ty(Lenient::Not("list")))
                     }
-                    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+                    fn visit_borrowed_str<E: de::Error>(
+                        self,
+                        _: &'de str,
+                    ) -> Result<Self::Value, E> {
                         Ok($ty(Lenient::Not("string")))
                     }
                     fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
@@ -557,9 +562,10 @@ impl<'de> Visitor<'de> for ViewVisitor {
                 "run_id" => match map.next_value::<Scalar<'de>>()? {
                     Scalar::Str(s) => v.run_id = Some(s),
                     Scalar::Other("null", _) => v.run_id = None,
-                    other => v
-                        .warnings
-                        .push(format!("run_id is a {}, not a string; ignored", other.kind())),
+                    other => v.warnings.push(format!(
+                        "run_id is a {}, not a string; ignored",
+                        other.kind()
+                    )),
                 },
                 "datasets" => {
                     let Datasets(d) = map.next_value()?;

@@ -5,3 +5,4 @@ mod common;
 mod diff_config;
 mod hash_config;
 mod man_pages;
+mod scan_trials;
