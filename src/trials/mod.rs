@@ -197,3 +197,76 @@ pub fn evaluate(
         concerns,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::Settings;
+
+    fn write(root: &Path, rel: &str, content: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    #[test]
+    fn load_and_evaluate_a_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path();
+        let m = "results/trial_manifest.json";
+        write(
+            run,
+            &format!("b/{m}"),
+            r#"{"schema_version": 2, "datasets": {"a": ["x"]}, "job_status": {"a_p01": "completed"}}"#,
+        );
+        write(run, &format!("a/{m}"), r#"{"datasets": {"a": ["x"]}}"#);
+        write(run, &format!("c/{m}"), "{");
+        write(
+            run,
+            &format!("d/{m}"),
+            r#"{"reconstructed": true, "reconstructed_from": "trial_manifest.json.corrupt.1"}"#,
+        );
+        write(run, "b/results/predictions.csv", "x\n");
+        let s = Settings::default();
+
+        let trials = load(run, &s.trials_manifest).unwrap();
+        let names: Vec<(&str, &str)> = trials
+            .iter()
+            .map(|t| (t.slug.as_str(), t.state.name()))
+            .collect();
+        assert_eq!(
+            names,
+            [("a", "ok"), ("b", "ok"), ("c", "corrupt"), ("d", "ok")]
+        );
+        let TrialState::Ok(b) = &trials[1].state else {
+            panic!()
+        };
+        assert_eq!(b.schema_version, SchemaVersion::V2);
+
+        let e = evaluate(run, &s.trials_manifest, &s.evidence).unwrap();
+        assert_eq!(e.trials, 4);
+        let show = |p: &str| {
+            let p = e.phase(p).unwrap();
+            (p.status, p.satisfied, p.counted)
+        };
+        assert_eq!(show("prepare"), (EvidenceStatus::Completed, 4, 4));
+        assert_eq!(show("submit"), (EvidenceStatus::InProgress, 1, 4));
+        assert_eq!(show("poll"), (EvidenceStatus::InProgress, 0, 4));
+        assert_eq!(show("parse"), (EvidenceStatus::InProgress, 1, 4));
+        assert_eq!(show("report"), (EvidenceStatus::NotStarted, 0, 4));
+        let concerns: Vec<String> = e.concerns.iter().map(|c| c.to_string()).collect();
+        assert_eq!(concerns.len(), 2);
+        assert!(concerns[0]
+            .starts_with("corrupt manifest c/results/trial_manifest.json: not valid JSON"));
+        assert_eq!(
+            concerns[1],
+            "reconstructed manifest d/results/trial_manifest.json (from trial_manifest.json.corrupt.1): its jobs are unknown"
+        );
+    }
+
+    #[test]
+    fn a_bad_pattern_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(load(dir.path(), "../*"), Err(Error::Pattern(_))));
+    }
+}

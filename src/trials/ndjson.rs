@@ -8,8 +8,9 @@
 use super::manifest::ManifestView;
 use super::scan::{self, FileRead};
 use super::{Error, Pattern};
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -27,7 +28,7 @@ struct Line<'a> {
     reconstructed: bool,
     stages: Stages<'a>,
     jobs: BTreeMap<&'a str, usize>,
-    expected_parts: Vec<String>,
+    expected_parts: Parts<'a>,
     warnings: &'a [String],
     error: Option<&'a str>,
 }
@@ -45,6 +46,27 @@ impl Serialize for Stages<'_> {
     }
 }
 
+/// The expected parts, written straight from `datasets` through one reused
+/// buffer (a scan renders ten thousand of these).
+struct Parts<'a>(&'a [(Cow<'a, str>, Vec<Cow<'a, str>>)]);
+
+impl Serialize for Parts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use std::fmt::Write as _;
+        let n = self.0.iter().map(|(_, ids)| ids.len()).sum();
+        let mut seq = s.serialize_seq(Some(n))?;
+        let mut part = String::new();
+        for (key, ids) in self.0 {
+            for i in 1..=ids.len() {
+                part.clear();
+                let _ = write!(part, "{key}_p{i:02}");
+                seq.serialize_element(part.as_str())?;
+            }
+        }
+        seq.end()
+    }
+}
+
 /// Render one trial's line (with its newline) into `out`.
 pub fn render_line(slug: &str, manifest: &str, read: FileRead<'_>, out: &mut Vec<u8>) {
     let empty = Line {
@@ -56,7 +78,7 @@ pub fn render_line(slug: &str, manifest: &str, read: FileRead<'_>, out: &mut Vec
         reconstructed: false,
         stages: Stages(&[]),
         jobs: BTreeMap::new(),
-        expected_parts: Vec::new(),
+        expected_parts: Parts(&[]),
         warnings: &[],
         error: None,
     };
@@ -90,7 +112,7 @@ pub fn render_line(slug: &str, manifest: &str, read: FileRead<'_>, out: &mut Vec
                         reconstructed: view.reconstructed,
                         stages: Stages(&view.stage_status),
                         jobs,
-                        expected_parts: view.expected_parts(),
+                        expected_parts: Parts(&view.datasets),
                         warnings: &view.warnings,
                         ..empty
                     },
@@ -116,7 +138,7 @@ pub fn write_scan(
         run_dir,
         &pattern,
         |c, read| {
-            let mut line = Vec::with_capacity(256);
+            let mut line = Vec::with_capacity(1024);
             render_line(&c.slug, &c.path, read, &mut line);
             line
         },

@@ -270,18 +270,29 @@ mod beneath {
     //! `openat2(dirfd, path, RESOLVE_BENEATH)`: the kernel refuses (EXDEV)
     //! any resolution that would leave the directory, symlinks included.
 
-    use std::ffi::CString;
     use std::fs::File;
     use std::io;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
     pub fn open(dir: &OwnedFd, rel: &str) -> io::Result<File> {
-        let path = CString::new(rel).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        if rel.as_bytes().contains(&0) {
+            return Err(io::Error::from_raw_os_error(libc::EINVAL));
+        }
+        // A NUL-terminated copy, on the stack for the usual short path.
+        let mut stack = [0u8; 256];
+        let heap: Vec<u8>;
+        let path: &[u8] = if rel.len() < stack.len() {
+            stack[..rel.len()].copy_from_slice(rel.as_bytes());
+            &stack[..=rel.len()]
+        } else {
+            heap = [rel.as_bytes(), b"\0"].concat();
+            &heap
+        };
         // SAFETY: open_how is plain integers; all-zero is its valid default.
         let mut how: libc::open_how = unsafe { std::mem::zeroed() };
         how.flags = (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64;
         how.resolve = libc::RESOLVE_BENEATH;
-        // SAFETY: `path` is NUL-terminated and `how` is a valid open_how of
+        // SAFETY: `path` is NUL-terminated (no NUL inside) and `how` is a valid open_how of
         // the size passed; the kernel reads both and returns a new fd or -1.
         let fd = unsafe {
             libc::syscall(
