@@ -47,6 +47,7 @@ pub enum Command {
     CatObject(plumbing::cat_object::Args),
     Log(plumbing::log::Args),
     Fsck(plumbing::fsck::Args),
+    ScanTrials(plumbing::scan_trials::Args),
     DiffConfig(porcelain::diff_config::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
@@ -128,6 +129,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::CatObject(args) => plumbing::cat_object::run(args, &ctx),
         Command::Log(args) => plumbing::log::run(args, &ctx),
         Command::Fsck(args) => plumbing::fsck::run(args, &ctx),
+        Command::ScanTrials(args) => plumbing::scan_trials::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }

@@ -9,5 +9,6 @@ mod hash_config;
 mod log;
 mod man_pages;
 mod read_state;
+mod scan_trials;
 mod store_crash;
 mod write_state;

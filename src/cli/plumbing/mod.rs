@@ -4,4 +4,5 @@ pub mod fsck;
 pub mod hash_config;
 pub mod log;
 pub mod read_state;
+pub mod scan_trials;
 pub mod write_state;

@@ -1,0 +1,714 @@
+//! The trial manifest (SPEC §4): `results/trial_manifest.json`, written by
+//! the orchestrator, v1 (no or any other `schema_version`) or v2
+//! (`"schema_version": 2`).
+//!
+//! Two readings of one parser. [`ManifestView`] borrows from the bytes and
+//! keeps only what rk reports, skipping everything else with
+//! `serde::de::IgnoredAny`: it is what a scan of 10,000 trials runs.
+//! [`Manifest`] owns its fields and keeps the whole JSON object for callers
+//! that rewrite or show it.
+//!
+//! Leniency, decided here once: a file that is not JSON, or JSON that is not an
+//! object, is **corrupt**. A field of the wrong type inside an otherwise valid
+//! object (`"datasets": []`, a `job_status` value that is not a string) is
+//! treated as absent and reported as a warning string; it never makes the
+//! whole manifest corrupt, because the orchestrator's other fields are still
+//! worth reading and only `migrate` may rewrite a manifest.
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// Which layout a manifest has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaVersion {
+    V1,
+    V2,
+}
+
+impl SchemaVersion {
+    pub fn number(self) -> u32 {
+        match self {
+            SchemaVersion::V1 => 1,
+            SchemaVersion::V2 => 2,
+        }
+    }
+}
+
+/// One stage of `stage_status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageStatus<'a> {
+    pub stage: Cow<'a, str>,
+    /// `completed`, `in_progress`, `pending`, or whatever the file says.
+    pub status: Option<Cow<'a, str>>,
+}
+
+/// What rk reads of a manifest, borrowing from its bytes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManifestView<'a> {
+    pub schema_version: Option<SchemaVersion>,
+    pub run_id: Option<Cow<'a, str>>,
+    /// `{key: [ids]}` in file order; ids that are not strings are kept as
+    /// their JSON text so the count of expected parts stays right.
+    pub datasets: Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>,
+    /// `{part: status}` in file order.
+    pub job_status: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pub stage_status: Vec<StageStatus<'a>>,
+    /// `"reconstructed": true`: written by `rk migrate` from files on disk.
+    pub reconstructed: bool,
+    /// Fields of the wrong type, each ignored: `datasets is a list, not an object`.
+    pub warnings: Vec<String>,
+}
+
+/// Why a manifest is corrupt: not JSON, or not a JSON object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Corrupt(pub String);
+
+impl fmt::Display for Corrupt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'a> ManifestView<'a> {
+    /// Read the fields rk reports; corrupt when not JSON or not an object.
+    pub fn parse(bytes: &'a [u8]) -> Result<ManifestView<'a>, Corrupt> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let view = match de.deserialize_any(ViewVisitor) {
+            Ok(Some(view)) => view,
+            Ok(None) => return Err(Corrupt("not a JSON object".into())),
+            Err(e) => return Err(Corrupt(format!("not valid JSON: {e}"))),
+        };
+        de.end()
+            .map_err(|e| Corrupt(format!("not valid JSON: {e}")))?;
+        Ok(view)
+    }
+
+    pub fn version(&self) -> SchemaVersion {
+        self.schema_version.unwrap_or(SchemaVersion::V1)
+    }
+
+    /// The expected parts (SPEC §4): `k_p01 … k_pNN` per dataset key.
+    pub fn expected_parts(&self) -> Vec<String> {
+        expected_parts(self.datasets.iter().map(|(k, ids)| (k.as_ref(), ids.len())))
+    }
+
+    /// Whether any dataset key has at least one id (the trial takes part in
+    /// the job rules).
+    pub fn lists_datasets(&self) -> bool {
+        self.datasets.iter().any(|(_, ids)| !ids.is_empty())
+    }
+
+    /// Whether `job_status` has an entry for `part`.
+    pub fn has_job(&self, part: &str) -> bool {
+        self.job_status.iter().any(|(p, _)| p == part)
+    }
+}
+
+/// `k_p01 … k_pNN` for each `(k, N)`; two digits at least, `p100` beyond 99.
+pub fn expected_parts<'k>(datasets: impl IntoIterator<Item = (&'k str, usize)>) -> Vec<String> {
+    datasets
+        .into_iter()
+        .flat_map(|(key, n)| (1..=n).map(move |i| format!("{key}_p{i:02}")))
+        .collect()
+}
+
+/// A manifest read whole: the fields of [`ManifestView`], owned, plus the JSON
+/// object for callers that show or rewrite it (unknown fields kept, in order).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Manifest {
+    pub schema_version: SchemaVersion,
+    pub run_id: Option<String>,
+    pub datasets: Vec<(String, Vec<String>)>,
+    pub job_status: Vec<(String, String)>,
+    /// `(stage, status)`; status `None` when the entry has none.
+    pub stage_status: Vec<(String, Option<String>)>,
+    pub reconstructed: bool,
+    pub warnings: Vec<String>,
+    /// The whole object as read.
+    pub raw: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Manifest {
+    pub fn parse(bytes: &[u8]) -> Result<Manifest, Corrupt> {
+        let view = ManifestView::parse(bytes)?;
+        let raw = match serde_json::from_slice(bytes) {
+            Ok(serde_json::Value::Object(map)) => map,
+            Ok(_) => return Err(Corrupt("not a JSON object".into())),
+            Err(e) => return Err(Corrupt(format!("not valid JSON: {e}"))),
+        };
+        let own = |c: &Cow<str>| c.to_string();
+        Ok(Manifest {
+            schema_version: view.version(),
+            run_id: view.run_id.as_ref().map(own),
+            datasets: view
+                .datasets
+                .iter()
+                .map(|(k, ids)| (own(k), ids.iter().map(own).collect()))
+                .collect(),
+            job_status: view
+                .job_status
+                .iter()
+                .map(|(p, s)| (own(p), own(s)))
+                .collect(),
+            stage_status: view
+                .stage_status
+                .iter()
+                .map(|s| (own(&s.stage), s.status.as_ref().map(own)))
+                .collect(),
+            reconstructed: view.reconstructed,
+            warnings: view.warnings,
+            raw,
+        })
+    }
+
+    /// `timestamps`, as written.
+    pub fn timestamps(&self) -> Option<&serde_json::Value> {
+        self.raw.get("timestamps")
+    }
+
+    /// `jobs`, as written.
+    pub fn jobs(&self) -> Option<&serde_json::Value> {
+        self.raw.get("jobs")
+    }
+
+    /// `reconstructed_from`: the backup a reconstructed manifest replaced.
+    pub fn reconstructed_from(&self) -> Option<&str> {
+        self.raw.get("reconstructed_from").and_then(|v| v.as_str())
+    }
+
+    pub fn expected_parts(&self) -> Vec<String> {
+        expected_parts(self.datasets.iter().map(|(k, ids)| (k.as_str(), ids.len())))
+    }
+
+    pub fn lists_datasets(&self) -> bool {
+        self.datasets.iter().any(|(_, ids)| !ids.is_empty())
+    }
+
+    pub fn has_job(&self, part: &str) -> bool {
+        self.job_status.iter().any(|(p, _)| p == part)
+    }
+}
+
+// ---- the lenient borrowed parser ------------------------------------------
+
+/// A string that borrows when the JSON text needs no unescaping.
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Any JSON value, reduced to what the lenient fields need: a string, an
+/// integer, a bool, or just its kind. Containers are skipped unless a typed
+/// reader asked for them.
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Int(i128),
+    Bool(bool),
+    Other(&'static str, Option<String>),
+}
+
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Scalar<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Scalar::Str(Cow::Owned(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Scalar::Int(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Scalar::Other("number", Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Scalar::Other("null", None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other("list", None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other("object", None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Scalar<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Str(_) => "string",
+            Scalar::Int(_) => "number",
+            Scalar::Bool(_) => "boolean",
+            Scalar::Other(kind, _) => kind,
+        }
+    }
+}
+
+/// A value expected to be an object of `T`, or the kind it was instead.
+enum Lenient<T> {
+    Map(Vec<T>, Vec<String>),
+    Not(&'static str),
+}
+
+/// `datasets`: `{key: [ids]}`.
+struct Datasets<'a>(Lenient<(Cow<'a, str>, Vec<Cow<'a, str>>)>);
+/// `job_status`: `{part: status}`.
+struct Jobs<'a>(Lenient<(Cow<'a, str>, Cow<'a, str>)>);
+/// `stage_status`: `{stage: {status, …}}` (a bare string status is accepted).
+struct Stages<'a>(Lenient<StageStatus<'a>>);
+
+/// Ids of one dataset, or the kind the value was instead.
+enum Ids<'a> {
+    List(Vec<Cow<'a, str>>),
+    Not(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Ids<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Ids<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of ids")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(id) = seq.next_element::<Scalar<'de>>()? {
+                    ids.push(match id {
+                        Scalar::Str(s) => s,
+                        Scalar::Int(i) => Cow::Owned(i.to_string()),
+                        Scalar::Bool(b) => Cow::Owned(b.to_string()),
+                        Scalar::Other(kind, text) => {
+                            Cow::Owned(text.unwrap_or_else(|| kind.into()))
+                        }
+                    });
+                }
+                Ok(Ids::List(ids))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Ids::Not("object"))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+                Ok(Ids::Not("string"))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Ids::Not("string"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Ids::Not("number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Ids::Not("number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Ids::Not("number"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Ids::Not("boolean"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Ids::Not("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A stage entry: an object with `status`, or a bare status string.
+enum Stage<'a> {
+    Status(Option<Cow<'a, str>>),
+    Not(&'static str),
+}
+
+impl<'de> Deserialize<'de> for Stage<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Stage<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a stage status")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut status = None;
+                while let Some(key) = map.next_key::<Str<'de>>()? {
+                    if key.0 == "status" {
+                        if let Scalar::Str(s) = map.next_value::<Scalar<'de>>()? {
+                            status = Some(s);
+                        }
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Stage::Status(status))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Stage::Status(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Stage::Status(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Stage::Not("list"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Stage::Not("number"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Stage::Not("number"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Stage::Not("number"))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Stage::Not("boolean"))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Stage::Not("null"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Deserialize an object field by field with `entry`, or report its kind.
+macro_rules! lenient_map {
+    ($ty:ident, $item:ty, $expecting:literal, |$key:ident, $map:ident, $warnings:ident| $entry:block) => {
+        impl<'de> Deserialize<'de> for $ty<'de> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty<'de>;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut $map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        let mut items: Vec<$item> = Vec::new();
+                        let mut $warnings: Vec<String> = Vec::new();
+                        while let Some(Str($key)) = $map.next_key::<Str<'de>>()? {
+                            if let Some(item) = $entry {
+                                items.push(item);
+                            }
+                        }
+                        Ok($ty(Lenient::Map(items, $warnings)))
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok($ty(Lenient::Not("list")))
+                    }
+                    fn visit_borrowed_str<E: de::Error>(
+                        self,
+                        _: &'de str,
+                    ) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("string")))
+                    }
+                    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("string")))
+                    }
+                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("number")))
+                    }
+                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("number")))
+                    }
+                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("number")))
+                    }
+                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("boolean")))
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                        Ok($ty(Lenient::Not("null")))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+lenient_map!(
+    Datasets,
+    (Cow<'de, str>, Vec<Cow<'de, str>>),
+    "an object of dataset ids",
+    |key, map, warnings| {
+        match map.next_value::<Ids<'de>>()? {
+            Ids::List(ids) => Some((key, ids)),
+            Ids::Not(kind) => {
+                warnings.push(format!("datasets.{key} is a {kind}, not a list; ignored"));
+                None
+            }
+        }
+    }
+);
+
+lenient_map!(
+    Jobs,
+    (Cow<'de, str>, Cow<'de, str>),
+    "an object of job statuses",
+    |key, map, warnings| {
+        match map.next_value::<Scalar<'de>>()? {
+            Scalar::Str(status) => Some((key, status)),
+            other => {
+                warnings.push(format!(
+                    "job_status.{key} is a {}, not a string; ignored",
+                    other.kind()
+                ));
+                None
+            }
+        }
+    }
+);
+
+lenient_map!(
+    Stages,
+    StageStatus<'de>,
+    "an object of stage statuses",
+    |key, map, warnings| {
+        match map.next_value::<Stage<'de>>()? {
+            Stage::Status(status) => Some(StageStatus { stage: key, status }),
+            Stage::Not(kind) => {
+                warnings.push(format!(
+                    "stage_status.{key} is a {kind}, not an object; ignored"
+                ));
+                None
+            }
+        }
+    }
+);
+
+fn take<T>(field: &str, value: Lenient<T>, warnings: &mut Vec<String>) -> Vec<T> {
+    match value {
+        Lenient::Map(items, mut w) => {
+            warnings.append(&mut w);
+            items
+        }
+        Lenient::Not(kind) => {
+            warnings.push(format!("{field} is a {kind}, not an object; ignored"));
+            Vec::new()
+        }
+    }
+}
+
+/// The top level: an object → `Some(view)`, anything else → `None` (corrupt).
+struct ViewVisitor;
+
+impl<'de> Visitor<'de> for ViewVisitor {
+    type Value = Option<ManifestView<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut v = ManifestView::default();
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            match key.as_ref() {
+                "schema_version" => {
+                    let s = map.next_value::<Scalar<'de>>()?;
+                    v.schema_version = Some(if matches!(s, Scalar::Int(2)) {
+                        SchemaVersion::V2
+                    } else {
+                        SchemaVersion::V1
+                    });
+                }
+                "run_id" => match map.next_value::<Scalar<'de>>()? {
+                    Scalar::Str(s) => v.run_id = Some(s),
+                    Scalar::Other("null", _) => v.run_id = None,
+                    other => v.warnings.push(format!(
+                        "run_id is a {}, not a string; ignored",
+                        other.kind()
+                    )),
+                },
+                "datasets" => {
+                    let Datasets(d) = map.next_value()?;
+                    v.datasets = take("datasets", d, &mut v.warnings);
+                }
+                "job_status" => {
+                    let Jobs(j) = map.next_value()?;
+                    v.job_status = take("job_status", j, &mut v.warnings);
+                }
+                "stage_status" => {
+                    let Stages(s) = map.next_value()?;
+                    v.stage_status = take("stage_status", s, &mut v.warnings);
+                }
+                "reconstructed" => match map.next_value::<Scalar<'de>>()? {
+                    Scalar::Bool(b) => v.reconstructed = b,
+                    other => v.warnings.push(format!(
+                        "reconstructed is a {}, not a boolean; ignored",
+                        other.kind()
+                    )),
+                },
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_fields() {
+        let text = br#"{"schema_version": 2, "run_id": "r1",
+            "datasets": {"t0.7_control": ["ds-1", "ds-2"], "b": [7]},
+            "jobs": {"x": [1, {"y": null}]},
+            "job_status": {"t0.7_control_p01": "completed", "b_p01": "running"},
+            "stage_status": {"parsed": {"status": "completed", "updated_at": "t", "artifacts": {"a": 1}},
+                             "scored": "pending"},
+            "timestamps": {"created": "t"}, "extra": [1, 2, 3]}"#;
+        let v = ManifestView::parse(text).unwrap();
+        assert_eq!(v.version(), SchemaVersion::V2);
+        assert_eq!(v.run_id.as_deref(), Some("r1"));
+        assert_eq!(
+            v.expected_parts(),
+            ["t0.7_control_p01", "t0.7_control_p02", "b_p01"]
+        );
+        assert!(v.has_job("b_p01") && !v.has_job("t0.7_control_p02"));
+        assert_eq!(v.stage_status[0].status.as_deref(), Some("completed"));
+        assert_eq!(v.stage_status[1].status.as_deref(), Some("pending"));
+        assert!(v.warnings.is_empty());
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(m.datasets[1], ("b".to_string(), vec!["7".to_string()]));
+        assert!(m.raw.contains_key("extra"));
+        assert!(m.timestamps().is_some());
+    }
+
+    #[test]
+    fn v1_is_anything_but_exactly_two() {
+        for text in [
+            r#"{}"#,
+            r#"{"schema_version": 1}"#,
+            r#"{"schema_version": "2"}"#,
+            r#"{"schema_version": 2.0}"#,
+            r#"{"schema_version": 3}"#,
+        ] {
+            let v = ManifestView::parse(text.as_bytes()).unwrap();
+            assert_eq!(v.version(), SchemaVersion::V1, "{text}");
+        }
+    }
+
+    #[test]
+    fn corrupt_is_not_json_or_not_an_object() {
+        for text in ["", "{", "[1]", "\"x\"", "null", "{} {}", "{\"a\":1,}"] {
+            assert!(ManifestView::parse(text.as_bytes()).is_err(), "{text:?}");
+            assert!(Manifest::parse(text.as_bytes()).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_warnings_not_corruption() {
+        let text = br#"{"datasets": ["a"], "job_status": {"a_p01": 3, "a_p02": "done"},
+            "stage_status": 7, "reconstructed": "yes", "run_id": 5}"#;
+        let v = ManifestView::parse(text).unwrap();
+        assert!(v.datasets.is_empty());
+        assert_eq!(v.job_status.len(), 1);
+        assert!(v.stage_status.is_empty());
+        assert!(!v.reconstructed);
+        assert_eq!(
+            v.warnings,
+            [
+                "datasets is a list, not an object; ignored",
+                "job_status.a_p01 is a number, not a string; ignored",
+                "stage_status is a number, not an object; ignored",
+                "reconstructed is a string, not a boolean; ignored",
+                "run_id is a number, not a string; ignored",
+            ]
+        );
+        let v = ManifestView::parse(br#"{"datasets": {"a": "x", "b": []}}"#).unwrap();
+        assert_eq!(v.warnings, ["datasets.a is a string, not a list; ignored"]);
+        assert!(!v.lists_datasets());
+    }
+
+    #[test]
+    fn escaped_keys_are_owned() {
+        let v = ManifestView::parse(br#"{"job_status": {"a\u005fp01": "done"}}"#).unwrap();
+        assert!(v.has_job("a_p01"));
+    }
+
+    #[test]
+    fn part_numbering() {
+        let parts = expected_parts([("k", 100)]);
+        assert_eq!(parts[0], "k_p01");
+        assert_eq!(parts[98], "k_p99");
+        assert_eq!(parts[99], "k_p100");
+        assert!(expected_parts([("k", 0)]).is_empty());
+    }
+}
