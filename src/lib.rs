@@ -16,6 +16,7 @@ pub mod error;
 pub mod ops;
 pub mod output;
 pub mod project;
+pub mod run_config;
 pub mod state;
 pub mod store;
 pub mod trials;

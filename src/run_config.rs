@@ -1,0 +1,52 @@
+//! A run's two configs: the one on disk now (`<run>/effective_config.yaml`)
+//! and the one its state records (the config object HEAD's snapshot names).
+//!
+//! Every snapshot carries the id of the config object recorded with the
+//! state's `config_hash` (at `init`, at `migrate`, or at the last forced
+//! drift), inherited from its parent otherwise; so the recorded config is one
+//! object read away, however long the history.
+
+use crate::canon::{self, Document, Value};
+use crate::project::{RunDir, Settings};
+use crate::store::{ObjectId, Store};
+use std::path::PathBuf;
+
+/// The path of the run's config file.
+pub fn current_path(run: &RunDir, settings: &Settings) -> PathBuf {
+    run.path.join(&settings.config_file)
+}
+
+/// The run's current config, or `None` when the file does not exist.
+pub fn current(run: &RunDir, settings: &Settings) -> Result<Option<Document>, canon::Error> {
+    let path = current_path(run, settings);
+    if !path.exists() && path.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    canon::load_file(&path, None).map(Some)
+}
+
+/// The config the run's state records: the object HEAD's snapshot names.
+/// `None` when the run has no snapshot, or its snapshots name no config (a
+/// legacy run, or states written only through `write-state`).
+pub fn recorded(run: &RunDir) -> Result<Option<(ObjectId, Value)>, crate::Error> {
+    let store = Store::new(run);
+    let Some(head) = store.read_head()? else {
+        return Ok(None);
+    };
+    let snapshot = store.read_snapshot(&head)?;
+    let Some(config) = snapshot.config else {
+        return Ok(None);
+    };
+    Ok(Some((config.clone(), config_object(&store, &config)?)))
+}
+
+/// The value of a config object.
+pub fn config_object(store: &Store, id: &ObjectId) -> Result<Value, crate::Error> {
+    let bytes = store.get(id)?;
+    let doc = canon::load(
+        &bytes,
+        Some(canon::Format::Json),
+        &store.object_path(id).display().to_string(),
+    )?;
+    Ok(doc.value)
+}
