@@ -193,7 +193,6 @@ fn a_bad_run_id_is_refused() {
 }
 
 #[test]
-#[ignore = "needs canon::yaml"]
 fn a_custom_manifest_glob_from_rk_yaml() {
     let env = TestEnv::new();
     env.write(
