@@ -6,7 +6,6 @@
 //! `$(touch /tmp/pwned)` can only ever be one inert argument.
 
 use crate::project::{Dispatch, RunDir};
-use std::os::fd::RawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -50,8 +49,9 @@ pub struct Placeholders<'a> {
     pub config: &'a str,
 }
 
-/// The exact argv `rk resume` runs: the `dispatch.command` template followed by
-/// the step templates for `steps`, or `custom` (the command after `--`) as given.
+/// The exact argv `rk resume` runs: the `dispatch.command` template (or
+/// `custom`, the command after `--`, in its place) followed by the step
+/// templates for `steps`, every placeholder filled.
 pub fn argv(
     dispatch: &Dispatch,
     steps: &StepRange,
@@ -68,10 +68,8 @@ pub fn argv(
         }
         out
     };
-    if let Some(custom) = custom {
-        return custom.to_vec();
-    }
-    let mut argv: Vec<String> = dispatch.command.iter().map(|t| fill(t, None)).collect();
+    let command = custom.unwrap_or(&dispatch.command);
+    let mut argv: Vec<String> = command.iter().map(|t| fill(t, None)).collect();
     let mut add = |templates: &[String], step: &str| {
         argv.extend(templates.iter().map(|t| fill(t, Some(step))));
     };
@@ -109,11 +107,14 @@ pub struct SpawnError {
     pub source: std::io::Error,
 }
 
-/// Run `argv` with stdio inherited and `inherit_fd` (the dispatch lock) left
-/// open in the child, forwarding SIGINT, SIGTERM and SIGHUP that other
-/// processes send to rk. Signals a terminal sends to the whole foreground
-/// group (Ctrl-C) already reach the child and are not sent twice.
-pub fn run_child(argv: &[String], inherit_fd: Option<RawFd>) -> Result<ChildExit, SpawnError> {
+/// Run `argv` with stdio inherited, forwarding SIGINT, SIGTERM and SIGHUP
+/// that other processes send to rk. Signals a terminal sends to the whole
+/// foreground group (Ctrl-C) already reach the child and are not sent twice.
+///
+/// The caller makes the dispatch lock's descriptor inheritable first
+/// (`DispatchLock::inheritable_fd`), so the child holds the lock for as long
+/// as it lives, even if rk itself is killed.
+pub fn run_child(argv: &[String]) -> Result<ChildExit, SpawnError> {
     let spawn_error = |source| SpawnError {
         program: argv.first().cloned().unwrap_or_default(),
         source,
@@ -124,16 +125,8 @@ pub fn run_child(argv: &[String], inherit_fd: Option<RawFd>) -> Result<ChildExit
             "empty command",
         )));
     };
-    if let Some(fd) = inherit_fd {
-        set_inheritable(fd).map_err(spawn_error)?;
-    }
     install_forwarding();
-    let spawned = Command::new(program).args(args).spawn();
-    if let Some(fd) = inherit_fd {
-        // Later children (git, …) must not hold the lock.
-        let _ = set_cloexec(fd);
-    }
-    let mut child = spawned.map_err(spawn_error)?;
+    let mut child = Command::new(program).args(args).spawn().map_err(spawn_error)?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
     let status = child.wait();
     CHILD_PID.store(0, Ordering::SeqCst);
@@ -144,24 +137,6 @@ pub fn run_child(argv: &[String], inherit_fd: Option<RawFd>) -> Result<ChildExit
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(1);
     Ok(ChildExit { code })
-}
-
-fn set_inheritable(fd: RawFd) -> std::io::Result<()> {
-    // SAFETY: fcntl on a descriptor we own; no memory is involved.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-fn set_cloexec(fd: RawFd) -> std::io::Result<()> {
-    // SAFETY: as above.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) } < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 extern "C" fn forward(signal: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
@@ -223,8 +198,11 @@ mod tests {
         assert!(argv(&d, &only, &values, None)
             .join(" ")
             .ends_with("--resume --only_step poll"));
-        let custom = ["echo".to_string(), "$(touch /tmp/pwned)".to_string()];
-        assert_eq!(argv(&d, &from, &values, Some(&custom)), custom);
+        let custom = ["echo".to_string(), "$(touch /tmp/pwned) {run_id}".to_string()];
+        assert_eq!(
+            argv(&d, &only, &values, Some(&custom)),
+            ["echo", "$(touch /tmp/pwned) r1", "--only_step", "poll"]
+        );
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub enum Command {
     Fsck(plumbing::fsck::Args),
     ScanTrials(plumbing::scan_trials::Args),
     DiffConfig(porcelain::diff_config::Args),
+    Resume(porcelain::resume::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
@@ -131,6 +132,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Fsck(args) => plumbing::fsck::run(args, &ctx),
         Command::ScanTrials(args) => plumbing::scan_trials::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
+        Command::Resume(args) => porcelain::resume::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
 }

@@ -59,3 +59,117 @@ pub fn unified_diff(old: &str, new: &str, old_label: &str, new_label: &str) -> S
         )
         .to_string()
 }
+
+/// What a `diff-config` operand names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operand {
+    /// `-`: a config on stdin.
+    Stdin,
+    /// An existing file.
+    File(String),
+    /// A run's current config (`RUN`).
+    Current(String),
+    /// `RUN@recorded`: the config the run's state records.
+    Recorded(String),
+    /// `RUN@<snapshot id>`, `RUN@HEAD`, `RUN@HEAD~N`: the config recorded at
+    /// that snapshot.
+    AtSnapshot { run: String, rev: String },
+}
+
+impl Operand {
+    /// `-` is stdin; an existing regular file is a file; `X@Y` is a run
+    /// revision; anything else is a run (a RID, or a path to a run dir).
+    pub fn parse(text: &str) -> Operand {
+        if text == "-" {
+            return Operand::Stdin;
+        }
+        if std::path::Path::new(text).is_file() {
+            return Operand::File(text.to_string());
+        }
+        match text.rsplit_once('@') {
+            Some((run, "recorded")) => Operand::Recorded(run.to_string()),
+            Some((run, rev)) => Operand::AtSnapshot {
+                run: run.to_string(),
+                rev: rev.to_string(),
+            },
+            None => Operand::Current(text.to_string()),
+        }
+    }
+
+    /// Whether resolving this operand needs the project.
+    pub fn needs_project(&self) -> bool {
+        !matches!(self, Operand::Stdin | Operand::File(_))
+    }
+}
+
+/// The config an operand names. `project` is needed for run operands;
+/// `stdin` is read for `-`.
+pub fn resolve(
+    operand: &Operand,
+    label: &str,
+    project: Option<&crate::project::Project>,
+    stdin: &mut dyn std::io::Read,
+) -> Result<Side, crate::Error> {
+    use crate::error::{Error, Exit};
+    use crate::run_config;
+    let side = |value| Side {
+        label: label.to_string(),
+        value,
+    };
+    let project = || project.ok_or_else(|| Error::usage("no project for a run operand", None));
+    match operand {
+        Operand::Stdin => {
+            let mut bytes = Vec::new();
+            stdin
+                .read_to_end(&mut bytes)
+                .map_err(|source| canon::Error::Read {
+                    path: "-".into(),
+                    source,
+                })?;
+            Ok(side(canon::load(&bytes, None, "-")?.value))
+        }
+        Operand::File(path) => Ok(side(
+            canon::load_file(std::path::Path::new(path), None)?.value,
+        )),
+        Operand::Current(run) => {
+            let project = project()?;
+            let run = project.resolve_run(run)?;
+            match run_config::current(&run, &project.settings)? {
+                Some(doc) => Ok(side(doc.value)),
+                None => Err(Error::usage(
+                    format!(
+                        "run {} has no config: {} does not exist",
+                        run.rid,
+                        run_config::current_path(&run, &project.settings).display()
+                    ),
+                    Some(format!("compare a recorded config instead: {}@recorded", run.rid)),
+                )),
+            }
+        }
+        Operand::Recorded(run) => {
+            let project = project()?;
+            let run = project.resolve_run(run)?;
+            match run_config::recorded(&run)? {
+                Some((_, value)) => Ok(side(value)),
+                None => Err(Error::refusal(
+                    Exit::Usage,
+                    format!("run {} has no recorded config in its store (a legacy run, or one never written by rk)", run.rid),
+                    Some(format!("`rk status {}` shows the recorded and current config hashes", run.rid)),
+                )),
+            }
+        }
+        Operand::AtSnapshot { run, rev } => {
+            let project = project()?;
+            let run = project.resolve_run(run)?;
+            let store = crate::store::Store::new(&run);
+            let snapshot = store.resolve_snapshot(rev)?;
+            match snapshot.config {
+                Some(id) => Ok(side(run_config::config_object(&store, &id)?)),
+                None => Err(Error::usage(
+                    format!("snapshot {} of run {} records no config", snapshot.id.short(), run.rid),
+                    Some(format!("`rk log {}` lists the snapshots", run.rid)),
+                )),
+            }
+        }
+    }
+}

@@ -3,3 +3,4 @@
 
 pub mod demo;
 pub mod diff_config;
+pub mod resume;

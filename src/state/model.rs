@@ -632,6 +632,29 @@ impl RunState {
             .map(|(_, p)| p)
     }
 
+    /// The run's phases in pipeline order: the state's own `pipeline` list
+    /// when it has one (a run made with `rk init --phases`), else the
+    /// project's phases followed by any other phase the state lists, in file
+    /// order. Phases the state does not list yet are not started.
+    pub fn pipeline(&self, project_phases: &[String]) -> Vec<String> {
+        if let Some(Value::Array(items)) = self.extra.get("pipeline") {
+            let own: Vec<String> = items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
+            if !own.is_empty() {
+                return own;
+            }
+        }
+        let mut phases = project_phases.to_vec();
+        for (name, _) in &self.phases {
+            if !phases.contains(name) {
+                phases.push(name.clone());
+            }
+        }
+        phases
+    }
+
     /// Whether the state records an archive (`rk archive`).
     pub fn is_archived(&self) -> bool {
         matches!(&self.archive, Some(v) if !v.is_null())

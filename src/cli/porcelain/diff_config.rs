@@ -1,7 +1,6 @@
-use crate::cli::plumbing::hash_config::load;
 use crate::cli::{stdout, Context};
 use crate::error::{Error, Exit};
-use crate::ops::diff_config::{self, Side};
+use crate::ops::diff_config::{self, Operand};
 use crate::output::ColorChoice;
 use std::io::Write;
 
@@ -10,16 +9,26 @@ use std::io::Write;
 /// Both sides are canonicalized (keys sorted, one scalar per line, numbers and
 /// strings in canonical spelling), so key order, comments, quoting and
 /// YAML-vs-JSON never show as a difference, and each changed value is exactly
-/// one `-`/`+` pair. An operand is a config file or `-` (stdin).
+/// one `-`/`+` pair.
+///
+/// An operand is `-` (stdin), an existing config file, a run (a run id, or the
+/// path of a run dir: its current config file), `RUN@recorded` (the config the
+/// run's state records: the config object stored with its config_hash at init,
+/// at migrate, or at the last forced drift), or `RUN@<snapshot>` with a
+/// snapshot id (4+ hex digits), `HEAD` or `HEAD~N` (the config recorded at that
+/// snapshot). An existing file wins over a run of the same name.
+///
+/// `rk diff-config RUN@recorded RUN` shows exactly the drift `rk resume RUN`
+/// refuses.
 ///
 /// Exit status: 0 the configs are the same, 1 they differ, 2 error.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The old side: a config file or `-`.
+    /// The old side: a file, `-`, RUN, RUN@recorded or RUN@<snapshot>.
     #[arg(value_name = "A")]
     a: String,
 
-    /// The new side: a config file or `-`.
+    /// The new side: a file, `-`, RUN, RUN@recorded or RUN@<snapshot>.
     #[arg(value_name = "B")]
     b: String,
 
@@ -35,13 +44,15 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             Some("save one config to a file first".into()),
         ));
     }
-    let side = |operand: &str| -> Result<Side, Error> {
-        Ok(Side {
-            label: operand.to_string(),
-            value: load(operand, None)?.value,
-        })
+    let (oa, ob) = (Operand::parse(&args.a), Operand::parse(&args.b));
+    let project = if oa.needs_project() || ob.needs_project() {
+        Some(ctx.project()?)
+    } else {
+        None
     };
-    let (a, b) = (side(&args.a)?, side(&args.b)?);
+    let mut stdin = std::io::stdin().lock();
+    let a = diff_config::resolve(&oa, &args.a, project.as_ref(), &mut stdin)?;
+    let b = diff_config::resolve(&ob, &args.b, project.as_ref(), &mut stdin)?;
     let diff = diff_config::diff(&a, &b);
     let mut out = stdout();
     if args.keys {

@@ -1,0 +1,123 @@
+use crate::cli::{stdout, Context};
+use crate::dispatch::StepRange;
+use crate::error::{Error, Exit};
+use crate::ops::resume::{self, Options, Outcome};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Resume a run exactly where it stood: dispatch the orchestrator from the
+/// first phase that is not completed.
+///
+/// In order: the step flags are checked (an unknown step, --from-step after
+/// --to-step, or --only-step with a range is exit 2); the run's dispatch lock is
+/// taken without waiting (held by another resume: exit 4 naming its pid, host,
+/// start and command; nothing is dispatched); the config is found
+/// (<run>/effective_config.yaml; --config when the run has none; when both exist
+/// and differ, --config is checked for drift and, with --force, installed as the
+/// run's config, the old file kept as effective_config.yaml.replaced.<ts>); a run
+/// with no run_state.json must be migrated first (`rk migrate RUN`); the config
+/// is checked for drift under the scheme the state recorded (a legacy
+/// pyyaml-sorted hash from the Python tool set is verified without Python).
+///
+/// Drift refuses with the unified diff on stdout, the next command on stderr,
+/// and exit 3. --force records the drift in config_drift, moves config_hash to
+/// the new config under rk-c14n-v1, stores the new config object, and goes on.
+/// A legacy hash rk cannot reproduce with certainty is refused the same way.
+///
+/// With no step flags rk dispatches --from_step <first phase not completed>;
+/// when every phase is completed it says "nothing to resume" and exits 0
+/// without dispatching. Step flags given are passed through as given. A
+/// leftover STOP_REQUESTED (or STOP_NOW) is renamed STOP_REQUESTED.cleared.<ts>
+/// and noted.
+///
+/// The session is recorded (snapshot `resume`) before the child starts and
+/// again when it ends (snapshot `resume-exit`, with exit code and duration).
+/// The child gets stdin/stdout/stderr and the dispatch lock: the lock lives as
+/// long as the orchestrator, even if rk is killed, so no second resume can
+/// start meanwhile. SIGINT, SIGTERM and SIGHUP sent to rk are forwarded (a
+/// terminal's Ctrl-C already reaches both). rk exits with the orchestrator's
+/// exit code (128+N when a signal N ended it). A command that cannot be
+/// started is exit 2, with the session recorded as failed to start and the run
+/// unlocked.
+///
+/// --dry-run does all the checks, writes nothing (not even the lock file),
+/// prints the exact argv on stdout and why on stderr.
+///
+/// The Python spellings --only_step, --from_step, --to_step and --run_id are
+/// accepted.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run dir.
+    #[arg(value_name = "RUN", required_unless_present = "run_id")]
+    run: Option<String>,
+
+    /// The run id (the Python tool set's spelling of RUN).
+    #[arg(long = "run_id", alias = "run-id", value_name = "RID", conflicts_with = "run")]
+    run_id: Option<String>,
+
+    /// Dispatch only this step.
+    #[arg(long = "only-step", alias = "only_step", value_name = "STEP", conflicts_with_all = ["from_step", "to_step"])]
+    only_step: Option<String>,
+
+    /// Dispatch from this step on.
+    #[arg(long = "from-step", alias = "from_step", value_name = "STEP")]
+    from_step: Option<String>,
+
+    /// Dispatch up to and including this step.
+    #[arg(long = "to-step", alias = "to_step", value_name = "STEP")]
+    to_step: Option<String>,
+
+    /// Go on despite config drift, recording it.
+    #[arg(long)]
+    force: bool,
+
+    /// The config to use when the run has none (or to check against it).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    /// Check everything, write nothing, print the exact argv.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// Run this command instead of rk.yaml's dispatch.command (argv, no shell;
+    /// placeholders filled; the step arguments still follow).
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let operand = args.run.or(args.run_id).expect("clap requires one");
+    let run = project.resolve_run(&operand)?;
+    let steps = match (args.only_step, args.from_step, args.to_step) {
+        (Some(only), _, _) => Some(StepRange::Only(only)),
+        (None, None, None) => None,
+        (None, from, to) => Some(StepRange::Range { from, to }),
+    };
+    let opts = Options {
+        steps,
+        force: args.force,
+        config: args.config,
+        dry_run: args.dry_run,
+        command: (!args.command.is_empty()).then_some(args.command),
+        invocation: std::env::args().collect(),
+    };
+    let mut out = stdout();
+    let mut err = std::io::stderr().lock();
+    let outcome = resume::resume(&project, &run, &opts, &mut out, &mut err);
+    out.flush()?;
+    match outcome? {
+        Outcome::NothingToResume => Ok(Exit::Success),
+        Outcome::DryRun { argv, reason } => {
+            writeln!(err, "rk: would dispatch ({reason}):")?;
+            writeln!(out, "{}", resume::shell_words(&argv))?;
+            out.flush()?;
+            Ok(Exit::Success)
+        }
+        Outcome::Dispatched { code, .. } => Ok(if code == 0 {
+            Exit::Success
+        } else {
+            Exit::Child(code)
+        }),
+    }
+}

@@ -1,0 +1,581 @@
+//! `rk resume`: start the orchestrator again exactly where a run stood
+//! (SPEC §7.1).
+//!
+//! The promises, in the order the code keeps them: never two dispatches of
+//! one run at a time (the dispatch lock, held by the child for as long as it
+//! lives); never a silently changed config (drift under the recorded scheme
+//! refuses, `--force` records it); never a dispatch of completed work unless
+//! the user named the step; and every session recorded before and after, so
+//! the history says what ran, when, and how it ended.
+
+use crate::canon::{self, Document, Scheme};
+use crate::clock;
+use crate::code_version::{self, Probe};
+use crate::dispatch::{self, Placeholders, StepRange};
+use crate::drift::{self, Drift};
+use crate::error::{Error, Exit};
+use crate::ops::diff_config::{self, Side};
+use crate::project::{Project, RunDir, Settings};
+use crate::run_config;
+use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
+use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What the user asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Step flags as given; `None` resumes from the first unfinished phase.
+    pub steps: Option<StepRange>,
+    pub force: bool,
+    /// `--config PATH`.
+    pub config: Option<PathBuf>,
+    pub dry_run: bool,
+    /// The command after `--`, replacing rk.yaml's dispatch command.
+    pub command: Option<Vec<String>>,
+    /// rk's own command line, written into the dispatch lock file.
+    pub invocation: Vec<String>,
+}
+
+/// What resume did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every phase is completed and no step was named: nothing dispatched.
+    NothingToResume,
+    /// `--dry-run`: the exact argv that would run.
+    DryRun { argv: Vec<String>, reason: String },
+    /// The orchestrator ran and ended with `code`.
+    Dispatched { argv: Vec<String>, code: i32 },
+}
+
+/// The first phase that is not completed, in pipeline order.
+pub fn first_unfinished(state: &RunState, phases: &[String]) -> Option<String> {
+    phases
+        .iter()
+        .find(|p| {
+            state.phase(p).map(|ph| &ph.status) != Some(&PhaseStatus::Completed)
+        })
+        .cloned()
+}
+
+/// Check step flags against the run's phases: unknown step, or from after to.
+pub fn validate_steps(steps: &StepRange, phases: &[String]) -> Result<(), Error> {
+    let position = |step: &str| -> Result<usize, Error> {
+        phases.iter().position(|p| p == step).ok_or_else(|| {
+            Error::usage(
+                format!("unknown step {step:?}"),
+                Some(format!("valid steps: {}", phases.join(", "))),
+            )
+        })
+    };
+    match steps {
+        StepRange::Only(step) => {
+            position(step)?;
+        }
+        StepRange::Range { from, to } => {
+            let from_at = from.as_deref().map(position).transpose()?;
+            let to_at = to.as_deref().map(position).transpose()?;
+            if let (Some(f), Some(t)) = (from_at, to_at) {
+                if f > t {
+                    return Err(Error::usage(
+                        format!(
+                            "--from-step {} comes after --to-step {} in the pipeline",
+                            from.as_deref().unwrap_or_default(),
+                            to.as_deref().unwrap_or_default()
+                        ),
+                        Some(format!("the pipeline is: {}", phases.join(" → "))),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The config a resume checks and dispatches with.
+struct ChosenConfig {
+    doc: Document,
+    /// What `{config}` becomes.
+    path: PathBuf,
+    /// Bytes to install as the run's config file when drift is forced
+    /// (`--config` differing from the run's file).
+    replaces_run_config: Option<Vec<u8>>,
+}
+
+fn choose_config(run: &RunDir, settings: &Settings, given: Option<&Path>) -> Result<ChosenConfig, Error> {
+    let run_path = run_config::current_path(run, settings);
+    let on_disk = run_config::current(run, settings)?;
+    let given = match given {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|source| canon::Error::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let doc = canon::load(&bytes, None, &path.display().to_string())?;
+            Some((path.to_path_buf(), bytes, doc))
+        }
+        None => None,
+    };
+    match (on_disk, given) {
+        (Some(doc), None) => Ok(ChosenConfig {
+            doc,
+            path: run_path,
+            replaces_run_config: None,
+        }),
+        (None, Some((path, _, doc))) => Ok(ChosenConfig {
+            doc,
+            path,
+            replaces_run_config: None,
+        }),
+        (Some(doc), Some((path, bytes, given))) => {
+            if canon::canonical_bytes(&doc.value) == canon::canonical_bytes(&given.value) {
+                Ok(ChosenConfig {
+                    doc,
+                    path: run_path,
+                    replaces_run_config: None,
+                })
+            } else {
+                Ok(ChosenConfig {
+                    doc: given,
+                    path,
+                    replaces_run_config: Some(bytes),
+                })
+            }
+        }
+        (None, None) => Err(Error::usage(
+            format!(
+                "run {} has no config: rk looked for {} and no --config was given",
+                run.rid,
+                run_path.display()
+            ),
+            Some(format!("pass the config the run was started with: rk resume {} --config PATH", run.rid)),
+        )),
+    }
+}
+
+/// Resume `run`. Messages for people go to `err`; the drift diff goes to `out`.
+pub fn resume(
+    project: &Project,
+    run: &RunDir,
+    opts: &Options,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let settings = &project.settings;
+    // 2. The dispatch lock, without waiting. A dry run only probes it, so it
+    // writes nothing.
+    let lock = if opts.dry_run {
+        if let Some(holder) = DispatchLock::probe(run) {
+            return Err(store::Error::RunBusy {
+                rid: run.rid.clone(),
+                holder,
+            }
+            .into());
+        }
+        None
+    } else {
+        Some(DispatchLock::try_acquire(run, &Holder::current(opts.invocation.clone()))?)
+    };
+
+    // 3. The config.
+    let chosen = choose_config(run, settings, opts.config.as_deref())?;
+
+    // 4. The state; a run without one is migrated first.
+    let mut state = match state::load(run, settings)? {
+        Some(state) => state,
+        None => {
+            return Err(Error::usage(
+                format!("run {} has no {}", run.rid, settings.state_file),
+                Some(format!("bring it under rk's care first: rk migrate {}", run.rid)),
+            ))
+        }
+    };
+    let phases = state.pipeline(&settings.phases);
+    if let Some(steps) = &opts.steps {
+        validate_steps(steps, &phases)?;
+    }
+
+    // 5. Drift.
+    let store = Store::new(run);
+    let now = clock::now().to_string();
+    let mut config_object: Option<ObjectId> = None;
+    let mut notes: Vec<String> = Vec::new();
+    let check = drift::check(
+        state.config_hash.as_deref(),
+        state.config_hash_scheme.as_deref(),
+        &chosen.doc,
+        &settings.hash_ignore,
+    );
+    match &check {
+        Drift::Unchanged { .. } => {}
+        Drift::NotRecorded { reason } => {
+            writeln!(
+                err,
+                "rk: warning: {reason}; recording the current config's hash so later drift is caught"
+            )?;
+            adopt_config(&mut state, &chosen.doc, settings);
+            notes.push(format!("config hash recorded at resume ({reason})"));
+            if !opts.dry_run {
+                config_object = Some(store.put_value(&chosen.doc.value)?);
+            }
+        }
+        Drift::Drifted { .. } | Drift::Unverifiable { .. } if !opts.force => {
+            return Err(refuse_drift(run, &chosen, &check, out)?);
+        }
+        Drift::Drifted { scheme, .. } | Drift::Unverifiable { scheme, .. } => {
+            let expected = state.config_hash.clone().unwrap_or_default();
+            let old_scheme = *scheme;
+            let new_hash = adopt_config(&mut state, &chosen.doc, settings);
+            let mut record = DriftRecord {
+                detected_at: Some(now.clone()),
+                expected: Some(expected.clone()),
+                actual: Some(new_hash.clone()),
+                forced: Some(true),
+                ..DriftRecord::default()
+            };
+            record.extra.insert("expected_scheme".into(), json!(old_scheme.name()));
+            record.extra.insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
+            if let Drift::Unverifiable { reason, .. } = &check {
+                record.extra.insert("unverifiable".into(), json!(reason));
+            }
+            state.config_drift.get_or_insert_with(Vec::new).push(record);
+            writeln!(
+                err,
+                "rk: config drift forced: config_hash {} ({}) → {} ({})",
+                short(&expected),
+                old_scheme,
+                short(&new_hash),
+                Scheme::C14nV1
+            )?;
+            if !opts.dry_run {
+                if let Some(bytes) = &chosen.replaces_run_config {
+                    install_run_config(run, settings, bytes)?;
+                    writeln!(err, "rk: installed {} as the run's {}", chosen.path.display(), settings.config_file)?;
+                }
+                let id = store.put_value(&chosen.doc.value)?;
+                config_object = Some(id.clone());
+                state::commit(
+                    run,
+                    settings,
+                    &state,
+                    "drift",
+                    &format!("config drift forced: {} -> {}", short(&expected), short(&new_hash)),
+                    &Expect::Any,
+                    Some(id),
+                )?;
+            }
+        }
+    }
+
+    // 6. The plan.
+    let (steps, reason) = match &opts.steps {
+        Some(steps) => (steps.clone(), "the steps named on the command line".to_string()),
+        None => match first_unfinished(&state, &phases) {
+            Some(first) => (
+                StepRange::Range {
+                    from: Some(first.clone()),
+                    to: None,
+                },
+                format!("{first} is the first phase not completed"),
+            ),
+            None => {
+                writeln!(err, "rk: nothing to resume: every phase of run {} is completed", run.rid)?;
+                return Ok(Outcome::NothingToResume);
+            }
+        },
+    };
+    let config_arg = chosen_config_arg(run, settings, &chosen);
+    let argv = dispatch::argv(
+        &settings.dispatch,
+        &steps,
+        &Placeholders {
+            run,
+            config: &config_arg,
+        },
+        opts.command.as_deref(),
+    );
+    if opts.dry_run {
+        return Ok(Outcome::DryRun { argv, reason });
+    }
+    for token in ["STOP_REQUESTED", "STOP_NOW"] {
+        let path = run.path.join(token);
+        if path.symlink_metadata().is_ok() {
+            let cleared = format!("{token}.cleared.{}", clock::file_stamp(clock::now()));
+            std::fs::rename(&path, run.path.join(&cleared)).map_err(|e| store::io_err(&path, e))?;
+            writeln!(err, "rk: cleared a leftover {token} (kept as {cleared})")?;
+            notes.push(format!("cleared a leftover {token} (kept as {cleared})"));
+        }
+    }
+    if state.stop_requested == Some(true) {
+        state.stop_requested = Some(false);
+    }
+
+    // 7. The session start, then the child.
+    let covered: Vec<String> = steps.phases(&phases).to_vec();
+    let mut session = Session {
+        started_at: Some(now.clone()),
+        ended_at: Some(None),
+        command: Some(argv.clone()),
+        steps: Some(covered),
+        exit_code: Some(None),
+        host: Some(store::lock::hostname()),
+        pid: Some(Some(std::process::id() as i64)),
+        ..Session::default()
+    };
+    match code_version::probe(&project.root) {
+        Probe::Version(v) => {
+            session.extra.insert("code_version".into(), v.to_json());
+        }
+        Probe::NotARepository => {}
+        Probe::Unavailable(message) => writeln!(err, "rk: warning: code version not recorded: {message}")?,
+    }
+    for message in &notes {
+        state.notes.get_or_insert_with(Vec::new).push(Note {
+            created_by: Some("rk resume".into()),
+            created_at: Some(now.clone()),
+            message: Some(message.clone()),
+            ..Note::default()
+        });
+    }
+    state.sessions.get_or_insert_with(Vec::new).push(session.clone());
+    trim_sessions(&mut state, settings.sessions_keep);
+    state::commit(
+        run,
+        settings,
+        &state,
+        "resume",
+        &format!("resume: {}", shell_words(&argv)),
+        &Expect::Any,
+        config_object,
+    )?;
+
+    let lock = lock.expect("a real resume holds the lock");
+    let started = std::time::Instant::now();
+    let result = lock
+        .inheritable_fd()
+        .map_err(|e| dispatch::SpawnError {
+            program: argv.first().cloned().unwrap_or_default(),
+            source: e,
+        })
+        .and_then(|_| dispatch::run_child(&argv));
+
+    // 8. The session end.
+    let (code, failure) = match &result {
+        Ok(exit) => (Some(exit.code), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    let mut after = match state::load(run, settings) {
+        Ok(Some(s)) => s,
+        Ok(None) => state.clone(),
+        Err(e) => {
+            writeln!(err, "rk: warning: the session end is not recorded: {e}")?;
+            drop(lock);
+            return finish(result, argv);
+        }
+    };
+    let sessions = after.sessions.get_or_insert_with(Vec::new);
+    let ended = clock::now().to_string();
+    let mine = sessions
+        .iter()
+        .position(|s| s.started_at == session.started_at && s.pid == session.pid);
+    let index = match mine {
+        Some(i) => i,
+        None => {
+            sessions.push(session.clone());
+            sessions.len() - 1
+        }
+    };
+    let entry = &mut sessions[index];
+    entry.ended_at = Some(Some(ended));
+    entry.exit_code = Some(code.map(i64::from));
+    entry
+        .extra
+        .insert("duration_ms".into(), json!(started.elapsed().as_millis() as u64));
+    if let Some(message) = &failure {
+        entry.extra.insert("error".into(), json!(message));
+    }
+    trim_sessions(&mut after, settings.sessions_keep);
+    let message = match (code, &failure) {
+        (Some(code), _) => format!("resume exited {code}"),
+        (None, Some(f)) => format!("resume failed to start: {f}"),
+        (None, None) => "resume ended".to_string(),
+    };
+    state::commit(run, settings, &after, "resume-exit", &message, &Expect::Any, None)?;
+    drop(lock);
+    finish(result, argv)
+}
+
+fn finish(result: Result<dispatch::ChildExit, dispatch::SpawnError>, argv: Vec<String>) -> Result<Outcome, Error> {
+    match result {
+        Ok(exit) => Ok(Outcome::Dispatched {
+            argv,
+            code: exit.code,
+        }),
+        Err(e) => Err(Error::usage(
+            e.to_string(),
+            Some("check dispatch.command in rk.yaml (or the command after --); the session is recorded as failed to start and the run is unlocked".into()),
+        )),
+    }
+}
+
+/// Point the state at `doc` under rk-c14n-v1; returns the new hash.
+fn adopt_config(state: &mut RunState, doc: &Document, settings: &Settings) -> String {
+    let hash = match drift::hash_under(doc, Scheme::C14nV1, &settings.hash_ignore) {
+        canon::ConfigHash::Hex(h) => h,
+        canon::ConfigHash::Unverifiable(_) => unreachable!("rk-c14n-v1 always hashes"),
+    };
+    state.config_hash = Some(hash.clone());
+    state.config_hash_scheme = Some(Scheme::C14nV1.name().into());
+    if state.config_path.is_none() {
+        state.config_path = Some(settings.config_file.clone());
+    }
+    hash
+}
+
+/// Keep the last `keep` sessions in the working state; older ones stay in
+/// the snapshot history (`rk log --sessions`).
+fn trim_sessions(state: &mut RunState, keep: usize) {
+    if let Some(sessions) = state.sessions.as_mut() {
+        if sessions.len() > keep {
+            sessions.drain(..sessions.len() - keep);
+        }
+    }
+}
+
+/// `{config}` as the orchestrator should see it: an absolute path.
+fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -> String {
+    let path = if chosen.replaces_run_config.is_some() {
+        run_config::current_path(run, settings)
+    } else {
+        chosen.path.clone()
+    };
+    std::path::absolute(&path)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
+    let path = run_config::current_path(run, settings);
+    if let Ok(old) = std::fs::read(&path) {
+        let backup = run.path.join(format!(
+            "{}.replaced.{}",
+            settings.config_file,
+            clock::file_stamp(clock::now())
+        ));
+        atomic::write_atomic(&backup, &old, atomic::FILE_MODE).map_err(|e| store::io_err(&backup, e))?;
+    }
+    atomic::write_atomic(&path, bytes, atomic::FILE_MODE).map_err(|e| store::io_err(&path, e))?;
+    Ok(())
+}
+
+/// The refusal for drift: the diff on `out`, the error with the next command.
+fn refuse_drift(run: &RunDir, chosen: &ChosenConfig, check: &Drift, out: &mut dyn Write) -> Result<Error, Error> {
+    let rid = &run.rid;
+    let current_label = if chosen.replaces_run_config.is_some() {
+        chosen.path.display().to_string()
+    } else {
+        rid.clone()
+    };
+    let recorded = run_config::recorded(run)?;
+    let (message, hint) = match check {
+        Drift::Drifted {
+            scheme,
+            recorded: expected,
+            current,
+        } => {
+            match &recorded {
+                Some((_, value)) => {
+                    let diff = diff_config::diff(
+                        &Side {
+                            label: format!("{rid}@recorded"),
+                            value: value.clone(),
+                        },
+                        &Side {
+                            label: current_label.clone(),
+                            value: chosen.doc.value.clone(),
+                        },
+                    );
+                    out.write_all(diff.unified.as_bytes())?;
+                }
+                None => writeln!(
+                    out,
+                    "no recorded config in the store (a legacy run): only the hashes are known\n\
+                     recorded config_hash  {expected} ({scheme})\ncurrent  config_hash  {current} ({scheme})"
+                )?,
+            }
+            (
+                format!(
+                    "config drift in run {rid}: the config hashes to {} but the run recorded {} ({scheme}); nothing dispatched",
+                    short(current),
+                    short(expected)
+                ),
+                format!(
+                    "review it with `rk diff-config {rid}@recorded {current_label}`; to go on with the new config: `rk resume {rid} --force` (the drift is recorded)"
+                ),
+            )
+        }
+        Drift::Unverifiable { scheme, reason } => (
+            format!("cannot verify run {rid}'s legacy config_hash ({scheme}): {reason}; nothing dispatched"),
+            format!(
+                "if the config is the one the run started with, `rk resume {rid} --force` records it under rk-c14n-v1 (and the old hash in config_drift)"
+            ),
+        ),
+        _ => unreachable!("only drift is refused"),
+    };
+    Ok(Error::refusal(Exit::Drift, message, Some(hint)))
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+/// An argv as a shell would need it typed: words with special characters
+/// single-quoted.
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_words_quote_only_what_needs_it() {
+        let argv: Vec<String> = ["python", "-m", "a.b", "--config", "/x y/c.yaml", "$(touch /tmp/p)", "it's"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shell_words(&argv),
+            r#"python -m a.b --config '/x y/c.yaml' '$(touch /tmp/p)' 'it'\''s'"#
+        );
+    }
+
+    #[test]
+    fn steps_are_validated_against_the_pipeline() {
+        let phases: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        assert!(validate_steps(&StepRange::Only("b".into()), &phases).is_ok());
+        assert!(validate_steps(&StepRange::Only("z".into()), &phases).is_err());
+        let range = |f: &str, t: &str| StepRange::Range {
+            from: Some(f.into()),
+            to: Some(t.into()),
+        };
+        assert!(validate_steps(&range("a", "c"), &phases).is_ok());
+        let e = validate_steps(&range("c", "a"), &phases).unwrap_err();
+        assert_eq!(e.exit(), Exit::Usage);
+    }
+}
