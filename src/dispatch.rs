@@ -126,7 +126,10 @@ pub fn run_child(argv: &[String]) -> Result<ChildExit, SpawnError> {
         )));
     };
     install_forwarding();
-    let mut child = Command::new(program).args(args).spawn().map_err(spawn_error)?;
+    let mut child = Command::new(program)
+        .args(args)
+        .spawn()
+        .map_err(spawn_error)?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
     let status = child.wait();
     CHILD_PID.store(0, Ordering::SeqCst);
@@ -198,7 +201,10 @@ mod tests {
         assert!(argv(&d, &only, &values, None)
             .join(" ")
             .ends_with("--resume --only_step poll"));
-        let custom = ["echo".to_string(), "$(touch /tmp/pwned) {run_id}".to_string()];
+        let custom = [
+            "echo".to_string(),
+            "$(touch /tmp/pwned) {run_id}".to_string(),
+        ];
         assert_eq!(
             argv(&d, &only, &values, Some(&custom)),
             ["echo", "$(touch /tmp/pwned) r1", "--only_step", "poll"]

@@ -142,7 +142,10 @@ pub fn resolve(
                         run.rid,
                         run_config::current_path(&run, &project.settings).display()
                     ),
-                    Some(format!("compare a recorded config instead: {}@recorded", run.rid)),
+                    Some(format!(
+                        "compare a recorded config instead: {}@recorded",
+                        run.rid
+                    )),
                 )),
             }
         }
@@ -166,7 +169,11 @@ pub fn resolve(
             match snapshot.config {
                 Some(id) => Ok(side(run_config::config_object(&store, &id)?)),
                 None => Err(Error::usage(
-                    format!("snapshot {} of run {} records no config", snapshot.id.short(), run.rid),
+                    format!(
+                        "snapshot {} of run {} records no config",
+                        snapshot.id.short(),
+                        run.rid
+                    ),
                     Some(format!("`rk log {}` lists the snapshots", run.rid)),
                 )),
             }

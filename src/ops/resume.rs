@@ -53,9 +53,7 @@ pub enum Outcome {
 pub fn first_unfinished(state: &RunState, phases: &[String]) -> Option<String> {
     phases
         .iter()
-        .find(|p| {
-            state.phase(p).map(|ph| &ph.status) != Some(&PhaseStatus::Completed)
-        })
+        .find(|p| state.phase(p).map(|ph| &ph.status) != Some(&PhaseStatus::Completed))
         .cloned()
 }
 
@@ -103,7 +101,11 @@ struct ChosenConfig {
     replaces_run_config: Option<Vec<u8>>,
 }
 
-fn choose_config(run: &RunDir, settings: &Settings, given: Option<&Path>) -> Result<ChosenConfig, Error> {
+fn choose_config(
+    run: &RunDir,
+    settings: &Settings,
+    given: Option<&Path>,
+) -> Result<ChosenConfig, Error> {
     let run_path = run_config::current_path(run, settings);
     let on_disk = run_config::current(run, settings)?;
     let given = match given {
@@ -149,7 +151,10 @@ fn choose_config(run: &RunDir, settings: &Settings, given: Option<&Path>) -> Res
                 run.rid,
                 run_path.display()
             ),
-            Some(format!("pass the config the run was started with: rk resume {} --config PATH", run.rid)),
+            Some(format!(
+                "pass the config the run was started with: rk resume {} --config PATH",
+                run.rid
+            )),
         )),
     }
 }
@@ -175,7 +180,10 @@ pub fn resume(
         }
         None
     } else {
-        Some(DispatchLock::try_acquire(run, &Holder::current(opts.invocation.clone()))?)
+        Some(DispatchLock::try_acquire(
+            run,
+            &Holder::current(opts.invocation.clone()),
+        )?)
     };
 
     // 3. The config.
@@ -187,7 +195,10 @@ pub fn resume(
         None => {
             return Err(Error::usage(
                 format!("run {} has no {}", run.rid, settings.state_file),
-                Some(format!("bring it under rk's care first: rk migrate {}", run.rid)),
+                Some(format!(
+                    "bring it under rk's care first: rk migrate {}",
+                    run.rid
+                )),
             ))
         }
     };
@@ -234,8 +245,12 @@ pub fn resume(
                 forced: Some(true),
                 ..DriftRecord::default()
             };
-            record.extra.insert("expected_scheme".into(), json!(old_scheme.name()));
-            record.extra.insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
+            record
+                .extra
+                .insert("expected_scheme".into(), json!(old_scheme.name()));
+            record
+                .extra
+                .insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
             if let Drift::Unverifiable { reason, .. } = &check {
                 record.extra.insert("unverifiable".into(), json!(reason));
             }
@@ -251,7 +266,12 @@ pub fn resume(
             if !opts.dry_run {
                 if let Some(bytes) = &chosen.replaces_run_config {
                     install_run_config(run, settings, bytes)?;
-                    writeln!(err, "rk: installed {} as the run's {}", chosen.path.display(), settings.config_file)?;
+                    writeln!(
+                        err,
+                        "rk: installed {} as the run's {}",
+                        chosen.path.display(),
+                        settings.config_file
+                    )?;
                 }
                 let id = store.put_value(&chosen.doc.value)?;
                 config_object = Some(id.clone());
@@ -260,7 +280,11 @@ pub fn resume(
                     settings,
                     &state,
                     "drift",
-                    &format!("config drift forced: {} -> {}", short(&expected), short(&new_hash)),
+                    &format!(
+                        "config drift forced: {} -> {}",
+                        short(&expected),
+                        short(&new_hash)
+                    ),
                     &Expect::Any,
                     Some(id),
                 )?;
@@ -270,7 +294,10 @@ pub fn resume(
 
     // 6. The plan.
     let (steps, reason) = match &opts.steps {
-        Some(steps) => (steps.clone(), "the steps named on the command line".to_string()),
+        Some(steps) => (
+            steps.clone(),
+            "the steps named on the command line".to_string(),
+        ),
         None => match first_unfinished(&state, &phases) {
             Some(first) => (
                 StepRange::Range {
@@ -280,7 +307,11 @@ pub fn resume(
                 format!("{first} is the first phase not completed"),
             ),
             None => {
-                writeln!(err, "rk: nothing to resume: every phase of run {} is completed", run.rid)?;
+                writeln!(
+                    err,
+                    "rk: nothing to resume: every phase of run {} is completed",
+                    run.rid
+                )?;
                 return Ok(Outcome::NothingToResume);
             }
         },
@@ -328,7 +359,9 @@ pub fn resume(
             session.extra.insert("code_version".into(), v.to_json());
         }
         Probe::NotARepository => {}
-        Probe::Unavailable(message) => writeln!(err, "rk: warning: code version not recorded: {message}")?,
+        Probe::Unavailable(message) => {
+            writeln!(err, "rk: warning: code version not recorded: {message}")?
+        }
     }
     for message in &notes {
         state.notes.get_or_insert_with(Vec::new).push(Note {
@@ -338,7 +371,10 @@ pub fn resume(
             ..Note::default()
         });
     }
-    state.sessions.get_or_insert_with(Vec::new).push(session.clone());
+    state
+        .sessions
+        .get_or_insert_with(Vec::new)
+        .push(session.clone());
     trim_sessions(&mut state, settings.sessions_keep);
     state::commit(
         run,
@@ -389,9 +425,10 @@ pub fn resume(
     let entry = &mut sessions[index];
     entry.ended_at = Some(Some(ended));
     entry.exit_code = Some(code.map(i64::from));
-    entry
-        .extra
-        .insert("duration_ms".into(), json!(started.elapsed().as_millis() as u64));
+    entry.extra.insert(
+        "duration_ms".into(),
+        json!(started.elapsed().as_millis() as u64),
+    );
     if let Some(message) = &failure {
         entry.extra.insert("error".into(), json!(message));
     }
@@ -401,12 +438,23 @@ pub fn resume(
         (None, Some(f)) => format!("resume failed to start: {f}"),
         (None, None) => "resume ended".to_string(),
     };
-    state::commit(run, settings, &after, "resume-exit", &message, &Expect::Any, None)?;
+    state::commit(
+        run,
+        settings,
+        &after,
+        "resume-exit",
+        &message,
+        &Expect::Any,
+        None,
+    )?;
     drop(lock);
     finish(result, argv)
 }
 
-fn finish(result: Result<dispatch::ChildExit, dispatch::SpawnError>, argv: Vec<String>) -> Result<Outcome, Error> {
+fn finish(
+    result: Result<dispatch::ChildExit, dispatch::SpawnError>,
+    argv: Vec<String>,
+) -> Result<Outcome, Error> {
     match result {
         Ok(exit) => Ok(Outcome::Dispatched {
             argv,
@@ -464,14 +512,20 @@ fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result
             settings.config_file,
             clock::file_stamp(clock::now())
         ));
-        atomic::write_atomic(&backup, &old, atomic::FILE_MODE).map_err(|e| store::io_err(&backup, e))?;
+        atomic::write_atomic(&backup, &old, atomic::FILE_MODE)
+            .map_err(|e| store::io_err(&backup, e))?;
     }
     atomic::write_atomic(&path, bytes, atomic::FILE_MODE).map_err(|e| store::io_err(&path, e))?;
     Ok(())
 }
 
 /// The refusal for drift: the diff on `out`, the error with the next command.
-fn refuse_drift(run: &RunDir, chosen: &ChosenConfig, check: &Drift, out: &mut dyn Write) -> Result<Error, Error> {
+fn refuse_drift(
+    run: &RunDir,
+    chosen: &ChosenConfig,
+    check: &Drift,
+    out: &mut dyn Write,
+) -> Result<Error, Error> {
     let rid = &run.rid;
     let current_label = if chosen.replaces_run_config.is_some() {
         chosen.path.display().to_string()
@@ -555,10 +609,18 @@ mod tests {
 
     #[test]
     fn shell_words_quote_only_what_needs_it() {
-        let argv: Vec<String> = ["python", "-m", "a.b", "--config", "/x y/c.yaml", "$(touch /tmp/p)", "it's"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let argv: Vec<String> = [
+            "python",
+            "-m",
+            "a.b",
+            "--config",
+            "/x y/c.yaml",
+            "$(touch /tmp/p)",
+            "it's",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(
             shell_words(&argv),
             r#"python -m a.b --config '/x y/c.yaml' '$(touch /tmp/p)' 'it'\''s'"#

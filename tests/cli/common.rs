@@ -128,3 +128,18 @@ pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Assert two `tree()` listings are equal, naming only the paths that differ.
+pub fn assert_same_tree(before: &[(PathBuf, Vec<u8>)], after: &[(PathBuf, Vec<u8>)], what: &str) {
+    let differ: Vec<String> = before
+        .iter()
+        .map(|(p, _)| p)
+        .chain(after.iter().map(|(p, _)| p))
+        .filter(|p| {
+            before.iter().find(|(q, _)| q == *p).map(|(_, b)| b)
+                != after.iter().find(|(q, _)| q == *p).map(|(_, b)| b)
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(differ.is_empty(), "{what}: these paths changed: {differ:?}");
+}

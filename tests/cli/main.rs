@@ -9,6 +9,7 @@ mod hash_config;
 mod log;
 mod man_pages;
 mod read_state;
+mod resume;
 mod scan_trials;
 mod store_crash;
 mod write_state;

@@ -52,7 +52,12 @@ pub struct Args {
     run: Option<String>,
 
     /// The run id (the Python tool set's spelling of RUN).
-    #[arg(long = "run_id", alias = "run-id", value_name = "RID", conflicts_with = "run")]
+    #[arg(
+        long = "run_id",
+        alias = "run-id",
+        value_name = "RID",
+        conflicts_with = "run"
+    )]
     run_id: Option<String>,
 
     /// Dispatch only this step.
