@@ -50,6 +50,7 @@ pub enum Command {
     ScanTrials(plumbing::scan_trials::Args),
     DiffConfig(porcelain::diff_config::Args),
     Resume(porcelain::resume::Args),
+    Demo(porcelain::demo::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
@@ -133,6 +134,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::ScanTrials(args) => plumbing::scan_trials::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::Resume(args) => porcelain::resume::run(args, &ctx),
+        Command::Demo(args) => porcelain::demo::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
 }

@@ -1,0 +1,43 @@
+use crate::cli::{stdout, Context};
+use crate::error::{Error, Exit};
+use crate::ops::demo;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Make a self-contained sample project and walk through it.
+///
+/// Creates DIR (default ./rk-demo) as a project root: an rk.yaml whose dispatch
+/// command is rk's built-in simulated orchestrator, and experiments/ with four
+/// runs: `stopped` (stopped mid-way by a STOP_REQUESTED), `legacy` (made by the
+/// old Python tool set: no run_state.json, one corrupt manifest), `drifted`
+/// (its config edited after it started) and `done` (completed). Then it runs,
+/// as you would type them: list, status, a resume to completion, a drift
+/// refusal with its diff, diff-config and a migration plan, and ends with what
+/// to type next.
+///
+/// Needs nothing but the rk binary. A DIR made by an earlier `rk demo` (it
+/// holds a .rk-demo marker) is replaced; any other existing DIR is refused
+/// (exit 2).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Where to make the sample project.
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args, _ctx: &Context) -> Result<Exit, Error> {
+    let dir = args.dir.unwrap_or_else(demo::default_dir);
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::usage(format!("cannot find the rk binary: {e}"), None))?;
+    let mut out = stdout();
+    writeln!(out, "rk demo: making a sample project in {}", dir.display())?;
+    out.flush()?;
+    demo::create(&dir, &exe)?;
+    for (rid, what) in demo::RUNS {
+        writeln!(out, "  experiments/run_{rid:<8} {what}")?;
+    }
+    demo::walk(&dir, &exe, &mut out)?;
+    write!(out, "{}", demo::next_steps(&dir))?;
+    out.flush()?;
+    Ok(Exit::Success)
+}
