@@ -51,6 +51,9 @@ pub enum Command {
     DiffConfig(porcelain::diff_config::Args),
     Resume(porcelain::resume::Args),
     Demo(porcelain::demo::Args),
+    Gate(porcelain::gate::Args),
+    Note(porcelain::note::Args),
+    Restore(porcelain::restore::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
@@ -135,6 +138,9 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::Resume(args) => porcelain::resume::run(args, &ctx),
         Command::Demo(args) => porcelain::demo::run(args, &ctx),
+        Command::Gate(args) => porcelain::gate::run(args, &ctx),
+        Command::Note(args) => porcelain::note::run(args, &ctx),
+        Command::Restore(args) => porcelain::restore::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
 }

@@ -77,13 +77,17 @@ pub enum Operand {
 }
 
 impl Operand {
-    /// `-` is stdin; an existing regular file is a file; `X@Y` is a run
-    /// revision; anything else is a run (a RID, or a path to a run dir).
+    /// `-` is stdin; an existing regular file, or a name ending in `.yaml`,
+    /// `.yml` or `.json`, is a file; `X@Y` is a run revision; anything else
+    /// is a run (a RID, or a path to a run dir).
     pub fn parse(text: &str) -> Operand {
         if text == "-" {
             return Operand::Stdin;
         }
-        if std::path::Path::new(text).is_file() {
+        let looks_like_config = [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| text.ends_with(ext));
+        if std::path::Path::new(text).is_file() || (looks_like_config && !text.contains('@')) {
             return Operand::File(text.to_string());
         }
         match text.rsplit_once('@') {

@@ -3,4 +3,7 @@
 
 pub mod demo;
 pub mod diff_config;
+pub mod gate;
+pub mod restore;
 pub mod resume;
+pub mod sessions;

@@ -15,6 +15,7 @@ use crate::dispatch::{self, Placeholders, StepRange};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::diff_config::{self, Side};
+use crate::ops::gate;
 use crate::project::{Project, RunDir, Settings};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
@@ -316,6 +317,7 @@ pub fn resume(
             }
         },
     };
+    let (steps, reason) = apply_gates(run, &state, settings, &phases, steps, reason, err)?;
     let config_arg = chosen_config_arg(run, settings, &chosen);
     let argv = dispatch::argv(
         &settings.dispatch,
@@ -449,6 +451,54 @@ pub fn resume(
     )?;
     drop(lock);
     finish(result, argv)
+}
+
+/// Stop the dispatch before the first owed review gate: dispatch up to the
+/// phase before it, or, when only gated work is left, nothing (exit 6).
+fn apply_gates(
+    run: &RunDir,
+    state: &RunState,
+    settings: &Settings,
+    phases: &[String],
+    steps: StepRange,
+    reason: String,
+    err: &mut dyn Write,
+) -> Result<(StepRange, String), Error> {
+    let all = gate::gates(state, settings);
+    let covered = steps.phases(phases).to_vec();
+    let Some(owed) = gate::first_owed(&all, phases, &covered) else {
+        return Ok((steps, reason));
+    };
+    let position = |p: &str| phases.iter().position(|q| q == p);
+    let gate_at = position(&owed.phase).expect("gates name pipeline phases");
+    let start = covered.first().and_then(|c| position(c)).unwrap_or(0);
+    let review = format!("review owed before {}: {}", owed.phase, owed.reason);
+    if gate_at <= start {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "only gated work is left in run {}: {review}; nothing dispatched",
+                run.rid
+            ),
+            Some(format!(
+                "when the review is done: rk gate clear {} {} --note \"what was checked\"",
+                run.rid, owed.phase
+            )),
+        ));
+    }
+    let before = phases[gate_at - 1].clone();
+    writeln!(err, "rk: {review}; dispatching up to {before}")?;
+    let from = match steps {
+        StepRange::Range { from, .. } => from,
+        StepRange::Only(only) => Some(only),
+    };
+    Ok((
+        StepRange::Range {
+            from,
+            to: Some(before.clone()),
+        },
+        format!("{reason}, up to {before} ({review})"),
+    ))
 }
 
 fn finish(

@@ -100,7 +100,7 @@ fn last_good_suffix(last_good: &Option<ObjectId>) -> String {
 pub fn recovery_hint(rid: &str, last_good: Option<&ObjectId>) -> String {
     match last_good {
         Some(id) => format!(
-            "recover the last good snapshot with `rk read-state {rid} --at {id} | rk write-state {rid}`, then run `rk fsck {rid}`"
+            "recover the last good snapshot with `rk restore {rid} --at {id}` (the same as `rk read-state {rid} --at {id} | rk write-state {rid}`), then run `rk fsck {rid}`"
         ),
         None => format!(
             "no snapshot can be recovered; move the damaged file aside and run `rk migrate {rid}` to rebuild a state from the files on disk"

@@ -143,3 +143,63 @@ pub fn assert_same_tree(before: &[(PathBuf, Vec<u8>)], after: &[(PathBuf, Vec<u8
         .collect();
     assert!(differ.is_empty(), "{what}: these paths changed: {differ:?}");
 }
+
+/// A project whose dispatch command is rk's simulated orchestrator, so a
+/// resume really walks phases and writes run_state.json as the Python tool
+/// set would.
+pub fn orchestrated_project(env: &TestEnv, extra_yaml: &str) {
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n  command: [{:?}, demo-orchestrator, --run-dir, \"{{run_dir}}\", --run_id, \"{{run_id}}\", --delay-ms, \"0\"]\n{extra_yaml}",
+            env!("CARGO_BIN_EXE_rk")
+        ),
+    );
+}
+
+/// A started run (as `rk init` makes one): config, first state, config object.
+pub fn started_run(env: &TestEnv, rid: &str, config: &str) -> PathBuf {
+    use rk::canon;
+    use rk::state::{self, Expect, RunState};
+    let dir = env.root().join(format!("experiments/run_{rid}"));
+    env.write(
+        &format!("experiments/run_{rid}/effective_config.yaml"),
+        config,
+    );
+    let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
+    let run = project.resolve_run(rid).unwrap();
+    let doc = canon::load(config.as_bytes(), None, "config").unwrap();
+    let mut state = RunState::new(rid, &project.settings.phases);
+    state.config_hash = Some(canon::sha256_hex(&canon::canonical_bytes(&doc.value)));
+    state.config_hash_scheme = Some("rk-c14n-v1".into());
+    let config = rk::store::Store::new(&run).put_value(&doc.value).unwrap();
+    state::commit(
+        &run,
+        &project.settings,
+        &state,
+        "init",
+        "test",
+        &Expect::NoHead,
+        Some(config),
+    )
+    .unwrap();
+    dir
+}
+
+/// The JSON of a run's run_state.json.
+pub fn state_of(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run_dir.join("run_state.json")).unwrap()).unwrap()
+}
+
+/// The status of each phase of a run, in file order.
+pub fn phase_statuses(run_dir: &Path) -> Vec<(String, String)> {
+    let state = state_of(run_dir);
+    state["phases"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v["status"].as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

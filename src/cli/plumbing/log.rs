@@ -17,6 +17,14 @@ use std::io::Write;
 /// With --json, one JSON object per line (NDJSON): `format_version` (1),
 /// `old` (id or null), `new`, `unix_ms`, `time` (RFC 3339), `op`, `message`.
 ///
+/// With --sessions, every session ever recorded instead (SPEC §7.9), oldest
+/// first, rebuilt from the whole snapshot history (so sessions trimmed from
+/// run_state.json by sessions_keep are included), each in its latest recorded
+/// form: `<started_at>  <ended_at|running>  exit <code|->  <steps>  <command>`,
+/// with `stopped: <text>` and `resume file: <path>` lines under a session that
+/// has a note. With --json, one object per session: `format_version` (1) and
+/// the session's fields as run_state.json holds them.
+///
 /// Reads only: takes no lock. A run without a store prints nothing.
 ///
 /// Exit status: 0 printed; 2 no such run; 5 a complete log line is malformed.
@@ -33,13 +41,24 @@ pub struct Args {
     /// Print NDJSON instead of the log lines.
     #[arg(long)]
     json: bool,
+
+    /// List every session ever recorded instead of the HEAD moves.
+    #[arg(long)]
+    sessions: bool,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
-    let entries = Store::new(&run).read_log()?;
     let mut out = stdout();
+    if args.sessions {
+        for session in crate::ops::sessions::history(&run)? {
+            write_session(&mut out, &session, args.json)?;
+        }
+        out.flush()?;
+        return Ok(Exit::Success);
+    }
+    let entries = Store::new(&run).read_log()?;
     for e in entries {
         if args.json {
             let line = serde_json::json!({
@@ -58,4 +77,46 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     out.flush()?;
     Ok(Exit::Success)
+}
+
+fn write_session(out: &mut dyn Write, s: &serde_json::Value, json: bool) -> std::io::Result<()> {
+    if json {
+        let mut line = serde_json::Map::new();
+        line.insert("format_version".into(), 1.into());
+        if let Some(fields) = s.as_object() {
+            line.extend(fields.clone());
+        }
+        return writeln!(out, "{}", serde_json::Value::Object(line));
+    }
+    let text = |name: &str| s.get(name).and_then(|v| v.as_str()).map(String::from);
+    let words = |name: &str| {
+        s.get(name)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default()
+    };
+    let exit = match s.get("exit_code") {
+        Some(serde_json::Value::Number(n)) => format!("exit {n}"),
+        _ => "exit -".into(),
+    };
+    writeln!(
+        out,
+        "{}  {}  {exit}  [{}]  {}",
+        text("started_at").unwrap_or_else(|| "?".into()),
+        text("ended_at").unwrap_or_else(|| "running".into()),
+        words("steps"),
+        words("command")
+    )?;
+    if let Some(stopped) = text("stopped_at") {
+        writeln!(out, "    stopped: {stopped}")?;
+    }
+    if let Some(file) = text("resume_file") {
+        writeln!(out, "    resume file: {file}")?;
+    }
+    Ok(())
 }

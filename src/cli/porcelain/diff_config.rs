@@ -16,7 +16,8 @@ use std::io::Write;
 /// run's state records: the config object stored with its config_hash at init,
 /// at migrate, or at the last forced drift), or `RUN@<snapshot>` with a
 /// snapshot id (4+ hex digits), `HEAD` or `HEAD~N` (the config recorded at that
-/// snapshot). An existing file wins over a run of the same name.
+/// snapshot). An existing file, or a name ending in .yaml, .yml or .json, is
+/// always read as a file.
 ///
 /// `rk diff-config RUN@recorded RUN` shows exactly the drift `rk resume RUN`
 /// refuses.

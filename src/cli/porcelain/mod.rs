@@ -2,4 +2,7 @@
 pub mod demo;
 pub mod demo_orchestrator;
 pub mod diff_config;
+pub mod gate;
+pub mod note;
+pub mod restore;
 pub mod resume;

@@ -1,0 +1,266 @@
+//! Review gates (SPEC §7.9): a gate on phase P means no dispatch of P or any
+//! later phase until someone clears it with a note.
+//!
+//! Gates come from two places: rk.yaml `gates: {P: reason}` (owed by every
+//! run of the project) and the state's `gates` (added with `rk gate add`, and
+//! where every clearing is recorded). A gate is owed until the state records
+//! it cleared; `--force` never clears one.
+
+use crate::clock;
+use crate::error::{Error, Exit};
+use crate::project::{RunDir, Settings};
+use crate::state::{self, Expect, Gate, RunState};
+
+/// One gate as it stands for a run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct GateView {
+    pub phase: String,
+    pub reason: String,
+    /// `rk.yaml` or `state`.
+    pub source: &'static str,
+    pub created_at: Option<String>,
+    pub cleared_at: Option<String>,
+    pub cleared_by: Option<String>,
+    pub note: Option<String>,
+}
+
+impl GateView {
+    pub fn is_owed(&self) -> bool {
+        self.cleared_at.is_none()
+    }
+}
+
+fn flat(v: &Option<Option<String>>) -> Option<String> {
+    v.clone().flatten()
+}
+
+/// Every gate of a run, in pipeline order: rk.yaml's, then those the state
+/// records (which also record every clearing, of either kind).
+pub fn gates(state: &RunState, settings: &Settings) -> Vec<GateView> {
+    let phases = state.pipeline(&settings.phases);
+    let recorded = state.gates.as_deref().unwrap_or(&[]);
+    let from_yaml = |phase: &str| {
+        settings
+            .gates
+            .iter()
+            .find(|(p, _)| p == phase)
+            .map(|(_, r)| r.clone())
+    };
+    let mut out: Vec<GateView> = settings
+        .gates
+        .iter()
+        .filter(|(p, _)| !recorded.iter().any(|(q, _)| q == p))
+        .map(|(phase, reason)| GateView {
+            phase: phase.clone(),
+            reason: reason.clone(),
+            source: "rk.yaml",
+            created_at: None,
+            cleared_at: None,
+            cleared_by: None,
+            note: None,
+        })
+        .collect();
+    out.extend(recorded.iter().map(|(phase, gate)| {
+        GateView {
+            phase: phase.clone(),
+            reason: gate
+                .reason
+                .clone()
+                .filter(|r| !r.is_empty())
+                .or_else(|| from_yaml(phase))
+                .unwrap_or_default(),
+            source: if from_yaml(phase).is_some() {
+                "rk.yaml"
+            } else {
+                "state"
+            },
+            created_at: flat(&gate.created_at),
+            cleared_at: flat(&gate.cleared_at),
+            cleared_by: flat(&gate.cleared_by),
+            note: flat(&gate.note),
+        }
+    }));
+    out.sort_by_key(|g| {
+        phases
+            .iter()
+            .position(|p| *p == g.phase)
+            .unwrap_or(usize::MAX)
+    });
+    out
+}
+
+/// The first owed gate at or before the end of `covered` phases, in pipeline
+/// order: what blocks a dispatch of them.
+pub fn first_owed<'g>(
+    gates: &'g [GateView],
+    phases: &[String],
+    covered: &[String],
+) -> Option<&'g GateView> {
+    let last = covered
+        .last()
+        .and_then(|c| phases.iter().position(|p| p == c))?;
+    gates.iter().filter(|g| g.is_owed()).find(|g| {
+        phases
+            .iter()
+            .position(|p| *p == g.phase)
+            .is_some_and(|i| i <= last)
+    })
+}
+
+fn check_phase(phase: &str, state: &RunState, settings: &Settings) -> Result<(), Error> {
+    let phases = state.pipeline(&settings.phases);
+    if phases.iter().any(|p| p == phase) {
+        Ok(())
+    } else {
+        Err(Error::usage(
+            format!("unknown phase {phase:?}"),
+            Some(format!("phases: {}", phases.join(", "))),
+        ))
+    }
+}
+
+fn load(run: &RunDir, settings: &Settings) -> Result<RunState, Error> {
+    state::load(run, settings)?.ok_or_else(|| {
+        Error::usage(
+            format!("run {} has no {}", run.rid, settings.state_file),
+            Some(format!(
+                "bring it under rk's care first: rk migrate {}",
+                run.rid
+            )),
+        )
+    })
+}
+
+/// `rk gate add`: a gate on `phase`; re-adding a cleared gate owes it again.
+pub fn add(
+    run: &RunDir,
+    settings: &Settings,
+    phase: &str,
+    reason: &str,
+) -> Result<GateView, Error> {
+    let mut state = load(run, settings)?;
+    check_phase(phase, &state, settings)?;
+    let gate = Gate {
+        reason: Some(reason.to_string()),
+        created_at: Some(Some(clock::now().to_string())),
+        cleared_at: Some(None),
+        cleared_by: Some(None),
+        note: Some(None),
+        ..Gate::default()
+    };
+    let gates = state.gates.get_or_insert_with(Vec::new);
+    match gates.iter_mut().find(|(p, _)| p == phase) {
+        Some((_, existing)) => {
+            let extra = std::mem::take(&mut existing.extra);
+            *existing = Gate { extra, ..gate };
+        }
+        None => gates.push((phase.to_string(), gate)),
+    }
+    state::commit(
+        run,
+        settings,
+        &state,
+        "gate",
+        &format!("gate added before {phase}: {reason}"),
+        &Expect::Any,
+        None,
+    )?;
+    Ok(gates_view(&state, settings, phase))
+}
+
+fn gates_view(state: &RunState, settings: &Settings, phase: &str) -> GateView {
+    gates(state, settings)
+        .into_iter()
+        .find(|g| g.phase == phase)
+        .expect("the gate was just written")
+}
+
+/// Who clears a gate: `user@host`.
+pub fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{}", crate::store::lock::hostname())
+}
+
+/// What `clear` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleared {
+    Now(GateView),
+    /// It was cleared before; nothing changed.
+    Already(GateView),
+}
+
+/// `rk gate clear`: record who cleared the gate on `phase`, when, and why.
+pub fn clear(run: &RunDir, settings: &Settings, phase: &str, note: &str) -> Result<Cleared, Error> {
+    let mut state = load(run, settings)?;
+    check_phase(phase, &state, settings)?;
+    let Some(view) = gates(&state, settings)
+        .into_iter()
+        .find(|g| g.phase == phase)
+    else {
+        return Err(Error::refusal(
+            Exit::Usage,
+            format!("run {} has no gate on {phase}", run.rid),
+            Some(format!("`rk gate list {}` shows the gates", run.rid)),
+        ));
+    };
+    if !view.is_owed() {
+        return Ok(Cleared::Already(view));
+    }
+    let now = clock::now().to_string();
+    let gates = state.gates.get_or_insert_with(Vec::new);
+    let entry = match gates.iter().position(|(p, _)| p == phase) {
+        Some(i) => &mut gates[i].1,
+        None => {
+            gates.push((
+                phase.to_string(),
+                Gate {
+                    reason: Some(view.reason.clone()),
+                    created_at: Some(None),
+                    ..Gate::default()
+                },
+            ));
+            &mut gates.last_mut().expect("just pushed").1
+        }
+    };
+    entry.cleared_at = Some(Some(now));
+    entry.cleared_by = Some(Some(who()));
+    entry.note = Some(Some(note.to_string()));
+    state::commit(
+        run,
+        settings,
+        &state,
+        "gate",
+        &format!("gate before {phase} cleared: {note}"),
+        &Expect::Any,
+        None,
+    )?;
+    Ok(Cleared::Now(gates_view(&state, settings, phase)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_first_owed_gate_within_the_covered_phases_blocks() {
+        let settings = Settings {
+            gates: vec![("submit".into(), "check the budget".into())],
+            ..Settings::default()
+        };
+        let state = RunState::new("r", &settings.phases);
+        let all = gates(&state, &settings);
+        let phases = settings.phases.clone();
+        assert_eq!(
+            first_owed(&all, &phases, &names(&["prepare", "build"])),
+            None
+        );
+        let owed = first_owed(&all, &phases, &names(&["build", "submit", "poll"])).unwrap();
+        assert_eq!((owed.phase.as_str(), owed.source), ("submit", "rk.yaml"));
+    }
+}

@@ -1,0 +1,95 @@
+//! Sessions (SPEC §7.9): every `rk resume` is one; `rk note` says where work
+//! stopped and what comes next; `rk log --sessions` lists every session ever
+//! recorded, including those `sessions_keep` trimmed from `run_state.json`.
+//!
+//! Only the last few sessions stay in the working state, but every snapshot
+//! keeps the state it recorded, so the full list is rebuilt from history.
+
+use crate::clock;
+use crate::error::Error;
+use crate::project::{RunDir, Settings};
+use crate::state::{self, Expect, Session};
+use crate::store::Store;
+use serde_json::Value;
+
+/// What `rk note` recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Noted {
+    /// The session's start (the key `rk log --sessions` shows).
+    pub session_started_at: String,
+    /// True when the run had no session and one was made for the note.
+    pub new_session: bool,
+}
+
+/// `rk note RUN TEXT [--resume-file PATH]`: record where work stopped and what
+/// comes next on the latest session, or on a new one when the run has none.
+pub fn note(
+    run: &RunDir,
+    settings: &Settings,
+    text: &str,
+    resume_file: Option<&str>,
+) -> Result<Noted, Error> {
+    let mut state = state::load(run, settings)?.ok_or_else(|| {
+        Error::usage(
+            format!("run {} has no {}", run.rid, settings.state_file),
+            Some(format!(
+                "bring it under rk's care first: rk migrate {}",
+                run.rid
+            )),
+        )
+    })?;
+    let now = clock::now().to_string();
+    let sessions = state.sessions.get_or_insert_with(Vec::new);
+    let new_session = sessions.is_empty();
+    if new_session {
+        sessions.push(Session {
+            started_at: Some(now.clone()),
+            ended_at: Some(Some(now.clone())),
+            command: Some(vec!["rk".into(), "note".into()]),
+            steps: Some(Vec::new()),
+            exit_code: Some(None),
+            host: Some(crate::store::lock::hostname()),
+            pid: Some(None),
+            ..Session::default()
+        });
+    }
+    let session = sessions.last_mut().expect("a session exists");
+    session.stopped_at = Some(Some(text.to_string()));
+    if let Some(path) = resume_file {
+        session.resume_file = Some(Some(path.to_string()));
+    }
+    session.extra.insert("noted_at".into(), Value::String(now));
+    let started = session.started_at.clone().unwrap_or_default();
+    state::commit(run, settings, &state, "note", text, &Expect::Any, None)?;
+    Ok(Noted {
+        session_started_at: started,
+        new_session,
+    })
+}
+
+/// Every session ever recorded for the run, oldest first, each as its latest
+/// recorded version (JSON objects, unknown fields kept).
+pub fn history(run: &RunDir) -> Result<Vec<Value>, Error> {
+    let store = Store::new(run);
+    let mut sessions: Vec<(String, Value)> = Vec::new();
+    for entry in store.read_log()? {
+        let snapshot = store.read_snapshot(&entry.new)?;
+        let Some(Value::Array(items)) = snapshot.state.get("sessions") else {
+            continue;
+        };
+        for item in items {
+            let key = session_key(item);
+            match sessions.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, latest)) => *latest = item.clone(),
+                None => sessions.push((key, item.clone())),
+            }
+        }
+    }
+    Ok(sessions.into_iter().map(|(_, v)| v).collect())
+}
+
+/// A session is its start, host and pid.
+fn session_key(session: &Value) -> String {
+    let field = |name: &str| session.get(name).map(|v| v.to_string()).unwrap_or_default();
+    format!("{}|{}|{}", field("started_at"), field("host"), field("pid"))
+}
