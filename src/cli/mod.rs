@@ -49,6 +49,9 @@ pub enum Command {
     Fsck(plumbing::fsck::Args),
     ScanTrials(plumbing::scan_trials::Args),
     DiffConfig(porcelain::diff_config::Args),
+    Init(porcelain::init::Args),
+    Migrate(porcelain::migrate::Args),
+    Stop(porcelain::stop::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
@@ -131,6 +134,9 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Fsck(args) => plumbing::fsck::run(args, &ctx),
         Command::ScanTrials(args) => plumbing::scan_trials::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
+        Command::Init(args) => porcelain::init::run(args, &ctx),
+        Command::Migrate(args) => porcelain::migrate::run(args, &ctx),
+        Command::Stop(args) => porcelain::stop::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
 }

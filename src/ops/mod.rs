@@ -3,3 +3,6 @@
 
 pub mod demo;
 pub mod diff_config;
+pub mod init;
+pub mod migrate;
+pub mod stop;
