@@ -23,9 +23,10 @@
 //! * No config file: the run is still migrated, without `config_hash`, with a
 //!   note saying how to record one. A config that does not parse is refused
 //!   (exit 2) and nothing is written: a hash of a guess would be worse than none.
-//! * `--rebuild` replaces the phases, the config hash and `migrated`, appends
-//!   its notes, and keeps everything else (sessions, notes, drift records,
-//!   gates, unknown fields): those are history no file on disk can give back.
+//! * `--rebuild` replaces the phases, the config hash, `migrated` and the
+//!   notes of the previous migration, and keeps everything else (sessions,
+//!   other notes, drift records, gates, unknown fields): those are history no
+//!   file on disk can give back.
 //!   A corrupt state file is kept aside by the commit path and rebuilt from
 //!   nothing. The old state is in the snapshot history either way.
 //! * No state file, but the store holds snapshots: refused (exit 6) unless
@@ -525,9 +526,12 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         .map(|_| Scheme::C14nV1.name().to_string());
     new.config_path = config.filter(|c| c.hash.is_some()).map(|c| c.path.clone());
     new.migrated = Some(true);
-    let notes = new.notes.get_or_insert_with(Vec::new);
+    // A rebuild's notes replace the previous migration's (kept in history).
+    if let Some(notes) = &mut new.notes {
+        notes.retain(|n| n.created_by.as_deref() != Some(CREATED_BY));
+    }
     for n in &plan.notes {
-        notes.push(Note {
+        new.notes.get_or_insert_with(Vec::new).push(Note {
             created_by: Some(CREATED_BY.into()),
             created_at: Some(stamp.clone()),
             message: Some(n.message.clone()),

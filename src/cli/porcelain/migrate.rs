@@ -40,8 +40,9 @@ use std::io::Write;
 /// `--rebuild`); a config that does not parse → exit 2, nothing written. A
 /// run that already has a state → nothing is done (exit 0), so migrate is
 /// idempotent. --rebuild re-infers a run that has a state: phases, config
-/// hash and `migrated` are replaced, new notes appended, and everything else
-/// (sessions, notes, drift records, gates, unknown fields) kept; the old state
+/// hash, `migrated` and the notes of an earlier migrate are replaced, and
+/// everything else (sessions, other notes, drift records, gates, unknown
+/// fields) kept; the old state
 /// stays in history (recorded as an `observed` snapshot first when rk had not
 /// recorded it yet; a corrupt one is kept as run_state.json.corrupt.<ts>). A
 /// run with no state file whose store holds snapshots is refused (exit 6):
