@@ -46,10 +46,6 @@ fn legacy_run() -> TestEnv {
     env
 }
 
-fn run_tree(env: &TestEnv) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    tree(&env.root().join(RUN))
-}
-
 #[test]
 fn legacy_run_gets_the_statuses_the_rules_say() {
     let env = legacy_run();
