@@ -324,3 +324,42 @@ fn corrupt_state_is_exit_5_unless_rebuild() {
         .join(format!("{RUN}/run_state.json.corrupt.20250903T100000Z"))
         .is_file());
 }
+
+#[test]
+fn an_unreadable_manifest_is_noted_and_left_alone() {
+    let env = legacy_run();
+    let t5 = env.root().join(format!("{RUN}/t5/results"));
+    std::fs::create_dir_all(&t5).unwrap();
+    std::os::unix::fs::symlink("nowhere.json", t5.join("trial_manifest.json")).unwrap();
+    let out = env.run(&["migrate", "r1", "--json"]);
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["trials"], 5);
+    assert!(plan["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().starts_with("unreadable manifest t5/")));
+    assert_eq!(plan["repairs"].as_array().unwrap().len(), 1, "only t3");
+    let link = std::fs::read_link(t5.join("trial_manifest.json")).unwrap();
+    assert_eq!(link, std::path::Path::new("nowhere.json"));
+}
+
+/// What `rk resume` does when a run has no state: the library entry points.
+#[test]
+fn library_plan_then_apply() {
+    let env = legacy_run();
+    let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
+    let run = project.resolve_run("r1").unwrap();
+    let plan = rk::ops::migrate::plan(&project, &run).unwrap();
+    assert_eq!(plan.action, rk::ops::migrate::Action::Migrate);
+    assert_eq!(plan.resume_from(), Some("submit"));
+    let applied = rk::ops::migrate::apply(&project, &run, &plan).unwrap();
+    assert!(applied.snapshot.is_some());
+    assert_eq!(applied.repaired.len(), 1);
+    // Planned again, the run has a state: nothing to do.
+    let again = rk::ops::migrate::plan(&project, &run).unwrap();
+    assert_eq!(again.action, rk::ops::migrate::Action::Nothing);
+    let none = rk::ops::migrate::apply(&project, &run, &again).unwrap();
+    assert_eq!(none.snapshot, None);
+}
