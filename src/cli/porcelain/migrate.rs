@@ -26,7 +26,9 @@ use std::io::Write;
 /// (`created_by: "rk migrate"`) per uncertainty: a phase inferred
 /// in_progress, a corrupt or unreadable manifest, an ignored field, a phase
 /// with no evidence rule (recorded not_started), no trials, no config. It is
-/// recorded as a snapshot with op `migrate`.
+/// recorded as a snapshot with op `migrate`. Phase timestamps are null (the
+/// files do not say when the work happened); rules for phases outside
+/// rk.yaml `phases` are ignored.
 ///
 /// A corrupt manifest (not JSON, or not an object) is copied aside to
 /// `<name>.corrupt.<ts>` and replaced atomically by a reconstructed v2
@@ -40,7 +42,8 @@ use std::io::Write;
 /// `--rebuild`); a config that does not parse → exit 2, nothing written. A
 /// run that already has a state → nothing is done (exit 0), so migrate is
 /// idempotent. --rebuild re-infers a run that has a state: phases, config
-/// hash, `migrated` and the notes of an earlier migrate are replaced, and
+/// hash, `migrated` and the notes of an earlier migrate are replaced (phases
+/// outside the pipeline are dropped from the working state), and
 /// everything else (sessions, other notes, drift records, gates, unknown
 /// fields) kept; the old state
 /// stays in history (recorded as an `observed` snapshot first when rk had not
