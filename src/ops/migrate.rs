@@ -29,6 +29,9 @@
 //!   file on disk can give back.
 //!   A corrupt state file is kept aside by the commit path and rebuilt from
 //!   nothing. The old state is in the snapshot history either way.
+//! * Manifests are repaired before the state is committed. Should the commit
+//!   fail (the lock busy, exit 4), the repairs stay, and the next migrate
+//!   notes the reconstructed manifests instead of repairing them again.
 //! * No state file, but the store holds snapshots: refused (exit 6) unless
 //!   `--rebuild`, because `rk restore` would bring the recorded state back.
 
