@@ -54,6 +54,9 @@ pub enum Command {
     Gate(porcelain::gate::Args),
     Note(porcelain::note::Args),
     Restore(porcelain::restore::Args),
+    Init(porcelain::init::Args),
+    Migrate(porcelain::migrate::Args),
+    Stop(porcelain::stop::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
@@ -141,6 +144,9 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Gate(args) => porcelain::gate::run(args, &ctx),
         Command::Note(args) => porcelain::note::run(args, &ctx),
         Command::Restore(args) => porcelain::restore::run(args, &ctx),
+        Command::Init(args) => porcelain::init::run(args, &ctx),
+        Command::Migrate(args) => porcelain::migrate::run(args, &ctx),
+        Command::Stop(args) => porcelain::stop::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
 }

@@ -4,6 +4,9 @@
 pub mod demo;
 pub mod diff_config;
 pub mod gate;
+pub mod init;
+pub mod migrate;
 pub mod restore;
 pub mod resume;
 pub mod sessions;
+pub mod stop;

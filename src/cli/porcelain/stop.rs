@@ -1,0 +1,66 @@
+use crate::cli::{stdout, warn, Context};
+use crate::error::{Error, Exit};
+use crate::ops::stop;
+use std::io::Write;
+
+/// Ask the orchestrator of a run to stop, and say who holds the run.
+///
+/// Writes STOP_REQUESTED in the run dir (its content: the time of the
+/// request, one RFC 3339 line), atomically: the orchestrator finishes the step
+/// it is in and stops. With --now it also writes STOP_NOW: stop as soon as it
+/// safely can. rk sends no signal and does not touch run_state.json, so a stop
+/// never waits on the orchestrator's lock.
+///
+/// Idempotent: a token already present is left unchanged (its time still
+/// says when the stop was first asked for).
+///
+/// rk then says who holds the run (the pid, host, start time and command of
+/// the `rk resume` holding its dispatch lock). When nobody does, the token is
+/// still written, with a warning: nothing is running, and the next
+/// `rk resume` clears the token (renamed STOP_REQUESTED.cleared.<ts>) before
+/// it dispatches, so a stale request never stops a later run.
+///
+/// Exit status: 0 requested (or already requested); 2 no such run.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run directory.
+    #[arg(value_name = "RUN")]
+    run: String,
+
+    /// Also write STOP_NOW: stop as soon as possible, not after the current step.
+    #[arg(long)]
+    now: bool,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let run = project.resolve_run(&args.run)?;
+    let stopped = stop::stop(&run, args.now)?;
+    let mut out = stdout();
+    for t in &stopped.tokens {
+        if t.written {
+            writeln!(out, "wrote {} ({})", t.name, t.requested_at)?;
+        } else {
+            writeln!(
+                out,
+                "{} already present (requested {}); left as it is",
+                t.name, t.requested_at
+            )?;
+        }
+    }
+    match &stopped.holder {
+        Some(holder) => writeln!(out, "run {} is {holder}", run.rid)?,
+        None => writeln!(out, "run {} is not running", run.rid)?,
+    }
+    out.flush()?;
+    if stopped.holder.is_none() {
+        warn(
+            ctx.color,
+            &format!(
+                "nothing is running {0}; the stop request stays until the next `rk resume {0}`, which clears it",
+                run.rid
+            ),
+        );
+    }
+    Ok(Exit::Success)
+}

@@ -1,0 +1,571 @@
+//! `rk migrate` (SPEC §7.2): bring a run made before any state file existed
+//! under rk's care, by inferring each phase from the files its trials left.
+//!
+//! The one idea: **plan, then apply.** [`plan`] only reads — it scans the
+//! trials once, judges every evidence rule, hashes the config and lists every
+//! file it would move or write — so `--dry-run` is the plan printed and the
+//! tree stays byte-identical. [`apply`] carries the plan out: corrupt manifests
+//! are copied aside and replaced by reconstructed ones (under `.state.lock`,
+//! the lock every writer of the run takes), the config object is stored, and
+//! the state goes through [`state::commit`], the one write path. `rk resume`
+//! calls the same two functions when a run has no state.
+//!
+//! Every uncertainty becomes a note in the state (`created_by: "rk migrate"`),
+//! so `rk status` can carry it for as long as the run lives.
+//!
+//! Decisions where SPEC §7.2 is silent (the man page says the same):
+//! * A corrupt manifest judged before or after its reconstruction gives the
+//!   same counts (both count as unreadable for the job rules, and neither
+//!   lists datasets; the file rules never read the manifest), so the plan's
+//!   statuses are exactly what the written state holds.
+//! * A pipeline phase with no evidence rule is recorded `not_started`, with a
+//!   note; rules for phases outside the pipeline are ignored.
+//! * No config file: the run is still migrated, without `config_hash`, with a
+//!   note saying how to record one. A config that does not parse is refused
+//!   (exit 2) and nothing is written: a hash of a guess would be worse than none.
+//! * `--rebuild` replaces the phases, the config hash, `migrated` and the
+//!   notes of the previous migration, and keeps everything else (sessions,
+//!   other notes, drift records, gates, unknown fields): those are history no
+//!   file on disk can give back.
+//!   A corrupt state file is kept aside by the commit path and rebuilt from
+//!   nothing. The old state is in the snapshot history either way.
+//! * Manifests are repaired before the state is committed. Should the commit
+//!   fail (the lock busy, exit 4), the repairs stay, and the next migrate
+//!   notes the reconstructed manifests instead of repairing them again.
+//! * No state file, but the store holds snapshots: refused (exit 6) unless
+//!   `--rebuild`, because `rk restore` would bring the recorded state back.
+
+use crate::canon::{self, ConfigHash, Scheme};
+use crate::clock::{self, Timestamp};
+use crate::drift;
+use crate::error::{Error, Exit};
+use crate::project::{Project, RunDir};
+use crate::state::{self, Expect, Note, Phase, PhaseStatus, RunState};
+use crate::store::{self, atomic, ObjectId, StateLock, Store};
+use crate::trials::{self, evidence, Concern, EvidenceRule, EvidenceStatus, ManifestView};
+use std::path::{Path, PathBuf};
+
+/// Who writes the notes of a migration.
+pub const CREATED_BY: &str = "rk migrate";
+
+/// How to plan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Re-infer a run that already has a state (`--rebuild`).
+    pub rebuild: bool,
+}
+
+/// What a migration does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The run has no state: write the first one.
+    Migrate,
+    /// The run has a state and `--rebuild` was given: re-infer it.
+    Rebuild,
+    /// The run already has a state: nothing to do.
+    Nothing,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Migrate => "migrate",
+            Action::Rebuild => "rebuild",
+            Action::Nothing => "none",
+        }
+    }
+}
+
+/// One phase as the evidence shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhasePlan {
+    pub phase: String,
+    pub status: EvidenceStatus,
+    /// The rule, as rk.yaml spells it (`file: results/predictions.csv`), or
+    /// `None` when no rule names the phase.
+    pub rule: Option<String>,
+    pub satisfied: usize,
+    pub counted: usize,
+}
+
+/// The config the state will record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigPlan {
+    /// `config_path` as recorded: the config file name, relative to the run dir.
+    pub path: String,
+    /// `config_hash` under `rk-c14n-v1`; `None` when the file is missing.
+    pub hash: Option<String>,
+}
+
+/// A corrupt manifest, to be copied aside and rebuilt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repair {
+    pub slug: String,
+    /// The manifest, relative to the run dir.
+    pub manifest: String,
+    /// Where its bytes go, relative to the run dir (`….corrupt.<ts>`).
+    pub backup: String,
+    /// Why it is corrupt.
+    pub error: String,
+}
+
+/// What kind of uncertainty a note records (for the warnings the CLI shows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteKind {
+    InProgress,
+    CorruptManifest,
+    UnreadableManifest,
+    IgnoredField,
+    NoRule,
+    NoConfig,
+    NoTrials,
+}
+
+/// One uncertainty, recorded as a note in the state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanNote {
+    pub kind: NoteKind,
+    pub message: String,
+}
+
+/// Everything a migration would do, computed without writing.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub rid: String,
+    pub action: Action,
+    /// Why nothing is done, for [`Action::Nothing`].
+    pub reason: Option<String>,
+    /// Trials found (readable or not).
+    pub trials: usize,
+    /// Every pipeline phase, in pipeline order (empty for [`Action::Nothing`]).
+    pub phases: Vec<PhasePlan>,
+    /// `None` for [`Action::Nothing`].
+    pub config: Option<ConfigPlan>,
+    pub repairs: Vec<Repair>,
+    pub notes: Vec<PlanNote>,
+    /// Files the migration writes, relative to the run dir, in order.
+    pub writes: Vec<String>,
+    /// When the plan was made; stamps the backups and the reconstructed manifests.
+    pub now: Timestamp,
+    /// The run's config value, stored as the config object.
+    config_value: Option<canon::Value>,
+}
+
+impl Plan {
+    /// The first phase that is not completed: where `rk resume` starts.
+    pub fn resume_from(&self) -> Option<&str> {
+        self.phases
+            .iter()
+            .find(|p| p.status != EvidenceStatus::Completed)
+            .map(|p| p.phase.as_str())
+    }
+}
+
+/// What [`apply`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// The `migrate` snapshot, now HEAD; `None` when the plan did nothing.
+    pub snapshot: Option<ObjectId>,
+    /// The `observed` snapshot of the old state (a `--rebuild` of a state
+    /// rk had not recorded yet).
+    pub observed: Option<ObjectId>,
+    /// Manifests copied aside and rebuilt.
+    pub repaired: Vec<Repair>,
+    /// Things to tell the user (from the commit path, or a manifest that
+    /// changed since the plan).
+    pub warnings: Vec<String>,
+}
+
+fn rule_text(rule: &EvidenceRule) -> String {
+    match rule {
+        EvidenceRule::Always => "always: completed".into(),
+        EvidenceRule::File(p) => format!("file: {p}"),
+        EvidenceRule::JobsRecorded => "jobs: recorded".into(),
+        EvidenceRule::JobsDownloaded => "jobs: downloaded".into(),
+    }
+}
+
+/// Plan the migration of a run that has no state (what `rk resume` needs).
+pub fn plan(project: &Project, run: &RunDir) -> Result<Plan, Error> {
+    plan_with(project, run, Options::default())
+}
+
+/// Plan a migration. Reads only: nothing under the run dir changes.
+pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Plan, Error> {
+    let settings = &project.settings;
+    let now = clock::now();
+    let nothing = |reason: String| Plan {
+        rid: run.rid.clone(),
+        action: Action::Nothing,
+        reason: Some(reason),
+        trials: 0,
+        phases: Vec::new(),
+        config: None,
+        repairs: Vec::new(),
+        notes: Vec::new(),
+        writes: Vec::new(),
+        now,
+        config_value: None,
+    };
+
+    // The state: absent → migrate; present → nothing, or rebuild.
+    let state_file = state::state_path(run, settings);
+    let has_state = match state::load(run, settings) {
+        Ok(Some(_)) => true,
+        Ok(None) => false,
+        Err(state::Error::Corrupt { .. }) if options.rebuild => true,
+        Err(e) => return Err(e.into()),
+    };
+    let action = match (has_state, options.rebuild) {
+        (true, false) => {
+            return Ok(nothing(format!(
+                "{} already has a state ({}); nothing to migrate",
+                run.rid, settings.state_file
+            )))
+        }
+        (true, true) => Action::Rebuild,
+        (false, rebuild) => {
+            let head = Store::new(run).read_head().ok().flatten();
+            if head.is_some() && !rebuild {
+                return Err(Error::refusal(
+                    Exit::Refused,
+                    format!(
+                        "{} has no {} but its store holds snapshots; nothing was written",
+                        run.rid,
+                        state_file.display()
+                    ),
+                    Some(format!(
+                        "bring the recorded state back with `rk restore {0}`, or infer a new one from the files with `rk migrate {0} --rebuild`",
+                        run.rid
+                    )),
+                ));
+            }
+            if rebuild {
+                Action::Rebuild
+            } else {
+                Action::Migrate
+            }
+        }
+    };
+
+    // The config: missing → migrate without a hash; malformed → refuse.
+    let config_path = crate::run_config::current_path(run, settings);
+    let (config, config_value) = match crate::run_config::current(run, settings)? {
+        Some(doc) => {
+            let hash = match drift::hash_under(&doc, Scheme::C14nV1, &settings.hash_ignore) {
+                ConfigHash::Hex(h) => h,
+                // rk-c14n-v1 hashes every value it loads.
+                ConfigHash::Unverifiable(reason) => {
+                    return Err(Error::usage(
+                        format!("{}: cannot hash: {reason}", config_path.display()),
+                        None,
+                    ))
+                }
+            };
+            (
+                ConfigPlan {
+                    path: settings.config_file.clone(),
+                    hash: Some(hash),
+                },
+                Some(doc.value),
+            )
+        }
+        None => (
+            ConfigPlan {
+                path: settings.config_file.clone(),
+                hash: None,
+            },
+            None,
+        ),
+    };
+
+    // The evidence, for the rules of pipeline phases only.
+    let rules: Vec<(String, EvidenceRule)> = settings
+        .evidence
+        .iter()
+        .filter(|(phase, _)| settings.phases.contains(phase))
+        .cloned()
+        .collect();
+    let evidence = trials::evaluate(&run.path, &settings.trials_manifest, &rules)?;
+
+    let mut notes = Vec::new();
+    let mut note = |kind, message: String| notes.push(PlanNote { kind, message });
+    let phases: Vec<PhasePlan> = settings
+        .phases
+        .iter()
+        .map(|phase| match evidence.phase(phase) {
+            Some(e) => PhasePlan {
+                phase: phase.clone(),
+                status: e.status,
+                rule: Some(rule_text(&e.rule)),
+                satisfied: e.satisfied,
+                counted: e.counted,
+            },
+            None => PhasePlan {
+                phase: phase.clone(),
+                status: EvidenceStatus::NotStarted,
+                rule: None,
+                satisfied: 0,
+                counted: 0,
+            },
+        })
+        .collect();
+
+    if evidence.trials == 0 {
+        note(
+            NoteKind::NoTrials,
+            format!(
+                "no trial matches {:?}: every phase is recorded not_started",
+                settings.trials_manifest
+            ),
+        );
+    }
+    for p in &phases {
+        match (&p.rule, p.status) {
+            (None, _) => note(
+                NoteKind::NoRule,
+                format!(
+                    "phase {} has no evidence rule in rk.yaml: recorded not_started; \
+                     add a rule under `evidence:` and run `rk migrate {} --rebuild`",
+                    p.phase, run.rid
+                ),
+            ),
+            (Some(rule), EvidenceStatus::InProgress) => note(
+                NoteKind::InProgress,
+                format!(
+                    "phase {} inferred in_progress: {} of {} trials satisfy `{rule}`; \
+                     its work may be partly done and will be dispatched again",
+                    p.phase, p.satisfied, p.counted
+                ),
+            ),
+            _ => {}
+        }
+    }
+
+    let stamp = clock::file_stamp(now);
+    let mut repairs = Vec::new();
+    for concern in &evidence.concerns {
+        match concern {
+            Concern::CorruptManifest { slug, path, error } => {
+                let backup = backup_name(&run.path, path, &stamp);
+                note(
+                    NoteKind::CorruptManifest,
+                    format!(
+                        "corrupt manifest {path} ({error}): its bytes were kept in {backup} \
+                         and a manifest was reconstructed from the files on disk; \
+                         its jobs are unknown, so the job rules count the trial as unreadable"
+                    ),
+                );
+                repairs.push(Repair {
+                    slug: slug.clone(),
+                    manifest: path.clone(),
+                    backup,
+                    error: error.clone(),
+                });
+            }
+            Concern::MissingManifest { path, error, .. } => note(
+                NoteKind::UnreadableManifest,
+                format!(
+                    "unreadable manifest {path} ({error}): left as it is; \
+                     the job rules count the trial as unreadable"
+                ),
+            ),
+            Concern::ReconstructedManifest { .. } => note(
+                NoteKind::CorruptManifest,
+                format!("{concern}; the job rules count the trial as unreadable"),
+            ),
+            Concern::FieldIgnored { .. } => note(NoteKind::IgnoredField, concern.to_string()),
+        }
+    }
+    if config.hash.is_none() {
+        note(
+            NoteKind::NoConfig,
+            format!(
+                "no config at {}: no config_hash recorded, so drift cannot be checked; \
+                 put the run's config there and run `rk migrate {} --rebuild`",
+                config.path, run.rid
+            ),
+        );
+    }
+
+    let mut writes = Vec::new();
+    for r in &repairs {
+        writes.push(r.backup.clone());
+        writes.push(r.manifest.clone());
+    }
+    writes.push(settings.state_file.clone());
+    writes.push(".rk/".into());
+
+    Ok(Plan {
+        rid: run.rid.clone(),
+        action,
+        reason: None,
+        trials: evidence.trials,
+        phases,
+        config: Some(config),
+        repairs,
+        notes,
+        writes,
+        now,
+        config_value,
+    })
+}
+
+/// `<manifest>.corrupt.<stamp>`, with `.1`, `.2`… when that name is taken.
+fn backup_name(run_dir: &Path, manifest: &str, stamp: &str) -> String {
+    let base = format!("{manifest}.corrupt.{stamp}");
+    let mut name = base.clone();
+    let mut n = 0;
+    while run_dir.join(&name).symlink_metadata().is_ok() {
+        n += 1;
+        name = format!("{base}.{n}");
+    }
+    name
+}
+
+/// Carry out a plan: repair manifests, store the config object, commit the
+/// state (op `migrate`). A plan of [`Action::Nothing`] does nothing.
+pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Error> {
+    let mut applied = Applied {
+        snapshot: None,
+        observed: None,
+        repaired: Vec::new(),
+        warnings: Vec::new(),
+    };
+    if plan.action == Action::Nothing {
+        return Ok(applied);
+    }
+    let settings = &project.settings;
+    let now = clock::now();
+    let stamp = now.to_string();
+
+    // Manifests are the orchestrator's files too: rewrite them under its lock.
+    if !plan.repairs.is_empty() {
+        let rules: Vec<(String, EvidenceRule)> = settings
+            .evidence
+            .iter()
+            .filter(|(phase, _)| settings.phases.contains(phase))
+            .cloned()
+            .collect();
+        let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
+        for repair in &plan.repairs {
+            let manifest = run.path.join(&repair.manifest);
+            let bytes = std::fs::read(&manifest).map_err(|e| store::io_err(&manifest, e))?;
+            if ManifestView::parse(&bytes).is_ok() {
+                applied.warnings.push(format!(
+                    "{} was repaired by someone else since the plan; left as it is",
+                    repair.manifest
+                ));
+                continue;
+            }
+            // The backup first (never replacing a file), then the manifest
+            // replaced atomically: at every instant both bytes exist on disk.
+            let backup = run.path.join(&repair.backup);
+            match atomic::create_new(&backup, &bytes, atomic::FILE_MODE)
+                .map_err(|e| store::io_err(&backup, e))?
+            {
+                atomic::Created::New => {}
+                atomic::Created::Existed => {
+                    return Err(Error::refusal(
+                        Exit::Refused,
+                        format!(
+                            "{} exists already; {} was not repaired",
+                            backup.display(),
+                            repair.manifest
+                        ),
+                        Some(format!("run `rk migrate {}` again", run.rid)),
+                    ))
+                }
+            }
+            let backup_file = Path::new(&repair.backup)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let rebuilt = evidence::reconstruct_manifest(
+                &run.path.join(&repair.slug),
+                &rules,
+                Some(&run.rid),
+                &backup_file,
+                &stamp,
+            );
+            let mut text = serde_json::to_string_pretty(&rebuilt)
+                .map_err(|e| Error::usage(format!("cannot render a manifest: {e}"), None))?;
+            text.push('\n');
+            atomic::write_atomic(&manifest, text.as_bytes(), atomic::FILE_MODE)
+                .map_err(|e| store::io_err(&manifest, e))?;
+            applied.repaired.push(repair.clone());
+        }
+    }
+
+    // The state: a rebuild keeps what evidence cannot give back.
+    let mut new = match plan.action {
+        Action::Rebuild => match state::load(run, settings) {
+            Ok(Some(old)) => old,
+            Ok(None) | Err(state::Error::Corrupt { .. }) => {
+                RunState::new(&run.rid, &settings.phases)
+            }
+            Err(e) => return Err(e.into()),
+        },
+        _ => RunState::new(&run.rid, &settings.phases),
+    };
+    new.schema_version = Some(1);
+    if new.run_id.is_none() {
+        new.run_id = Some(run.rid.clone());
+    }
+    new.phases = plan
+        .phases
+        .iter()
+        .map(|p| {
+            let mut phase = Phase::not_started();
+            phase.status = PhaseStatus::parse(p.status.as_str());
+            (p.phase.clone(), phase)
+        })
+        .collect();
+    let config = plan.config.as_ref();
+    new.config_hash = config.and_then(|c| c.hash.clone());
+    new.config_hash_scheme = new
+        .config_hash
+        .as_ref()
+        .map(|_| Scheme::C14nV1.name().to_string());
+    new.config_path = config.filter(|c| c.hash.is_some()).map(|c| c.path.clone());
+    new.migrated = Some(true);
+    // A rebuild's notes replace the previous migration's (kept in history).
+    if let Some(notes) = &mut new.notes {
+        notes.retain(|n| n.created_by.as_deref() != Some(CREATED_BY));
+    }
+    for n in &plan.notes {
+        new.notes.get_or_insert_with(Vec::new).push(Note {
+            created_by: Some(CREATED_BY.into()),
+            created_at: Some(stamp.clone()),
+            message: Some(n.message.clone()),
+            extra: Default::default(),
+        });
+    }
+
+    let config_id = match &plan.config_value {
+        Some(value) => Some(Store::new(run).put_value(value)?),
+        None => None,
+    };
+    let message = match plan.action {
+        Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
+        _ => format!("migrated from {} trials", plan.trials),
+    };
+    let committed = state::commit(
+        run,
+        settings,
+        &new,
+        "migrate",
+        &message,
+        &Expect::Any,
+        config_id,
+    )?;
+    applied.snapshot = Some(committed.id);
+    applied.observed = committed.observed;
+    applied.warnings.extend(committed.warnings);
+    Ok(applied)
+}
+
+/// The run dir relative path of a file the plan names, for messages.
+pub fn run_relative(run: &RunDir, rel: &str) -> PathBuf {
+    run.path.join(rel)
+}
