@@ -497,7 +497,40 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         }
     }
 
-    // The state: a rebuild keeps what evidence cannot give back.
+    let new = planned_state(project, run, plan, &stamp)?;
+    let config_id = match &plan.config_value {
+        Some(value) => Some(Store::new(run).put_value(value)?),
+        None => None,
+    };
+    let message = match plan.action {
+        Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
+        _ => format!("migrated from {} trials", plan.trials),
+    };
+    let committed = state::commit(
+        run,
+        settings,
+        &new,
+        "migrate",
+        &message,
+        &Expect::Any,
+        config_id,
+    )?;
+    applied.snapshot = Some(committed.id);
+    applied.observed = committed.observed;
+    applied.warnings.extend(committed.warnings);
+    Ok(applied)
+}
+
+/// The state a plan writes: for a rebuild, the old state keeps what evidence
+/// cannot give back (sessions, other notes, drift records, gates, unknown
+/// fields); phases, config hash and this migration's notes come from the plan.
+pub fn planned_state(
+    project: &Project,
+    run: &RunDir,
+    plan: &Plan,
+    stamp: &str,
+) -> Result<RunState, Error> {
+    let settings = &project.settings;
     let mut new = match plan.action {
         Action::Rebuild => match state::load(run, settings) {
             Ok(Some(old)) => old,
@@ -536,33 +569,13 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
     for n in &plan.notes {
         new.notes.get_or_insert_with(Vec::new).push(Note {
             created_by: Some(CREATED_BY.into()),
-            created_at: Some(stamp.clone()),
+            created_at: Some(stamp.to_string()),
             message: Some(n.message.clone()),
             extra: Default::default(),
         });
     }
 
-    let config_id = match &plan.config_value {
-        Some(value) => Some(Store::new(run).put_value(value)?),
-        None => None,
-    };
-    let message = match plan.action {
-        Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
-        _ => format!("migrated from {} trials", plan.trials),
-    };
-    let committed = state::commit(
-        run,
-        settings,
-        &new,
-        "migrate",
-        &message,
-        &Expect::Any,
-        config_id,
-    )?;
-    applied.snapshot = Some(committed.id);
-    applied.observed = committed.observed;
-    applied.warnings.extend(committed.warnings);
-    Ok(applied)
+    Ok(new)
 }
 
 /// The run dir relative path of a file the plan names, for messages.

@@ -15,7 +15,7 @@ use crate::dispatch::{self, Placeholders, StepRange};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::diff_config::{self, Side};
-use crate::ops::gate;
+use crate::ops::{gate, migrate, stop};
 use crate::project::{Project, RunDir, Settings};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
@@ -193,15 +193,7 @@ pub fn resume(
     // 4. The state; a run without one is migrated first.
     let mut state = match state::load(run, settings)? {
         Some(state) => state,
-        None => {
-            return Err(Error::usage(
-                format!("run {} has no {}", run.rid, settings.state_file),
-                Some(format!(
-                    "bring it under rk's care first: rk migrate {}",
-                    run.rid
-                )),
-            ))
-        }
+        None => migrate_first(project, run, opts.dry_run, err)?,
     };
     let phases = state.pipeline(&settings.phases);
     if let Some(steps) = &opts.steps {
@@ -331,7 +323,7 @@ pub fn resume(
     if opts.dry_run {
         return Ok(Outcome::DryRun { argv, reason });
     }
-    for token in ["STOP_REQUESTED", "STOP_NOW"] {
+    for token in [stop::STOP_REQUESTED, stop::STOP_NOW] {
         let path = run.path.join(token);
         if path.symlink_metadata().is_ok() {
             let cleared = format!("{token}.cleared.{}", clock::file_stamp(clock::now()));
@@ -451,6 +443,47 @@ pub fn resume(
     )?;
     drop(lock);
     finish(result, argv)
+}
+
+/// A run without a state is migrated first (SPEC §7.1 step 4); a dry run
+/// only plans the migration and resumes from the state it would write.
+fn migrate_first(
+    project: &Project,
+    run: &RunDir,
+    dry_run: bool,
+    err: &mut dyn Write,
+) -> Result<RunState, Error> {
+    let plan = migrate::plan(project, run)?;
+    if dry_run {
+        writeln!(
+            err,
+            "rk: run {} has no {}; `rk resume` would migrate it first (see `rk migrate {} --dry-run`)",
+            run.rid, project.settings.state_file, run.rid
+        )?;
+        return migrate::planned_state(project, run, &plan, &clock::now().to_string());
+    }
+    writeln!(
+        err,
+        "rk: run {} has no {}; migrating it first (inferred from {} trials)",
+        run.rid, project.settings.state_file, plan.trials
+    )?;
+    let applied = migrate::apply(project, run, &plan)?;
+    for warning in &applied.warnings {
+        writeln!(err, "rk: warning: {warning}")?;
+    }
+    for note in &plan.notes {
+        writeln!(err, "rk: note: {}", note.message)?;
+    }
+    state::load(run, &project.settings)?.ok_or_else(|| {
+        Error::refusal(
+            Exit::Corrupt,
+            format!("run {} has no state after migrating it", run.rid),
+            Some(format!(
+                "run `rk migrate {}` and look at what it says",
+                run.rid
+            )),
+        )
+    })
 }
 
 /// Stop the dispatch before the first owed review gate: dispatch up to the

@@ -574,3 +574,47 @@ fn config_values_reach_dispatch_only_as_inert_arguments() {
         format!("start {evil} --from_step submit")
     );
 }
+
+#[test]
+fn a_run_without_state_is_migrated_first_then_resumed_where_the_files_say() {
+    let env = TestEnv::new();
+    crate::common::orchestrated_project(&env, "");
+    let run =
+        crate::common::started_run(&env, "old", "trials:\n  t1: [ds-1, ds-2]\n  t2: [ds-1]\n");
+    assert_eq!(
+        env.run(&["resume", "old", "--to-step", "parse"])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::remove_file(run.join("run_state.json")).unwrap();
+    std::fs::remove_dir_all(run.join(".rk")).unwrap();
+    let before = crate::common::tree(env.root());
+    let dry = env.run(&["resume", "old", "--dry-run"]);
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(String::from_utf8_lossy(&dry.stdout)
+        .trim_end()
+        .ends_with("--from_step score"));
+    crate::common::assert_same_tree(
+        &before,
+        &crate::common::tree(env.root()),
+        "a dry run of a legacy run",
+    );
+    let out = env.run(&["resume", "old"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("migrating it first"));
+    let state = read_state(&run);
+    assert_eq!(state["migrated"], true);
+    assert_eq!(state["phases"]["report"]["status"], "completed");
+    assert_eq!(state["sessions"][0]["steps"][0], "score");
+}

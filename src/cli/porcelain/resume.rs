@@ -15,7 +15,7 @@ use std::path::PathBuf;
 /// (<run>/effective_config.yaml; --config when the run has none; when both exist
 /// and differ, --config is checked for drift and, with --force, installed as the
 /// run's config, the old file kept as effective_config.yaml.replaced.<ts>); a run
-/// with no run_state.json must be migrated first (`rk migrate RUN`); the config
+/// with no run_state.json is migrated first (as `rk migrate RUN` would); the config
 /// is checked for drift under the scheme the state recorded (a legacy
 /// pyyaml-sorted hash from the Python tool set is verified without Python).
 ///
