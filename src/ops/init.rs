@@ -172,6 +172,11 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     if let Some(v) = &code_version {
         new.extra.insert("code_version".into(), v.to_json());
     }
+    if request.phases.is_some() {
+        // The run's own pipeline, read back by `RunState::pipeline`.
+        new.extra
+            .insert("pipeline".into(), serde_json::json!(phases));
+    }
     let config_object = Store::new(&tmp_run).put_value(&as_run.value)?;
     let mut run_settings = settings.clone();
     run_settings.phases = phases.clone();

@@ -549,8 +549,8 @@ impl RunState {
     }
 
     /// The state as JSON: known fields in a fixed order, then unknown ones;
-    /// phases in `pipeline` order, then phases not in the pipeline in the
-    /// order they were read.
+    /// phases in the run's pipeline order (see [`RunState::pipeline`]; the
+    /// project's phases are `pipeline`), then any others in the order read.
     pub fn to_json(&self, pipeline: &[String]) -> Value {
         let mut o = Out::default();
         o.int("schema_version", self.schema_version);
@@ -559,7 +559,7 @@ impl RunState {
         o.string("config_hash_scheme", &self.config_hash_scheme);
         o.string("config_path", &self.config_path);
         let mut phases = Map::new();
-        for name in pipeline {
+        for name in &self.pipeline(pipeline) {
             if let Some((_, p)) = self.phases.iter().find(|(n, _)| n == name) {
                 phases.insert(name.clone(), p.to_json());
             }

@@ -67,6 +67,22 @@ fn custom_phases_and_json_config() {
         serde_json::from_str(&env.read("experiments/run_r2/run_state.json")).unwrap();
     let phases: Vec<&String> = state["phases"].as_object().unwrap().keys().collect();
     assert_eq!(phases, ["fetch", "train", "report"]);
+    assert_eq!(
+        state["pipeline"],
+        serde_json::json!(["fetch", "train", "report"])
+    );
+    // The run's own pipeline is what resume plans with.
+    let dry = env.run(&["resume", "r2", "--dry-run", "--", "echo"]);
+    assert_eq!(
+        String::from_utf8_lossy(&dry.stdout),
+        "echo --from_step fetch\n"
+    );
+    let bad = env.run(&["resume", "r2", "--only-step", "parse", "--dry-run"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "parse is not a phase of this run"
+    );
 }
 
 #[test]

@@ -8,12 +8,11 @@
 
 pub mod orchestrator;
 
-use crate::canon;
 use crate::dispatch::StepRange;
 use crate::error::Error;
+use crate::ops::init;
 use crate::project::{Project, RunDir};
-use crate::state::{self, Expect, RunState};
-use crate::store::{self, atomic, Store};
+use crate::store::{self, atomic};
 use orchestrator::Job;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,6 +36,9 @@ trials:
   t0.7_cot: [ds-arith, ds-logic, ds-reading]
   t0.3_cot: [ds-arith]
 ";
+
+/// Where the sample project keeps the config its runs start from.
+const CONFIG_FILE: &str = "prompt-ablation.yaml";
 
 /// The sample runs: id and what happened to it.
 pub const RUNS: [(&str, &str); 4] = [
@@ -74,6 +76,7 @@ pub fn create(dir: &Path, rk_exe: &Path) -> Result<Project, Error> {
              dispatch:\n  command: [{exe:?}, demo-orchestrator, --run-dir, \"{{run_dir}}\", --config, \"{{config}}\", --run_id, \"{{run_id}}\", --delay-ms, \"25\"]\n"
         ),
     )?;
+    write(&dir.join(CONFIG_FILE), CONFIG)?;
     let project = Project::open(dir.to_path_buf())?;
     let quiet = &mut std::io::sink();
 
@@ -130,29 +133,13 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
         .map_err(|e| store::io_err(path, e).into())
 }
 
-/// A new run with its config and first state, as `rk init` makes it.
+/// A new run started from the project's config, as `rk init` makes it.
 fn start_run(project: &Project, rid: &str) -> Result<RunDir, Error> {
-    let run = project.new_run(rid)?;
-    std::fs::create_dir_all(&run.path).map_err(|e| store::io_err(&run.path, e))?;
-    let config_path = run.path.join(&project.settings.config_file);
-    write(&config_path, CONFIG)?;
-    let doc = canon::load(CONFIG.as_bytes(), None, &config_path.display().to_string())?;
-    let mut state = RunState::new(rid, &project.settings.phases);
-    state.config_hash = Some(canon::sha256_hex(&canon::canonical_bytes(&doc.value)));
-    state.config_hash_scheme = Some(canon::Scheme::C14nV1.name().into());
-    state.config_path = Some(project.settings.config_file.clone());
-    state.migrated = Some(false);
-    let config = Store::new(&run).put_value(&doc.value)?;
-    state::commit(
-        &run,
-        &project.settings,
-        &state,
-        "init",
-        "rk demo",
-        &Expect::NoHead,
-        Some(config),
-    )?;
-    Ok(run)
+    let request = init::Request {
+        config: project.root.join(CONFIG_FILE),
+        phases: None,
+    };
+    Ok(init::init(project, rid, &request)?.run)
 }
 
 fn simulate(
