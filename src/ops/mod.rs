@@ -1,5 +1,10 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
 
+pub mod archive;
+pub mod compare;
 pub mod demo;
 pub mod diff_config;
+pub mod list;
+pub mod status;
+pub mod verify;
