@@ -10,5 +10,6 @@ mod log;
 mod man_pages;
 mod read_state;
 mod scan_trials;
+mod status;
 mod store_crash;
 mod write_state;
