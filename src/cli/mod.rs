@@ -50,6 +50,7 @@ pub enum Command {
     ScanTrials(plumbing::scan_trials::Args),
     List(porcelain::list::Args),
     Status(porcelain::status::Args),
+    Compare(porcelain::compare::Args),
     DiffConfig(porcelain::diff_config::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
@@ -134,6 +135,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::ScanTrials(args) => plumbing::scan_trials::run(args, &ctx),
         Command::List(args) => porcelain::list::run(args, &ctx),
         Command::Status(args) => porcelain::status::run(args, &ctx),
+        Command::Compare(args) => porcelain::compare::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }

@@ -3,6 +3,7 @@
 
 mod cat_object;
 mod common;
+mod compare;
 mod diff_config;
 mod fsck;
 mod hash_config;

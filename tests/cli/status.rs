@@ -106,16 +106,34 @@ impl Drop for Holder {
 fn every_status(env: &TestEnv) -> Holder {
     run_with(env, "a-running", &all("completed")[..3], "");
     let holder = Holder::take(env, "a-running");
-    run_with(env, "b-interrupted", &[("prepare", "completed"), ("build", "in_progress")], "");
-    run_with(env, "c-failed", &[("prepare", "completed"), ("build", "failed")], "");
+    run_with(
+        env,
+        "b-interrupted",
+        &[("prepare", "completed"), ("build", "in_progress")],
+        "",
+    );
+    run_with(
+        env,
+        "c-failed",
+        &[("prepare", "completed"), ("build", "failed")],
+        "",
+    );
     run_with(env, "d-completed", &all("completed"), "");
-    run_with(env, "e-stopped", &[("prepare", "completed"), ("build", "stopped")], "");
+    run_with(
+        env,
+        "e-stopped",
+        &[("prepare", "completed"), ("build", "stopped")],
+        "",
+    );
     run_with(env, "f-not-started", &[], "");
     // No phase has updated_at: the row shows the state file's mtime.
     let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_756_800_000);
     std::fs::File::options()
         .write(true)
-        .open(env.root().join("experiments/run_f-not-started/run_state.json"))
+        .open(
+            env.root()
+                .join("experiments/run_f-not-started/run_state.json"),
+        )
         .unwrap()
         .set_modified(mtime)
         .unwrap();
@@ -126,9 +144,15 @@ fn every_status(env: &TestEnv) -> Holder {
         ", \"archive\": {\"archived_at\": \"2025-09-03T09:00:00.000000Z\", \"manifest\": \"archive_manifest.json\", \"allow_incomplete\": false}",
     );
     env.write("experiments/run_g-archived/archive_manifest.json", "{}");
-    env.write("experiments/run_h-corrupt/run_state.json", "{\"schema_version\": 1, \"phases\": {");
+    env.write(
+        "experiments/run_h-corrupt/run_state.json",
+        "{\"schema_version\": 1, \"phases\": {",
+    );
     env.write("experiments/run_i-legacy/effective_config.yaml", CONFIG);
-    env.write("experiments/run_i-legacy/t1/results/trial_manifest.json", "{}");
+    env.write(
+        "experiments/run_i-legacy/t1/results/trial_manifest.json",
+        "{}",
+    );
     holder
 }
 
@@ -144,10 +168,21 @@ fn list_json_and_sort_by_update() {
     let env = TestEnv::new();
     run_with(&env, "old", &[("prepare", "completed")], "");
     run_with(&env, "new", &all("completed")[..6], "");
-    env.write("experiments/run_old/run_state.json", state_json("old", &[("prepare", "completed")], ", \"migrated\": true, \"config_drift\": [{}, {}]"));
+    env.write(
+        "experiments/run_old/run_state.json",
+        state_json(
+            "old",
+            &[("prepare", "completed")],
+            ", \"migrated\": true, \"config_drift\": [{}, {}]",
+        ),
+    );
     let out = env.run(&["list", "--sort", "updated"]);
     let text = String::from_utf8(out.stdout).unwrap();
-    let order: Vec<&str> = text.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
+    let order: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
     assert_eq!(order, ["new", "old"]);
     insta::assert_snapshot!(env.render(&["list", "--json"]));
 }
@@ -163,7 +198,11 @@ fn list_a_corrupt_run_among_many_is_a_row() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 41);
-    assert!(text.lines().any(|l| l.starts_with("r17 ") && l.contains(" corrupt ")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("r17 ") && l.contains(" corrupt ")),
+        "{text}"
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("run r17: corrupt run_state.json"), "{err}");
@@ -183,8 +222,15 @@ fn status_of_every_overall_status() {
     let _holder = every_status(&env);
     let mut all_out = String::new();
     for rid in [
-        "a-running", "b-interrupted", "c-failed", "d-completed", "e-stopped",
-        "f-not-started", "g-archived", "h-corrupt", "i-legacy",
+        "a-running",
+        "b-interrupted",
+        "c-failed",
+        "d-completed",
+        "e-stopped",
+        "f-not-started",
+        "g-archived",
+        "h-corrupt",
+        "i-legacy",
     ] {
         let out = env.run(&["status", rid, "--json"]);
         assert_eq!(out.status.code(), Some(0), "{rid}");
@@ -232,10 +278,17 @@ fn status_stopped_run() {
         r#", "sessions": [{"started_at": "2025-09-02T21:00:00.000000Z", "ended_at": "2025-09-02T21:05:00.000000Z", "command": ["python"], "steps": ["parse"], "exit_code": 130, "host": "node1", "pid": 42}]"#,
     );
     for i in 0..8 {
-        let files: &[&str] = if i < 5 { &["results/predictions.csv"] } else { &[] };
+        let files: &[&str] = if i < 5 {
+            &["results/predictions.csv"]
+        } else {
+            &[]
+        };
         trial(&env, "r1", &format!("t{i}"), files);
     }
-    env.write("experiments/run_r1/STOP_REQUESTED", "2025-09-02T21:04:00.000000Z\n");
+    env.write(
+        "experiments/run_r1/STOP_REQUESTED",
+        "2025-09-02T21:04:00.000000Z\n",
+    );
     insta::assert_snapshot!(env.render(&["status", "r1"]));
 }
 
@@ -248,7 +301,16 @@ fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &str) 
     let doc = canon::load(config.as_bytes(), Some(Format::Yaml), "c.yaml").unwrap();
     let id = Store::new(&run).put_value(&doc.value).unwrap();
     let state = RunState::from_slice(state_text.as_bytes()).unwrap();
-    state::commit(&run, &settings, &state, "init", "test", &Expect::Any, Some(id)).unwrap();
+    state::commit(
+        &run,
+        &settings,
+        &state,
+        "init",
+        "test",
+        &Expect::Any,
+        Some(id),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -259,7 +321,9 @@ fn status_drifted_run() {
     commit_with_config(&env, "r1", &text, CONFIG);
     env.write(
         "experiments/run_r1/effective_config.yaml",
-        CONFIG.replace("0.001", "0.01").replace("seed: 7", "seed: 8"),
+        CONFIG
+            .replace("0.001", "0.01")
+            .replace("seed: 7", "seed: 8"),
     );
     insta::assert_snapshot!(env.render(&["status", "r1"]));
 }
@@ -278,7 +342,10 @@ fn status_legacy_migrated_run() {
     env.write("experiments/run_r1/effective_config.yaml", CONFIG);
     trial(&env, "r1", "t0", &[]);
     trial(&env, "r1", "t1", &[]);
-    env.write("experiments/run_r1/t2/results/trial_manifest.json", "{not json");
+    env.write(
+        "experiments/run_r1/t2/results/trial_manifest.json",
+        "{not json",
+    );
     insta::assert_snapshot!(env.render(&["status", "r1"]));
 }
 

@@ -128,9 +128,9 @@ fn write_table(out: &mut dyn Write, rows: &[Row], ctx: &Context) -> std::io::Res
             [
                 r.rid.clone(),
                 r.status.as_str().to_string(),
-                r.phase
-                    .as_ref()
-                    .map_or("-".into(), |p| format!("{} {}/{}", p.name, p.index, p.count)),
+                r.phase.as_ref().map_or("-".into(), |p| {
+                    format!("{} {}/{}", p.name, p.index, p.count)
+                }),
                 if r.migrated { "yes" } else { "no" }.into(),
                 r.short_hash(),
                 r.drift_records.to_string(),
