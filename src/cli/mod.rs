@@ -51,6 +51,8 @@ pub enum Command {
     List(porcelain::list::Args),
     Status(porcelain::status::Args),
     Compare(porcelain::compare::Args),
+    Archive(porcelain::archive::Args),
+    Verify(porcelain::verify::Args),
     DiffConfig(porcelain::diff_config::Args),
     #[command(hide = true)]
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
@@ -136,6 +138,8 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::List(args) => porcelain::list::run(args, &ctx),
         Command::Status(args) => porcelain::status::run(args, &ctx),
         Command::Compare(args) => porcelain::compare::run(args, &ctx),
+        Command::Archive(args) => porcelain::archive::run(args, &ctx),
+        Command::Verify(args) => porcelain::verify::run(args, &ctx),
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
