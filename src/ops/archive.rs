@@ -21,7 +21,9 @@ use crate::error::{Error, Exit};
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, OverallStatus, PhaseStatus};
 use crate::store::{self, atomic};
-use blake3::hazmat::{merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode};
+use blake3::hazmat::{
+    merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
+};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io;
@@ -216,7 +218,9 @@ fn read_error(path: &Path, e: io::Error) -> Error {
         Error::refusal(
             Exit::Busy,
             format!("{} vanished while the run was read", path.display()),
-            Some("something is changing the run; make sure nothing runs in it and try again".into()),
+            Some(
+                "something is changing the run; make sure nothing runs in it and try again".into(),
+            ),
         )
     } else {
         Error::Store(store::io_err(path, e))
@@ -282,9 +286,7 @@ fn hash_one(
         Error::refusal(
             Exit::Busy,
             format!("{} changed while it was hashed", path.display()),
-            Some(
-                "something is writing the run; make sure nothing runs in it and try again".into(),
-            ),
+            Some("something is writing the run; make sure nothing runs in it and try again".into()),
         )
     };
     if len != expected {
@@ -439,7 +441,10 @@ fn check_dest(run: &RunDir, dest: &Path) -> Result<(), Error> {
     };
     let parent = parent.canonicalize().map_err(|e| {
         usage(
-            format!("--dest {}: its parent directory cannot be used: {e}", dest.display()),
+            format!(
+                "--dest {}: its parent directory cannot be used: {e}",
+                dest.display()
+            ),
             "create the parent directory first",
         )
     })?;
@@ -580,15 +585,7 @@ pub fn archive(
         "allow_incomplete": options.allow_incomplete,
     }));
     let message = format!("archived {files} files, {links} links, {bytes} bytes");
-    let committed = state::commit(
-        &run,
-        settings,
-        &st,
-        "archive",
-        &message,
-        &Expect::Any,
-        None,
-    )?;
+    let committed = state::commit(&run, settings, &st, "archive", &message, &Expect::Any, None)?;
     let manifest = ArchiveManifest {
         format_version: 1,
         schema_version: 1,
@@ -726,7 +723,15 @@ mod tests {
     #[test]
     fn split_hash_equals_plain_blake3() {
         let dir = tempfile::tempdir().unwrap();
-        for len in [0u64, 1, 1024, 1025, LEAF + 3, SPLIT_FROM + 12345, 3 * SPLIT_FROM] {
+        for len in [
+            0u64,
+            1,
+            1024,
+            1025,
+            LEAF + 3,
+            SPLIT_FROM + 12345,
+            3 * SPLIT_FROM,
+        ] {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             let path = dir.path().join("f");
             std::fs::write(&path, &data).unwrap();

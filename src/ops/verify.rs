@@ -36,7 +36,11 @@ pub fn read_manifest(run: &RunDir) -> Result<ArchiveManifest, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::refusal(
                 Exit::Refused,
-                format!("run {} is not archived: {} does not exist", run.rid, path.display()),
+                format!(
+                    "run {} is not archived: {} does not exist",
+                    run.rid,
+                    path.display()
+                ),
                 Some(format!("archive it with `rk archive {}`", run.rid)),
             ))
         }
@@ -55,7 +59,11 @@ pub fn read_manifest(run: &RunDir) -> Result<ArchiveManifest, Error> {
 }
 
 /// Verify a run against its manifest.
-pub fn verify(project: &Project, operand: &str, progress: &Progress) -> Result<VerifyReport, Error> {
+pub fn verify(
+    project: &Project,
+    operand: &str,
+    progress: &Progress,
+) -> Result<VerifyReport, Error> {
     let run = project.resolve_run(operand)?;
     let manifest = read_manifest(&run)?;
     check(&run, &project.settings, &manifest, progress)
@@ -76,7 +84,14 @@ pub fn check(
         report.checked += 1;
         match (a, on_disk.get(a.path())) {
             (_, None) => report.missing.push(a.path().to_string()),
-            (Artifact::File { path, bytes, blake3 }, Some(Found::File { bytes: now, .. })) => {
+            (
+                Artifact::File {
+                    path,
+                    bytes,
+                    blake3,
+                },
+                Some(Found::File { bytes: now, .. }),
+            ) => {
                 if now != bytes {
                     report
                         .changed
@@ -117,7 +132,9 @@ pub fn check(
     for ((path, _, want), got) in to_hash.iter().zip(hashes) {
         match got {
             Ok(h) if h == *want => {}
-            Ok(_) => report.changed.push((path.to_string(), "content differs".into())),
+            Ok(_) => report
+                .changed
+                .push((path.to_string(), "content differs".into())),
             Err(e) => report.changed.push((path.to_string(), e.to_string())),
         }
     }

@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per command. Each test runs the
 //! real `rk` binary and checks stdout, stderr and the exit status together.
 
+mod archive;
 mod cat_object;
 mod common;
 mod compare;

@@ -43,7 +43,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         writeln!(out, "{} {p}", style.yellow("extra"))?;
     }
     if report.is_clean() {
-        writeln!(out, "ok: {} entries match the archive manifest", report.checked)?;
+        writeln!(
+            out,
+            "ok: {} entries match the archive manifest",
+            report.checked
+        )?;
     } else {
         writeln!(
             out,
