@@ -220,8 +220,8 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         problem: None,
     };
     let path = state::state_path(run, settings);
-    let mtime = match read_file(&path, buf) {
-        Ok(Some(mtime)) => mtime,
+    let file = match read_file(&path, buf) {
+        Ok(Some(file)) => file,
         Ok(None) => {
             row.status = running_or(run, OverallStatus::NoState);
             return row;
@@ -276,8 +276,10 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .max();
     row.updated_from = Some(UpdatedFrom::Phase);
     if row.last_update.is_none() {
-        row.last_update = Some(mtime);
-        row.updated_from = Some(UpdatedFrom::Mtime);
+        row.last_update = file.metadata().ok().map(|m| {
+            Timestamp::from_unix_micros(m.mtime() * 1_000_000 + m.mtime_nsec() / 1000)
+        });
+        row.updated_from = row.last_update.map(|_| UpdatedFrom::Mtime);
     }
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
@@ -295,20 +297,21 @@ fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {
     }
 }
 
-/// Read the whole file into `buf`; `Ok(None)` when it does not exist. Returns
-/// its modification time.
-fn read_file(path: &std::path::Path, buf: &mut Vec<u8>) -> std::io::Result<Option<Timestamp>> {
+/// Read the whole file into `buf` (reused, so no stat is needed to size it);
+/// `Ok(None)` when it does not exist. The open file is returned for the rare
+/// row that needs its modification time.
+fn read_file(path: &std::path::Path, buf: &mut Vec<u8>) -> std::io::Result<Option<std::fs::File>> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let meta = file.metadata()?;
     buf.clear();
-    buf.reserve(meta.len() as usize + 1);
+    if buf.capacity() < 64 * 1024 {
+        buf.reserve(64 * 1024);
+    }
     file.read_to_end(buf)?;
-    let micros = meta.mtime() * 1_000_000 + meta.mtime_nsec() / 1000;
-    Ok(Some(Timestamp::from_unix_micros(micros)))
+    Ok(Some(file))
 }
 
 #[cfg(test)]
