@@ -220,8 +220,8 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         problem: None,
     };
     let path = state::state_path(run, settings);
-    let file = match read_file(&path, buf) {
-        Ok(Some(file)) => file,
+    let (file, len) = match read_file(&path, buf) {
+        Ok(Some(read)) => read,
         Ok(None) => {
             row.status = running_or(run, OverallStatus::NoState);
             return row;
@@ -232,7 +232,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
             return row;
         }
     };
-    let parsed = serde_json::from_slice::<ListState>(buf)
+    let parsed = serde_json::from_slice::<ListState>(&buf[..len])
         .map_err(|e| e.to_string())
         .and_then(|s| match s.schema_version {
             Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
@@ -300,18 +300,32 @@ fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {
 /// Read the whole file into `buf` (reused, so no stat is needed to size it);
 /// `Ok(None)` when it does not exist. The open file is returned for the rare
 /// row that needs its modification time.
-fn read_file(path: &std::path::Path, buf: &mut Vec<u8>) -> std::io::Result<Option<std::fs::File>> {
+fn read_file(
+    path: &std::path::Path,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(std::fs::File, usize)>> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    buf.clear();
-    if buf.capacity() < 64 * 1024 {
-        buf.reserve(64 * 1024);
+    // A plain read loop: `read_to_end` would stat and seek to size the buffer.
+    if buf.len() < 64 * 1024 {
+        buf.resize(64 * 1024, 0);
     }
-    file.read_to_end(buf)?;
-    Ok(Some(file))
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some((file, filled)))
 }
 
 #[cfg(test)]
