@@ -1,12 +1,17 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
 
+pub mod archive;
+pub mod compare;
 pub mod demo;
 pub mod diff_config;
 pub mod gate;
 pub mod init;
+pub mod list;
 pub mod migrate;
 pub mod restore;
 pub mod resume;
 pub mod sessions;
+pub mod status;
 pub mod stop;
+pub mod verify;

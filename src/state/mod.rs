@@ -12,7 +12,7 @@ mod status;
 
 pub use fsck::{fsck, FsckReport};
 pub use model::{DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session};
-pub use status::{overall_status, OverallStatus};
+pub use status::{from_phases, overall_status, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::error::{Diagnostic, Exit};

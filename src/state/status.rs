@@ -77,15 +77,27 @@ pub fn overall_status(
         Ok(None) => return OverallStatus::NoState,
         Ok(Some(s)) => s,
     };
-    let statuses: Vec<Option<&PhaseStatus>> = settings
+    let known: Vec<(&str, &PhaseStatus)> = s
         .phases
         .iter()
-        .map(|p| s.phase(p).map(|ph| &ph.status))
+        .map(|(n, p)| (n.as_str(), &p.status))
+        .collect();
+    from_phases(&settings.phases, &known)
+}
+
+/// The part of the overall status that the phases alone decide (a run with a
+/// readable state, not archived, nobody holding it). `list` calls this with
+/// the few fields it parses, so list and status can never disagree.
+pub fn from_phases(pipeline: &[String], phases: &[(&str, &PhaseStatus)]) -> OverallStatus {
+    let find = |name: &str| phases.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+    let statuses: Vec<Option<&PhaseStatus>> = pipeline
+        .iter()
+        .map(|p| find(p))
         .chain(
-            s.phases
+            phases
                 .iter()
-                .filter(|(n, _)| !settings.phases.contains(n))
-                .map(|(_, p)| Some(&p.status)),
+                .filter(|(n, _)| !pipeline.iter().any(|p| p == n))
+                .map(|(_, s)| Some(*s)),
         )
         .collect();
     let any = |want: &PhaseStatus| statuses.contains(&Some(want));

@@ -1,8 +1,10 @@
 //! Integration tests: one binary, one module per command. Each test runs the
 //! real `rk` binary and checks stdout, stderr and the exit status together.
 
+mod archive;
 mod cat_object;
 mod common;
+mod compare;
 mod diff_config;
 mod fsck;
 mod gate;
@@ -16,6 +18,7 @@ mod read_state;
 mod restore;
 mod resume;
 mod scan_trials;
+mod status;
 mod stop;
 mod store_crash;
 mod write_state;

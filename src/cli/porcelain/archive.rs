@@ -1,0 +1,150 @@
+use crate::cli::{stdout, warn, Context};
+use crate::error::{Error, Exit};
+use crate::ops::archive::{self, Options, Progress};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Archive a finished run: record every file in `archive_manifest.json`.
+///
+/// Refuses a run whose overall status is not completed (exit 6, naming the
+/// phases that are not) unless --allow-incomplete, which the manifest and the
+/// state record. Refuses a running run (exit 4), a run without a state or an
+/// already archived one (exit 6).
+///
+/// The manifest (written atomically) holds `format_version` (1),
+/// `schema_version` (1), `run_id`, `archived_at`, `config_hash` and
+/// `config_hash_scheme` (`pyyaml-sorted` for a legacy state), `head` (the
+/// snapshot that records the archive), `status: "archived"`,
+/// `allow_incomplete`, `phases` (phase → status), `trials` (per trial: `slug`,
+/// `manifest` path and its `artifacts`) and `other` (files outside any
+/// trial). An artifact is `{path, bytes, blake3}` or, for a symlink, `{path,
+/// link}`; paths are relative to the run dir.
+///
+/// What is archived: every regular file and symlink under the run dir except
+/// `.rk/` (the store), the state file and its lock, `archive_manifest.json`,
+/// STATUS.md (re-rendered at every state change) and temp files (`.tmp-*`).
+/// Symlinks are recorded as links and never followed; every file is opened
+/// with O_NOFOLLOW, so nothing outside the run dir is read. Fifos, sockets and
+/// devices are skipped. A file that vanishes or changes size while it is
+/// hashed stops the archive (exit 4) with nothing written.
+///
+/// Files are hashed with BLAKE3 on every core; a large file is split along
+/// the BLAKE3 tree so it too uses every core. A progress bar is shown on
+/// stderr when it is a terminal and hashing takes more than a second.
+///
+/// The state records the archive first (snapshot op `archive`, field
+/// `archive: {archived_at, manifest, allow_incomplete}`), then the manifest
+/// is written; the run counts as archived only when both exist, so a failure
+/// in between (a full disk) leaves a run that is not archived, and running
+/// `rk archive` again completes it.
+///
+/// --dest DIR then moves the run dir to DIR, which must not exist and must not
+/// lie inside the run; its parent must exist. A rename where possible; across
+/// devices the run is copied, the copy verified against the manifest, and
+/// only then the original deleted.
+///
+/// Exit status: 0 archived; 2 bad --dest or no such run; 4 running, or the
+/// run changed while hashed; 5 corrupt state, or the manifest could not be
+/// written; 6 not completed, no state, or already archived.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run directory.
+    #[arg(value_name = "RUN")]
+    run: String,
+
+    /// Archive a run that is not completed; recorded in the manifest and state.
+    #[arg(long)]
+    allow_incomplete: bool,
+
+    /// Move the run dir to DIR (a path that does not exist yet) once archived.
+    #[arg(long, value_name = "DIR")]
+    dest: Option<PathBuf>,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let options = Options {
+        allow_incomplete: args.allow_incomplete,
+        dest: args.dest,
+    };
+    let progress = Progress::default();
+    let done = with_progress(&progress, || {
+        archive::archive(&project, &args.run, &options, &progress)
+    })?;
+    for w in &done.warnings {
+        warn(ctx.color, w);
+    }
+    let mut out = stdout();
+    writeln!(
+        out,
+        "archived {}: {} files ({} bytes), {} links in {} trials -> {}",
+        done.manifest.run_id,
+        done.files,
+        done.bytes,
+        done.links,
+        done.manifest.trials.len(),
+        archive::MANIFEST
+    )?;
+    writeln!(out, "snapshot {}", done.manifest.head)?;
+    if done.manifest.allow_incomplete && !done.incomplete.is_empty() {
+        let list: Vec<String> = done
+            .incomplete
+            .iter()
+            .map(|(n, s)| format!("{n} ({s})"))
+            .collect();
+        writeln!(out, "incomplete: {}", list.join(", "))?;
+    }
+    if let Some(dest) = &done.moved_to {
+        let how = if done.copied {
+            "copied across devices, verified, original deleted"
+        } else {
+            "renamed"
+        };
+        writeln!(out, "moved to {} ({how})", dest.display())?;
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}
+
+/// Run `work`, drawing a progress bar on stderr (only a terminal, only once
+/// the work has taken more than a second).
+pub fn with_progress<T>(progress: &Progress, work: impl FnOnce() -> T) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let finished = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let finished = &finished;
+        s.spawn(move || {
+            let start = Instant::now();
+            let mut drawn = false;
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if start.elapsed() < Duration::from_secs(1) {
+                    continue;
+                }
+                let total = progress.total.load(Ordering::Relaxed).max(1);
+                let done = progress.done.load(Ordering::Relaxed).min(total);
+                let width = 30;
+                let filled = (done * width / total) as usize;
+                eprint!(
+                    "\r{}{} {:>3}% {} / {} MB",
+                    "█".repeat(filled),
+                    "░".repeat(width as usize - filled),
+                    done * 100 / total,
+                    done >> 20,
+                    total >> 20
+                );
+                drawn = true;
+            }
+            if drawn {
+                eprint!("\r\x1b[K");
+            }
+        });
+        let result = work();
+        finished.store(true, Ordering::Relaxed);
+        result
+    })
+}

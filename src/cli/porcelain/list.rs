@@ -1,0 +1,189 @@
+use crate::cli::{stdout, warn, Context};
+use crate::error::{Error, Exit};
+use crate::ops::list::{self, Row, SortBy, UpdatedFrom};
+use crate::state::OverallStatus;
+use std::io::Write;
+
+/// List every run of the project with its overall status.
+///
+/// One row per run directory under `runs_dir` (`<runs_dir>/<prefix><RID>`):
+///
+///   RUN      the run id
+///   STATUS   the overall status, first match wins: archived, running (the
+///            dispatch lock is held), failed, completed, interrupted (work
+///            began, nothing is in progress or a phase is in_progress, and
+///            nobody holds the lock), stopped, not_started, corrupt (the state
+///            file is unreadable), no_state (a legacy run without a state)
+///   PHASE    the first phase of the pipeline that is not completed, with
+///            its position: `parse 5/9`; `-` when all are completed
+///   MIGRATED yes when the state was made by `rk migrate`
+///   CONFIG   the first 12 hex of config_hash; a trailing `~` marks the
+///            legacy pyyaml-sorted scheme (no config_hash_scheme)
+///   DRIFT    the number of recorded config drift events
+///   UPDATED  the latest `updated_at` of any phase, else the state file's
+///            modification time (UTC, to the second)
+///
+/// Read-only and lock-free: list takes no lock (the dispatch lock is probed
+/// with a shared non-blocking lock that never disturbs `rk resume`), reads
+/// each state file once and never the store or the trials, so it is safe and
+/// fast while runs are running. It reads only the fields it shows: a wrong
+/// type in another field is reported by `rk status`, not here.
+///
+/// A corrupt state file is a `corrupt` row plus one warning on stderr; the
+/// listing goes on and exits 0.
+///
+/// With --json, one object: `format_version` (1) and `runs`, a list of
+/// `{run, status, phase: {name, index, count} | null, migrated, config_hash,
+/// config_hash_scheme (null = legacy), drift_records, last_update (RFC 3339
+/// or null), last_update_source ("phase" | "mtime" | null), problem}`.
+///
+/// Exit status: 0 listed (even with corrupt runs); 2 no project.
+///
+/// Compatibility: JSON fields may be added, never renamed or removed without a
+/// new `format_version`. The table is for people and may change.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    json: bool,
+
+    /// Row order: by run id (`name`), or most recently updated first (`updated`).
+    #[arg(long, value_enum, default_value_t = Sort::Name)]
+    sort: Sort,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Sort {
+    Name,
+    Updated,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let sort = match args.sort {
+        Sort::Name => SortBy::Name,
+        Sort::Updated => SortBy::Updated,
+    };
+    let listing = list::list(&project, sort);
+    for row in &listing.rows {
+        if let Some(problem) = &row.problem {
+            warn(
+                ctx.color,
+                &format!(
+                    "run {}: corrupt {}: {problem}; `rk status {}` shows how to recover",
+                    row.rid, project.settings.state_file, row.rid
+                ),
+            );
+        }
+    }
+    let mut out = stdout();
+    if args.json {
+        let runs: Vec<serde_json::Value> = listing.rows.iter().map(row_json).collect();
+        let doc = serde_json::json!({"format_version": 1, "runs": runs});
+        writeln!(out, "{doc}")?;
+    } else {
+        write_table(&mut out, &listing.rows, ctx)?;
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}
+
+fn row_json(row: &Row) -> serde_json::Value {
+    serde_json::json!({
+        "run": row.rid,
+        "status": row.status.as_str(),
+        "phase": row.phase.as_ref().map(|p| serde_json::json!({
+            "name": p.name, "index": p.index, "count": p.count,
+        })),
+        "migrated": row.migrated,
+        "config_hash": row.config_hash,
+        "config_hash_scheme": row.config_hash_scheme,
+        "drift_records": row.drift_records,
+        "last_update": row.last_update.map(|t| t.to_string()),
+        "last_update_source": row.updated_from.map(|u| match u {
+            UpdatedFrom::Phase => "phase",
+            UpdatedFrom::Mtime => "mtime",
+        }),
+        "problem": row.problem,
+    })
+}
+
+/// A timestamp to the second, for tables: `2025-09-02T21:47:10Z`.
+pub fn short_time(t: &crate::clock::Timestamp) -> String {
+    let s = t.to_string();
+    match s.get(..19) {
+        Some(head) => format!("{head}Z"),
+        None => s,
+    }
+}
+
+fn write_table(out: &mut dyn Write, rows: &[Row], ctx: &Context) -> std::io::Result<()> {
+    let style = ctx.style();
+    let header = [
+        "RUN", "STATUS", "PHASE", "MIGRATED", "CONFIG", "DRIFT", "UPDATED",
+    ];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.rid.clone(),
+                r.status.as_str().to_string(),
+                r.phase.as_ref().map_or("-".into(), |p| {
+                    format!("{} {}/{}", p.name, p.index, p.count)
+                }),
+                if r.migrated { "yes" } else { "no" }.into(),
+                r.short_hash(),
+                r.drift_records.to_string(),
+                r.last_update.as_ref().map_or("-".into(), short_time),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 7], status: Option<OverallStatus>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
+            if i == 6 {
+                s.push_str(c);
+                break;
+            }
+            let pad = " ".repeat(w - c.chars().count() + 2);
+            let painted = match (i, status) {
+                (1, Some(st)) => paint(style, st, c),
+                _ => c.to_string(),
+            };
+            s.push_str(&painted);
+            s.push_str(&pad);
+        }
+        s
+    };
+    writeln!(out, "{}", line(header, None))?;
+    for (row, r) in cells.iter().zip(rows) {
+        let cols = [
+            row[0].as_str(),
+            &row[1],
+            &row[2],
+            &row[3],
+            &row[4],
+            &row[5],
+            &row[6],
+        ];
+        writeln!(out, "{}", line(cols, Some(r.status)))?;
+    }
+    Ok(())
+}
+
+/// The colour of an overall status on a terminal.
+pub fn paint(style: crate::output::Style, status: OverallStatus, text: &str) -> String {
+    match status {
+        OverallStatus::Failed | OverallStatus::Corrupt => style.red(text),
+        OverallStatus::Completed | OverallStatus::Archived => style.green(text),
+        OverallStatus::Running => style.cyan(text),
+        OverallStatus::Interrupted | OverallStatus::Stopped => style.yellow(text),
+        OverallStatus::NotStarted | OverallStatus::NoState => style.dim(text),
+    }
+}

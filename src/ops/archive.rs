@@ -1,0 +1,743 @@
+//! `rk archive` (SPEC §7.7): a verifiable record of every file of a finished
+//! run, written atomically, then (optionally) the run moved elsewhere.
+//!
+//! The one idea: the manifest must describe exactly the bytes inside the run
+//! dir and nothing else. The walk never follows a symlink (it is recorded as
+//! a link with its target), every file is opened `O_NOFOLLOW`, so no artifact
+//! outside the run can be read through a link; and a file that changes or
+//! vanishes while it is hashed stops the archive with nothing written.
+//!
+//! Hashing is the slow part (hundreds of MB), so files are hashed by a pool of
+//! threads (one per core), and a large file is split along BLAKE3's own tree
+//! (`blake3::hazmat`: subtrees hashed on separate threads, then merged), so
+//! one big artifact still uses every core. Reads are 256 KiB `pread`s.
+//!
+//! Order of writes: the state records the archive first (op `archive`, through
+//! `state::commit`), then `archive_manifest.json` is written atomically. A run
+//! is `archived` only when both exist, so a crash or a full disk between the
+//! two leaves a run that is simply not archived yet; archiving again repairs it.
+
+use crate::error::{Error, Exit};
+use crate::project::{Project, RunDir};
+use crate::state::{self, Expect, OverallStatus, PhaseStatus};
+use crate::store::{self, atomic};
+use blake3::hazmat::{
+    merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
+};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// The manifest's file name in the run dir.
+pub const MANIFEST: &str = "archive_manifest.json";
+/// Names at the top of the run dir that are never archived: rk's store, the
+/// state (recorded in the store), its lock, the manifest itself and STATUS.md
+/// (re-rendered after every state change).
+const TOP_EXCLUDED: [&str; 2] = [".rk", MANIFEST];
+const READ_BUF: usize = 256 * 1024;
+/// Files at least this large are split along the BLAKE3 tree.
+const SPLIT_FROM: u64 = 16 * 1024 * 1024;
+/// Smallest subtree hashed on its own thread.
+const LEAF: u64 = 4 * 1024 * 1024;
+
+/// One archived entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Artifact {
+    File {
+        path: String,
+        bytes: u64,
+        blake3: String,
+    },
+    Link {
+        path: String,
+        link: String,
+    },
+}
+
+impl Artifact {
+    pub fn path(&self) -> &str {
+        match self {
+            Artifact::File { path, .. } | Artifact::Link { path, .. } => path,
+        }
+    }
+}
+
+/// One trial in the manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialEntry {
+    pub slug: String,
+    pub manifest: String,
+    pub artifacts: Vec<Artifact>,
+}
+
+/// `archive_manifest.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveManifest {
+    pub format_version: u32,
+    pub schema_version: u32,
+    pub run_id: String,
+    pub archived_at: String,
+    pub config_hash: Option<String>,
+    /// `pyyaml-sorted` when the state names no scheme (legacy).
+    pub config_hash_scheme: String,
+    /// The snapshot that records the archive.
+    pub head: String,
+    pub status: String,
+    pub allow_incomplete: bool,
+    /// Phase → status, in pipeline order.
+    pub phases: serde_json::Map<String, serde_json::Value>,
+    pub trials: Vec<TrialEntry>,
+    /// Files of the run dir outside any trial (the config, notes, …).
+    pub other: Vec<Artifact>,
+}
+
+impl ArchiveManifest {
+    /// Every artifact, trials first.
+    pub fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
+        self.trials
+            .iter()
+            .flat_map(|t| t.artifacts.iter())
+            .chain(self.other.iter())
+    }
+}
+
+/// Bytes hashed so far, for a progress bar drawn by the caller.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+}
+
+/// What `rk archive` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub allow_incomplete: bool,
+    pub dest: Option<PathBuf>,
+}
+
+/// What `rk archive` did.
+#[derive(Clone, Debug)]
+pub struct Archived {
+    pub manifest: ArchiveManifest,
+    pub files: usize,
+    pub links: usize,
+    pub bytes: u64,
+    /// Phases that were not completed (archived with --allow-incomplete).
+    pub incomplete: Vec<(String, String)>,
+    /// Where the run now lives, when moved.
+    pub moved_to: Option<PathBuf>,
+    /// The move crossed devices: copied, verified, then deleted.
+    pub copied: bool,
+    pub warnings: Vec<String>,
+}
+
+/// An entry found by the walk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    File { path: String, bytes: u64 },
+    Link { path: String, target: String },
+}
+
+impl Found {
+    pub fn path(&self) -> &str {
+        match self {
+            Found::File { path, .. } | Found::Link { path, .. } => path,
+        }
+    }
+}
+
+fn excluded(rel_dir: &str, name: &str, state_file: &str, state_lock: &str) -> bool {
+    name.starts_with(atomic::TMP_PREFIX)
+        || (rel_dir.is_empty()
+            && (TOP_EXCLUDED.contains(&name)
+                || name == state_file
+                || name == state_lock
+                || name == "STATUS.md"))
+}
+
+/// Every regular file and symlink of the run dir, sorted by path, never
+/// following a symlink. Other entries (fifos, sockets, devices) are skipped.
+pub fn walk(run_dir: &Path, state_file: &str, state_lock: &str) -> Result<Vec<Found>, Error> {
+    let mut out = Vec::new();
+    let mut stack = vec![String::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = if rel.is_empty() {
+            run_dir.to_path_buf()
+        } else {
+            run_dir.join(&rel)
+        };
+        let entries = std::fs::read_dir(&dir).map_err(|e| read_error(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| read_error(&dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                return Err(Error::refusal(
+                    Exit::Usage,
+                    format!("{}: a file name is not UTF-8", entry.path().display()),
+                    Some("rename the file; the manifest records paths as UTF-8".into()),
+                ));
+            };
+            if excluded(&rel, name, state_file, state_lock) {
+                continue;
+            }
+            let path = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = std::fs::symlink_metadata(entry.path())
+                .map_err(|e| read_error(&entry.path(), e))?;
+            let ft = meta.file_type();
+            if ft.is_symlink() {
+                let target =
+                    std::fs::read_link(entry.path()).map_err(|e| read_error(&entry.path(), e))?;
+                out.push(Found::Link {
+                    path,
+                    target: target.to_string_lossy().into_owned(),
+                });
+            } else if ft.is_dir() {
+                stack.push(path);
+            } else if ft.is_file() {
+                out.push(Found::File {
+                    path,
+                    bytes: meta.len(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path().cmp(b.path()));
+    Ok(out)
+}
+
+fn read_error(path: &Path, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        Error::refusal(
+            Exit::Busy,
+            format!("{} vanished while the run was read", path.display()),
+            Some(
+                "something is changing the run; make sure nothing runs in it and try again".into(),
+            ),
+        )
+    } else {
+        Error::Store(store::io_err(path, e))
+    }
+}
+
+/// Hash `files` (paths relative to `run_dir`) on every core. Each result is
+/// the file's blake3, or the error reading it (a vanished or changed file).
+pub fn hash_files(
+    run_dir: &Path,
+    files: &[(&str, u64)],
+    progress: &Progress,
+) -> Vec<Result<String, Error>> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 16);
+    let next = AtomicUsize::new(0);
+    let split_depth = workers.next_power_of_two().trailing_zeros() + 1;
+    let mut results: Vec<(usize, Result<String, Error>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.min(files.len().max(1)))
+            .map(|_| {
+                let next = &next;
+                s.spawn(move || {
+                    let mut mine = Vec::new();
+                    let mut buf = vec![0u8; READ_BUF];
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= files.len() {
+                            return mine;
+                        }
+                        let (rel, bytes) = files[i];
+                        let path = run_dir.join(rel);
+                        let r = hash_one(&path, bytes, split_depth, &mut buf, progress);
+                        mine.push((i, r));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn hash_one(
+    path: &Path,
+    expected: u64,
+    depth: u32,
+    buf: &mut [u8],
+    progress: &Progress,
+) -> Result<String, Error> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| read_error(path, e))?;
+    let len = file.metadata().map_err(|e| read_error(path, e))?.len();
+    let changed = || {
+        Error::refusal(
+            Exit::Busy,
+            format!("{} changed while it was hashed", path.display()),
+            Some("something is writing the run; make sure nothing runs in it and try again".into()),
+        )
+    };
+    if len != expected {
+        return Err(changed());
+    }
+    let hash = if len >= SPLIT_FROM && depth > 0 {
+        match subtree(&file, 0, len, true, depth, progress).map_err(|e| read_error(path, e))? {
+            Node::Root(h) => h,
+            Node::Cv(_) => return Err(changed()),
+        }
+    } else {
+        let mut hasher = blake3::Hasher::new();
+        let read = read_range(&file, 0, len, &mut hasher, buf, progress)
+            .map_err(|e| read_error(path, e))?;
+        if read != len {
+            return Err(changed());
+        }
+        hasher.finalize()
+    };
+    let after = file.metadata().map_err(|e| read_error(path, e))?.len();
+    if after != len {
+        return Err(changed());
+    }
+    Ok(hash.to_hex().to_string())
+}
+
+/// Feed `len` bytes at `offset` to `hasher`; returns the bytes read (short
+/// when the file shrank).
+fn read_range(
+    file: &File,
+    offset: u64,
+    len: u64,
+    hasher: &mut blake3::Hasher,
+    buf: &mut [u8],
+    progress: &Progress,
+) -> io::Result<u64> {
+    let mut done = 0u64;
+    while done < len {
+        let want = (len - done).min(buf.len() as u64) as usize;
+        let n = match file.read_at(&mut buf[..want], offset + done) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        done += n as u64;
+        progress.done.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    Ok(done)
+}
+
+enum Node {
+    Root(blake3::Hash),
+    Cv(ChainingValue),
+}
+
+/// Hash the subtree of `len` bytes at `offset`, splitting it along the
+/// BLAKE3 tree onto two threads down to `depth` levels.
+fn subtree(
+    file: &File,
+    offset: u64,
+    len: u64,
+    root: bool,
+    depth: u32,
+    progress: &Progress,
+) -> io::Result<Node> {
+    if depth == 0 || len <= LEAF {
+        let mut hasher = blake3::Hasher::new();
+        hasher.set_input_offset(offset);
+        let mut buf = vec![0u8; READ_BUF];
+        let read = read_range(file, offset, len, &mut hasher, &mut buf, progress)?;
+        if read != len {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
+        }
+        return Ok(if root {
+            Node::Root(hasher.finalize())
+        } else {
+            Node::Cv(hasher.finalize_non_root())
+        });
+    }
+    let left_len = blake3::hazmat::left_subtree_len(len);
+    let (left, right) = std::thread::scope(|s| {
+        let left = s.spawn(|| subtree(file, offset, left_len, false, depth - 1, progress));
+        let right = subtree(
+            file,
+            offset + left_len,
+            len - left_len,
+            false,
+            depth - 1,
+            progress,
+        );
+        (left.join(), right)
+    });
+    let left = left.map_err(|_| io::Error::other("a hashing thread panicked"))??;
+    let (Node::Cv(l), Node::Cv(r)) = (left, right?) else {
+        return Err(io::Error::other("subtree returned a root"));
+    };
+    Ok(if root {
+        Node::Root(merge_subtrees_root(&l, &r, Mode::Hash))
+    } else {
+        Node::Cv(merge_subtrees_non_root(&l, &r, Mode::Hash))
+    })
+}
+
+/// The artifacts of `found`, hashed. The first error (a vanished or changed
+/// file) stops the archive.
+fn artifacts(run_dir: &Path, found: &[Found], progress: &Progress) -> Result<Vec<Artifact>, Error> {
+    let files: Vec<(&str, u64)> = found
+        .iter()
+        .filter_map(|f| match f {
+            Found::File { path, bytes } => Some((path.as_str(), *bytes)),
+            Found::Link { .. } => None,
+        })
+        .collect();
+    progress
+        .total
+        .store(files.iter().map(|(_, b)| b).sum(), Ordering::Relaxed);
+    let mut hashes = hash_files(run_dir, &files, progress).into_iter();
+    let mut out = Vec::with_capacity(found.len());
+    for f in found {
+        out.push(match f {
+            Found::File { path, bytes } => Artifact::File {
+                path: path.clone(),
+                bytes: *bytes,
+                blake3: hashes
+                    .next()
+                    .unwrap_or_else(|| Err(Error::usage("internal: hash missing", None)))?,
+            },
+            Found::Link { path, target } => Artifact::Link {
+                path: path.clone(),
+                link: target.clone(),
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Check `--dest` before any work: it must not exist, its parent must, and it
+/// must not lie inside the run itself.
+fn check_dest(run: &RunDir, dest: &Path) -> Result<(), Error> {
+    let usage = |msg: String, hint: &str| Error::usage(msg, Some(hint.into()));
+    if dest.symlink_metadata().is_ok() {
+        return Err(usage(
+            format!("--dest {} already exists", dest.display()),
+            "name a directory that does not exist yet; the run dir is moved to that path",
+        ));
+    }
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let parent = parent.canonicalize().map_err(|e| {
+        usage(
+            format!(
+                "--dest {}: its parent directory cannot be used: {e}",
+                dest.display()
+            ),
+            "create the parent directory first",
+        )
+    })?;
+    let run_path = run
+        .path
+        .canonicalize()
+        .map_err(|e| Error::Store(store::io_err(&run.path, e)))?;
+    if parent.starts_with(&run_path) {
+        return Err(usage(
+            format!(
+                "--dest {} is inside the run {} itself",
+                dest.display(),
+                run_path.display()
+            ),
+            "choose a destination outside the run directory",
+        ));
+    }
+    Ok(())
+}
+
+/// Archive a run.
+pub fn archive(
+    project: &Project,
+    operand: &str,
+    options: &Options,
+    progress: &Progress,
+) -> Result<Archived, Error> {
+    let settings = &project.settings;
+    let run = project.resolve_run(operand)?;
+    if let Some(dest) = &options.dest {
+        check_dest(&run, dest)?;
+    }
+    let loaded = state::load(&run, settings);
+    let overall = state::overall_status(&run, settings, &loaded);
+    let Some(mut st) = loaded? else {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!("run {} has no state; an archive records it", run.rid),
+            Some(format!("give it one with `rk migrate {}`", run.rid)),
+        ));
+    };
+    match overall {
+        OverallStatus::Running => {
+            return Err(Error::refusal(
+                Exit::Busy,
+                format!("run {} is running; it cannot be archived", run.rid),
+                Some(format!(
+                    "wait for it to end, or stop it with `rk stop {}`",
+                    run.rid
+                )),
+            ))
+        }
+        OverallStatus::Archived => {
+            return Err(Error::refusal(
+                Exit::Refused,
+                format!("run {} is already archived", run.rid),
+                Some(format!("check it with `rk verify {}`", run.rid)),
+            ))
+        }
+        _ => {}
+    }
+    let mut names: Vec<String> = settings.phases.clone();
+    names.extend(
+        st.phases
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| !settings.phases.contains(n)),
+    );
+    let phase_status = |n: &str| st.phase(n).map(|p| p.status.clone());
+    let incomplete: Vec<(String, String)> = names
+        .iter()
+        .filter_map(|n| match phase_status(n) {
+            Some(PhaseStatus::Completed) => None,
+            Some(s) => Some((n.clone(), s.as_str().to_string())),
+            None => Some((n.clone(), "absent".into())),
+        })
+        .collect();
+    if overall != OverallStatus::Completed && !options.allow_incomplete {
+        let list: Vec<String> = incomplete
+            .iter()
+            .map(|(n, s)| format!("{n} ({s})"))
+            .collect();
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "run {} is {overall}, not completed; not completed: {}",
+                run.rid,
+                list.join(", ")
+            ),
+            Some(format!(
+                "finish it with `rk resume {0}`, or archive it as it is with `rk archive {0} --allow-incomplete`",
+                run.rid
+            )),
+        ));
+    }
+
+    let found = walk(&run.path, &settings.state_file, &settings.state_lock)?;
+    let all = artifacts(&run.path, &found, progress)?;
+    let trial_list = crate::trials::load(&run.path, &settings.trials_manifest)?;
+    let mut trials: Vec<TrialEntry> = trial_list
+        .iter()
+        .map(|t| TrialEntry {
+            slug: t.slug.clone(),
+            manifest: t.manifest_path.clone(),
+            artifacts: Vec::new(),
+        })
+        .collect();
+    let mut other = Vec::new();
+    for a in all {
+        let slug = a.path().split('/').next().unwrap_or("");
+        match trials.binary_search_by(|t| t.slug.as_str().cmp(slug)) {
+            Ok(i) if a.path().contains('/') => trials[i].artifacts.push(a),
+            _ => other.push(a),
+        }
+    }
+    let (mut files, mut links, mut bytes) = (0, 0, 0);
+    for a in trials.iter().flat_map(|t| t.artifacts.iter()).chain(&other) {
+        match a {
+            Artifact::File { bytes: b, .. } => {
+                files += 1;
+                bytes += b;
+            }
+            Artifact::Link { .. } => links += 1,
+        }
+    }
+
+    let phases: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            let s = phase_status(n).map_or("absent".to_string(), |s| s.as_str().to_string());
+            (n.clone(), serde_json::Value::String(s))
+        })
+        .collect();
+    let archived_at = crate::clock::now().to_string();
+    st.archive = Some(serde_json::json!({
+        "archived_at": archived_at,
+        "manifest": MANIFEST,
+        "allow_incomplete": options.allow_incomplete,
+    }));
+    let message = format!("archived {files} files, {links} links, {bytes} bytes");
+    let committed = state::commit(&run, settings, &st, "archive", &message, &Expect::Any, None)?;
+    let manifest = ArchiveManifest {
+        format_version: 1,
+        schema_version: 1,
+        run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
+        archived_at,
+        config_hash: st.config_hash.clone(),
+        config_hash_scheme: st
+            .config_hash_scheme
+            .clone()
+            .unwrap_or_else(|| "pyyaml-sorted".into()),
+        head: committed.id.to_string(),
+        status: "archived".into(),
+        allow_incomplete: options.allow_incomplete,
+        phases,
+        trials,
+        other,
+    };
+    let mut text = serde_json::to_vec_pretty(&manifest)
+        .map_err(|e| Error::usage(format!("internal: {e}"), None))?;
+    text.push(b'\n');
+    let manifest_path = run.path.join(MANIFEST);
+    atomic::write_atomic(&manifest_path, &text, atomic::FILE_MODE).map_err(|e| {
+        Error::refusal(
+            Exit::Corrupt,
+            format!(
+                "cannot write {}: {e}; the state records the archive but no manifest exists, so the run is not archived",
+                manifest_path.display()
+            ),
+            Some(format!("free some space and run `rk archive {}` again", run.rid)),
+        )
+    })?;
+
+    let mut archived = Archived {
+        manifest,
+        files,
+        links,
+        bytes,
+        incomplete,
+        moved_to: None,
+        copied: false,
+        warnings: committed.warnings,
+    };
+    if let Some(dest) = &options.dest {
+        archived.copied = move_run(&run, dest, settings, &archived.manifest)?;
+        archived.moved_to = Some(dest.clone());
+    }
+    Ok(archived)
+}
+
+/// Move the run dir to `dest`: a rename, or across devices a copy that is
+/// verified against the manifest before the original is deleted. Returns
+/// whether it copied.
+fn move_run(
+    run: &RunDir,
+    dest: &Path,
+    settings: &crate::project::Settings,
+    manifest: &ArchiveManifest,
+) -> Result<bool, Error> {
+    match std::fs::rename(&run.path, dest) {
+        Ok(()) => return Ok(false),
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
+        Err(e) => {
+            return Err(Error::refusal(
+                Exit::Usage,
+                format!(
+                    "the run is archived, but moving it to {} failed: {e}",
+                    dest.display()
+                ),
+                Some("move the run directory yourself; `rk verify` checks it anywhere".into()),
+            ))
+        }
+    }
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| run.rid.clone());
+    let tmp = parent.join(format!("{}move-{name}", atomic::TMP_PREFIX));
+    let fail = |what: String| {
+        Error::refusal(
+            Exit::Corrupt,
+            format!("the run is archived, but copying it across devices failed: {what}; the original is untouched"),
+            Some(format!("remove {} and move the run yourself", tmp.display())),
+        )
+    };
+    copy_tree(&run.path, &tmp).map_err(|e| fail(e.to_string()))?;
+    let copy = RunDir {
+        rid: run.rid.clone(),
+        path: tmp.clone(),
+    };
+    let report = crate::ops::verify::check(&copy, settings, manifest, &Progress::default())?;
+    if !report.is_clean() {
+        return Err(fail(format!(
+            "the copy at {} does not match the manifest",
+            tmp.display()
+        )));
+    }
+    std::fs::rename(&tmp, dest).map_err(|e| fail(e.to_string()))?;
+    std::fs::remove_dir_all(&run.path).map_err(|e| {
+        Error::refusal(
+            Exit::Corrupt,
+            format!(
+                "the run was copied to {} and verified, but the original could not be deleted: {e}",
+                dest.display()
+            ),
+            Some(format!("delete {} yourself", run.path.display())),
+        )
+    })?;
+    Ok(true)
+}
+
+/// Copy a directory tree: files (with their modes), symlinks as links,
+/// directories; never following a symlink.
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let ft = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
+        } else if ft.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if ft.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    File::open(to)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_hash_equals_plain_blake3() {
+        let dir = tempfile::tempdir().unwrap();
+        for len in [
+            0u64,
+            1,
+            1024,
+            1025,
+            LEAF + 3,
+            SPLIT_FROM + 12345,
+            3 * SPLIT_FROM,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            let path = dir.path().join("f");
+            std::fs::write(&path, &data).unwrap();
+            let mut buf = vec![0u8; READ_BUF];
+            let got = hash_one(&path, len, 3, &mut buf, &Progress::default()).unwrap();
+            assert_eq!(got, blake3::hash(&data).to_hex().to_string(), "{len}");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! `rk compare` (SPEC §7.5): can two runs be compared, result for result?
+//!
+//! The one idea: "compatible" is a precise, small claim — the same canonical
+//! config and the same set of trials, read with the same manifest schema
+//! versions. Everything else (how far each run got, whether it was migrated)
+//! is shown side by side and highlighted where it differs, but does not make
+//! two runs incomparable.
+
+use crate::canon::{self, ConfigHash, Scheme};
+use crate::drift;
+use crate::project::{Project, RunDir};
+use crate::state::{self, OverallStatus, RunState};
+use crate::trials::{self, SchemaVersion, TrialState};
+use crate::{run_config, Error, Exit};
+use std::collections::BTreeSet;
+
+/// One run's side of the comparison.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSide {
+    pub rid: String,
+    pub status: OverallStatus,
+    /// The recorded hash and scheme (`None` scheme name = legacy).
+    pub recorded_hash: Option<String>,
+    pub recorded_scheme: Option<String>,
+    /// The current config's rk-c14n-v1 hash, when the config can be read.
+    pub current_c14n: Option<String>,
+    pub migrated: bool,
+    /// (phase, status) in pipeline order, then the state's other phases.
+    pub phases: Vec<(String, String)>,
+    /// Manifest counts: v1, v2, corrupt, missing.
+    pub manifests: ManifestCounts,
+    pub trials: BTreeSet<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ManifestCounts {
+    pub v1: usize,
+    pub v2: usize,
+    pub corrupt: usize,
+    pub missing: usize,
+}
+
+/// How the config hashes were compared.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HashComparison {
+    /// The scheme both sides were compared under.
+    pub scheme: Scheme,
+    /// True when the hashes were recomputed from the current configs (the
+    /// recorded schemes differ, or a side records no hash).
+    pub recomputed: bool,
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+impl HashComparison {
+    pub fn equal(&self) -> bool {
+        self.a.is_some() && self.a == self.b
+    }
+}
+
+/// The comparison of two runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    pub a: RunSide,
+    pub b: RunSide,
+    pub hashes: HashComparison,
+    /// JSON Pointers that differ between the two current configs (after
+    /// `hash.ignore`); `None` when a config cannot be read.
+    pub changed_keys: Option<Vec<String>>,
+    /// Problems reading either run's config or trials.
+    pub problems: Vec<String>,
+    pub only_in_a: Vec<String>,
+    pub only_in_b: Vec<String>,
+}
+
+impl Comparison {
+    /// Compatible: equal config hashes, no changed key, the same trial slugs,
+    /// the same manifest schema versions (no corrupt or missing manifest on
+    /// either side), and every config and trial list readable.
+    pub fn compatible(&self) -> bool {
+        let clean = |m: &ManifestCounts| m.corrupt == 0 && m.missing == 0;
+        let versions_same = (self.a.manifests.v1 > 0) == (self.b.manifests.v1 > 0)
+            && (self.a.manifests.v2 > 0) == (self.b.manifests.v2 > 0);
+        self.hashes.equal()
+            && self.changed_keys.as_ref().is_some_and(|k| k.is_empty())
+            && self.only_in_a.is_empty()
+            && self.only_in_b.is_empty()
+            && clean(&self.a.manifests)
+            && clean(&self.b.manifests)
+            && versions_same
+            && self.problems.is_empty()
+    }
+}
+
+/// Compare runs `a` and `b`. Naming the same run twice is a usage error.
+pub fn compare(project: &Project, a: &str, b: &str) -> Result<Comparison, Error> {
+    let ra = project.resolve_run(a)?;
+    let rb = project.resolve_run(b)?;
+    let same = match (ra.path.canonicalize(), rb.path.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => ra.path == rb.path,
+    };
+    if same {
+        return Err(Error::refusal(
+            Exit::Usage,
+            format!("{a} and {b} name the same run"),
+            Some("compare two different runs; `rk list` shows them".into()),
+        ));
+    }
+    let mut problems = Vec::new();
+    let (sa, va) = side(project, &ra, &mut problems);
+    let (sb, vb) = side(project, &rb, &mut problems);
+
+    let same_scheme = sa.recorded_hash.is_some()
+        && sb.recorded_hash.is_some()
+        && sa.recorded_scheme == sb.recorded_scheme
+        && drift::recorded_scheme(sa.recorded_scheme.as_deref()).is_some();
+    let hashes = if same_scheme {
+        HashComparison {
+            scheme: drift::recorded_scheme(sa.recorded_scheme.as_deref()).unwrap_or(Scheme::C14nV1),
+            recomputed: false,
+            a: sa.recorded_hash.clone(),
+            b: sb.recorded_hash.clone(),
+        }
+    } else {
+        HashComparison {
+            scheme: Scheme::C14nV1,
+            recomputed: true,
+            a: sa.current_c14n.clone(),
+            b: sb.current_c14n.clone(),
+        }
+    };
+    let changed_keys = match (va, vb) {
+        (Some(x), Some(y)) => Some(
+            canon::changed_pointers(&x, &y)
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        ),
+        _ => None,
+    };
+    let only_in_a = sa.trials.difference(&sb.trials).cloned().collect();
+    let only_in_b = sb.trials.difference(&sa.trials).cloned().collect();
+    Ok(Comparison {
+        a: sa,
+        b: sb,
+        hashes,
+        changed_keys,
+        problems,
+        only_in_a,
+        only_in_b,
+    })
+}
+
+fn side(
+    project: &Project,
+    run: &RunDir,
+    problems: &mut Vec<String>,
+) -> (RunSide, Option<canon::Value>) {
+    let settings = &project.settings;
+    let loaded = state::load(run, settings);
+    let status = state::overall_status(run, settings, &loaded);
+    let st: Option<RunState> = match loaded {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(format!("run {}: {e}", run.rid));
+            None
+        }
+    };
+    let value = match run_config::current(run, settings) {
+        Ok(Some(mut doc)) => {
+            canon::remove_pointers(&mut doc.value, &settings.hash_ignore);
+            Some(doc)
+        }
+        Ok(None) => {
+            problems.push(format!(
+                "run {}: no config at {}",
+                run.rid,
+                run_config::current_path(run, settings).display()
+            ));
+            None
+        }
+        Err(e) => {
+            problems.push(format!("run {}: {e}", run.rid));
+            None
+        }
+    };
+    let current_c14n = value
+        .as_ref()
+        .and_then(|d| match canon::config_hash(d, Scheme::C14nV1) {
+            ConfigHash::Hex(h) => Some(h),
+            ConfigHash::Unverifiable(_) => None,
+        });
+    let mut manifests = ManifestCounts::default();
+    let mut slugs = BTreeSet::new();
+    match trials::load(&run.path, &settings.trials_manifest) {
+        Ok(list) => {
+            for t in list {
+                match &t.state {
+                    TrialState::Ok(m) if m.schema_version == SchemaVersion::V2 => manifests.v2 += 1,
+                    TrialState::Ok(_) => manifests.v1 += 1,
+                    TrialState::Corrupt(_) => manifests.corrupt += 1,
+                    TrialState::Missing(_) => manifests.missing += 1,
+                }
+                slugs.insert(t.slug);
+            }
+        }
+        Err(e) => problems.push(format!("run {}: {e}", run.rid)),
+    }
+    let mut names: Vec<String> = settings.phases.clone();
+    if let Some(s) = &st {
+        names.extend(
+            s.phases
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| !settings.phases.contains(n)),
+        );
+    }
+    let phases = names
+        .into_iter()
+        .map(|n| {
+            let status = st
+                .as_ref()
+                .and_then(|s| s.phase(&n))
+                .map_or("-".to_string(), |p| p.status.as_str().to_string());
+            (n, status)
+        })
+        .collect();
+    (
+        RunSide {
+            rid: run.rid.clone(),
+            status,
+            recorded_hash: st.as_ref().and_then(|s| s.config_hash.clone()),
+            recorded_scheme: st.as_ref().and_then(|s| s.config_hash_scheme.clone()),
+            current_c14n,
+            migrated: st.as_ref().and_then(|s| s.migrated).unwrap_or(false),
+            phases,
+            manifests,
+            trials: slugs,
+        },
+        value.map(|d| d.value),
+    )
+}

@@ -1,0 +1,347 @@
+//! `rk list` (SPEC §7.3): one row per run of the project.
+//!
+//! The one idea: list must stay fast and harmless on a project with thousands
+//! of runs, some of them running. So it reads each state file exactly once,
+//! parses only the fields a row shows (a borrowed serde struct that skips the
+//! rest with `IgnoredAny`, never the full `RunState`), touches neither the
+//! store nor the trials, takes no lock (the dispatch lock is only probed,
+//! shared and non-blocking), and spreads the runs over the cores. The overall
+//! status comes from the same [`state::from_phases`] that `rk status` uses.
+//!
+//! Decision: list checks the types of the fields it reads (and that
+//! `schema_version`, when present, is 1); a wrong type in a field it does not
+//! show is only caught by `rk status`, which reads the whole file.
+
+use crate::clock::Timestamp;
+use crate::project::{Project, RunDir, Settings};
+use crate::state::{self, OverallStatus, PhaseStatus};
+use crate::store::DispatchLock;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How rows are ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// By run id.
+    #[default]
+    Name,
+    /// Most recently updated first (ties by run id).
+    Updated,
+}
+
+/// The first phase of the pipeline that is not completed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentPhase {
+    pub name: String,
+    /// 1-based position in the pipeline.
+    pub index: usize,
+    /// Number of phases in the pipeline.
+    pub count: usize,
+}
+
+/// Where a row's last update comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdatedFrom {
+    /// The latest `updated_at` of a phase.
+    Phase,
+    /// The state file's modification time (no phase has `updated_at`).
+    Mtime,
+}
+
+/// One run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub rid: String,
+    pub status: OverallStatus,
+    /// `None` when every phase is completed, or there is no readable state.
+    pub phase: Option<CurrentPhase>,
+    pub migrated: bool,
+    pub config_hash: Option<String>,
+    /// `None` means the legacy scheme (`config_hash_scheme` absent).
+    pub config_hash_scheme: Option<String>,
+    pub drift_records: usize,
+    pub last_update: Option<Timestamp>,
+    pub updated_from: Option<UpdatedFrom>,
+    /// Why the state is corrupt, for a `corrupt` row.
+    pub problem: Option<String>,
+}
+
+impl Row {
+    /// The hash as the table shows it: 12 hex, `~` suffix for the legacy scheme.
+    pub fn short_hash(&self) -> String {
+        match &self.config_hash {
+            None => "-".into(),
+            Some(h) => {
+                let short: String = h.chars().take(12).collect();
+                if self.config_hash_scheme.is_none() {
+                    format!("{short}~")
+                } else {
+                    short
+                }
+            }
+        }
+    }
+}
+
+/// Every run of the project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    pub rows: Vec<Row>,
+}
+
+/// Runs below this count are read on the calling thread.
+const PARALLEL_FROM: usize = 32;
+
+/// List every run under `runs_dir`. Never fails on a run: a corrupt state is
+/// a `corrupt` row with its problem.
+pub fn list(project: &Project, sort: SortBy) -> Listing {
+    let ids = project.run_ids();
+    let settings = &project.settings;
+    let runs_dir = project.runs_dir();
+    let row_of = |rid: &String, buf: &mut Vec<u8>| {
+        let run = RunDir {
+            rid: rid.clone(),
+            path: runs_dir.join(format!("{}{rid}", settings.run_dir_prefix)),
+        };
+        read_row(&run, settings, buf)
+    };
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    let mut rows: Vec<Row> = if workers < 2 || ids.len() < PARALLEL_FROM {
+        let mut buf = Vec::new();
+        ids.iter().map(|rid| row_of(rid, &mut buf)).collect()
+    } else {
+        const CHUNK: usize = 16;
+        let next = AtomicUsize::new(0);
+        let mut parts: Vec<(usize, Vec<Row>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let (next, ids, row_of) = (&next, &ids, &row_of);
+                    s.spawn(move || {
+                        let mut buf = Vec::new();
+                        let mut mine = Vec::new();
+                        loop {
+                            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                            if start >= ids.len() {
+                                return mine;
+                            }
+                            let end = ids.len().min(start + CHUNK);
+                            let rows = ids[start..end]
+                                .iter()
+                                .map(|rid| row_of(rid, &mut buf))
+                                .collect();
+                            mine.push((start, rows));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        parts.sort_by_key(|(start, _)| *start);
+        parts.into_iter().flat_map(|(_, rows)| rows).collect()
+    };
+    if sort == SortBy::Updated {
+        rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
+    }
+    Listing { rows }
+}
+
+/// The fields of `run_state.json` a row needs, borrowed from the bytes.
+#[derive(Deserialize)]
+struct ListState<'a> {
+    #[serde(default)]
+    schema_version: Option<i64>,
+    #[serde(default, borrow)]
+    config_hash: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    config_hash_scheme: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    phases: Option<Entries<ListPhase<'a>>>,
+    #[serde(default)]
+    migrated: Option<bool>,
+    #[serde(default)]
+    config_drift: Option<Vec<IgnoredAny>>,
+    #[serde(default)]
+    archive: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct ListPhase<'a> {
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(default, borrow)]
+    updated_at: Option<Cow<'a, str>>,
+}
+
+/// A JSON object read as a list of entries, in file order.
+struct Entries<T>(Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Entries<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<T>, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<Cow<'de, str>, T>()? {
+                    out.push((k.into_owned(), v));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
+    let mut row = Row {
+        rid: run.rid.clone(),
+        status: OverallStatus::NoState,
+        phase: None,
+        migrated: false,
+        config_hash: None,
+        config_hash_scheme: None,
+        drift_records: 0,
+        last_update: None,
+        updated_from: None,
+        problem: None,
+    };
+    let path = state::state_path(run, settings);
+    let (file, len) = match read_file(&path, buf) {
+        Ok(Some(read)) => read,
+        Ok(None) => {
+            row.status = running_or(run, OverallStatus::NoState);
+            return row;
+        }
+        Err(e) => {
+            row.problem = Some(format!("cannot be read: {e}"));
+            row.status = running_or(run, OverallStatus::Corrupt);
+            return row;
+        }
+    };
+    let parsed = serde_json::from_slice::<ListState>(&buf[..len])
+        .map_err(|e| e.to_string())
+        .and_then(|s| match s.schema_version {
+            Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
+            _ => Ok(s),
+        });
+    let s = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            row.problem = Some(e);
+            row.status = running_or(run, OverallStatus::Corrupt);
+            return row;
+        }
+    };
+    let phases: Vec<(String, ListPhase)> = s.phases.map(|e| e.0).unwrap_or_default();
+    let statuses: Vec<(&str, PhaseStatus)> = phases
+        .iter()
+        .map(|(n, p)| (n.as_str(), PhaseStatus::parse(&p.status)))
+        .collect();
+    let refs: Vec<(&str, &PhaseStatus)> = statuses.iter().map(|(n, s)| (*n, s)).collect();
+    row.phase = settings
+        .phases
+        .iter()
+        .enumerate()
+        .find(|(_, name)| {
+            !refs
+                .iter()
+                .any(|(n, s)| n == name && **s == PhaseStatus::Completed)
+        })
+        .map(|(i, name)| CurrentPhase {
+            name: name.clone(),
+            index: i + 1,
+            count: settings.phases.len(),
+        });
+    row.migrated = s.migrated.unwrap_or(false);
+    row.config_hash = s.config_hash.map(Cow::into_owned);
+    row.config_hash_scheme = s.config_hash_scheme.map(Cow::into_owned);
+    row.drift_records = s.config_drift.map_or(0, |d| d.len());
+    row.last_update = phases
+        .iter()
+        .filter_map(|(_, p)| p.updated_at.as_deref().and_then(Timestamp::parse))
+        .max();
+    row.updated_from = Some(UpdatedFrom::Phase);
+    if row.last_update.is_none() {
+        row.last_update = file
+            .metadata()
+            .ok()
+            .map(|m| Timestamp::from_unix_micros(m.mtime() * 1_000_000 + m.mtime_nsec() / 1000));
+        row.updated_from = row.last_update.map(|_| UpdatedFrom::Mtime);
+    }
+    row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
+        OverallStatus::Archived
+    } else {
+        running_or(run, state::from_phases(&settings.phases, &refs))
+    };
+    row
+}
+
+fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {
+    if DispatchLock::probe(run).is_some() {
+        OverallStatus::Running
+    } else {
+        status
+    }
+}
+
+/// Read the whole file into `buf` (reused, so no stat is needed to size it);
+/// `Ok(None)` when it does not exist. The open file is returned for the rare
+/// row that needs its modification time.
+fn read_file(
+    path: &std::path::Path,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(std::fs::File, usize)>> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // A plain read loop: `read_to_end` would stat and seek to size the buffer.
+    if buf.len() < 64 * 1024 {
+        buf.resize(64 * 1024, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some((file, filled)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_parse_reads_the_row_fields() {
+        let text = br#"{"schema_version": 1, "config_hash": "abc", "phases":
+            {"prepare": {"status": "completed", "updated_at": "2025-09-02T21:47:10.500000Z"},
+             "build": {"status": "in_progress"}}, "config_drift": [{}, {}], "notes": [1]}"#;
+        let s: ListState = serde_json::from_slice(text).unwrap();
+        assert_eq!(s.phases.unwrap().0.len(), 2);
+        assert_eq!(s.config_drift.unwrap().len(), 2);
+        assert!(s.config_hash_scheme.is_none());
+        assert!(s.archive.is_none());
+    }
+}

@@ -1,0 +1,159 @@
+//! `rk archive` and `rk verify`: refusal of an incomplete run, the manifest,
+//! symlinks out of the run never followed, one changed byte, missing and
+//! extra files, bad --dest.
+
+use crate::common::TestEnv;
+use crate::status::{all, run_with};
+
+fn completed(env: &TestEnv) {
+    run_with(env, "r1", &all("completed"), "");
+    env.write(
+        "experiments/run_r1/t1/results/trial_manifest.json",
+        r#"{"schema_version": 2}"#,
+    );
+    env.write(
+        "experiments/run_r1/t1/results/predictions.csv",
+        "a,b\n1,2\n",
+    );
+    env.write("experiments/run_r1/t2/results/trial_manifest.json", "{}");
+    env.write("experiments/run_r1/t2/reports/report.md", "# t2\n");
+}
+
+#[test]
+fn incomplete_run_is_refused_with_exit_6() {
+    let env = TestEnv::new();
+    run_with(
+        &env,
+        "r1",
+        &[("prepare", "completed"), ("build", "failed")],
+        "",
+    );
+    insta::assert_snapshot!(env.render(&["archive", "r1"]));
+    assert!(!env
+        .root()
+        .join("experiments/run_r1/archive_manifest.json")
+        .exists());
+    let out = env.run(&["archive", "r1", "--allow-incomplete"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let m: serde_json::Value =
+        serde_json::from_str(&env.read("experiments/run_r1/archive_manifest.json")).unwrap();
+    assert_eq!(m["allow_incomplete"], true);
+    let st: serde_json::Value =
+        serde_json::from_str(&env.read("experiments/run_r1/run_state.json")).unwrap();
+    assert_eq!(st["archive"]["allow_incomplete"], true);
+}
+
+#[test]
+fn archive_then_verify_clean_and_archived() {
+    let env = TestEnv::new();
+    completed(&env);
+    let out = env.run(&["archive", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let m: serde_json::Value =
+        serde_json::from_str(&env.read("experiments/run_r1/archive_manifest.json")).unwrap();
+    assert_eq!(m["status"], "archived");
+    assert_eq!(m["trials"][0]["slug"], "t1");
+    assert_eq!(
+        m["trials"][0]["artifacts"][0],
+        serde_json::json!({"path": "t1/results/predictions.csv", "bytes": 8,
+                           "blake3": blake3::hash(b"a,b\n1,2\n").to_hex().to_string()})
+    );
+    assert_eq!(m["other"][0]["path"], "effective_config.yaml");
+    insta::assert_snapshot!(env.render(&["verify", "r1"]), @r"
+    ok: 5 entries match the archive manifest
+    [exit status: 0]
+    ");
+    let list = env.run(&["list"]);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("archived"));
+    // A second archive is refused.
+    assert_eq!(env.run(&["archive", "r1"]).status.code(), Some(6));
+}
+
+#[test]
+fn verify_catches_one_changed_byte_missing_and_extra() {
+    let env = TestEnv::new();
+    completed(&env);
+    assert_eq!(env.run(&["archive", "r1"]).status.code(), Some(0));
+    env.write(
+        "experiments/run_r1/t1/results/predictions.csv",
+        "a,b\n1,3\n",
+    );
+    std::fs::remove_file(env.root().join("experiments/run_r1/t2/reports/report.md")).unwrap();
+    env.write("experiments/run_r1/t2/new.txt", "new\n");
+    insta::assert_snapshot!(env.render(&["verify", "r1"]));
+}
+
+#[test]
+fn symlink_out_of_the_run_is_recorded_never_followed() {
+    let env = TestEnv::new();
+    completed(&env);
+    env.write("outside/secret.txt", "secret\n");
+    std::os::unix::fs::symlink(
+        env.root().join("outside/secret.txt"),
+        env.root().join("experiments/run_r1/t1/results/leak.txt"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../../../outside",
+        env.root().join("experiments/run_r1/t1/dir"),
+    )
+    .unwrap();
+    assert_eq!(env.run(&["archive", "r1"]).status.code(), Some(0));
+    let text = env.read("experiments/run_r1/archive_manifest.json");
+    assert!(!text.contains(&blake3::hash(b"secret\n").to_hex().to_string()));
+    assert!(!text.contains("secret.txt\", \"bytes"));
+    let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let arts = m["trials"][0]["artifacts"].as_array().unwrap();
+    assert!(arts.contains(&serde_json::json!({"path": "t1/dir", "link": "../../../outside"})));
+    assert!(arts
+        .iter()
+        .any(|a| a["path"] == "t1/results/leak.txt" && a.get("link").is_some()));
+    assert!(!arts
+        .iter()
+        .any(|a| a["path"].as_str().unwrap().starts_with("t1/dir/")));
+    assert_eq!(env.run(&["verify", "r1"]).status.code(), Some(0));
+}
+
+#[test]
+fn bad_dest_is_exit_2_and_good_dest_moves() {
+    let env = TestEnv::new();
+    completed(&env);
+    std::fs::create_dir_all(env.root().join("taken")).unwrap();
+    insta::assert_snapshot!(format!(
+        "{}{}",
+        env.render(&["archive", "r1", "--dest", "experiments/run_r1/t1/inside"]),
+        env.render(&["archive", "r1", "--dest", "taken"])
+    ));
+    assert!(!env
+        .root()
+        .join("experiments/run_r1/archive_manifest.json")
+        .exists());
+    let out = env.run(&["archive", "r1", "--dest", "moved"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(env.root().join("moved/archive_manifest.json").is_file());
+    assert!(!env.root().join("experiments/run_r1").exists());
+    assert_eq!(env.run(&["verify", "./moved"]).status.code(), Some(0));
+}
+
+#[test]
+fn verify_of_an_unarchived_run_is_exit_6() {
+    let env = TestEnv::new();
+    completed(&env);
+    assert_eq!(env.run(&["verify", "r1"]).status.code(), Some(6));
+}
+
+#[test]
+fn a_file_vanishing_while_hashed_is_a_clear_error() {
+    // A fifo that is replaced by nothing: simulate with a file removed between
+    // walk and hash by the library directly.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a"), "x").unwrap();
+    let progress = rk::ops::archive::Progress::default();
+    let r = rk::ops::archive::hash_files(dir.path(), &[("gone", 3)], &progress);
+    let e = r.into_iter().next().unwrap().unwrap_err();
+    assert_eq!(e.exit(), rk::Exit::Busy);
+    assert!(e.to_string().contains("gone vanished"), "{e}");
+    let r = rk::ops::archive::hash_files(dir.path(), &[("a", 5)], &progress);
+    let e = r.into_iter().next().unwrap().unwrap_err();
+    assert!(e.to_string().contains("changed while it was hashed"), "{e}");
+}

@@ -1,0 +1,389 @@
+//! `rk list` and `rk status` on every overall status: running (a live
+//! process holds the dispatch lock), interrupted, failed, completed, stopped,
+//! not_started, archived, corrupt, no_state; status screens for a stopped, a
+//! drifted, a legacy migrated and a completed run.
+
+use crate::common::TestEnv;
+use rk::canon::{self, Format, Scheme};
+use rk::project::{RunDir, Settings};
+use rk::state::{self, Expect, RunState};
+use rk::store::Store;
+use std::process::{Child, Command, Stdio};
+
+pub const PHASES: [&str; 9] = [
+    "prepare", "build", "submit", "poll", "parse", "score", "stats", "costs", "report",
+];
+
+pub const CONFIG: &str = "model:\n  name: resnet\n  lr: 0.001\nseed: 7\n";
+
+/// A state JSON with the given phase statuses (the rest not_started).
+pub fn state_json(rid: &str, statuses: &[(&str, &str)], extra: &str) -> String {
+    let phases: Vec<String> = PHASES
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let st = statuses
+                .iter()
+                .find(|(n, _)| n == p)
+                .map_or("not_started", |(_, s)| s);
+            let at = if st == "not_started" {
+                "null".to_string()
+            } else {
+                format!("\"2025-09-02T21:{:02}:10.500000Z\"", i)
+            };
+            format!(
+                "\"{p}\": {{\"status\": \"{st}\", \"started_at\": {at}, \"updated_at\": {at}, \"last_error\": null}}"
+            )
+        })
+        .collect();
+    format!(
+        "{{\"schema_version\": 1, \"run_id\": \"{rid}\", \"config_hash\": \"{}\", \"config_hash_scheme\": \"rk-c14n-v1\", \"phases\": {{{}}}{extra}}}\n",
+        config_hash(CONFIG),
+        phases.join(", ")
+    )
+}
+
+pub fn config_hash(yaml: &str) -> String {
+    let doc = canon::load(yaml.as_bytes(), Some(Format::Yaml), "c.yaml").unwrap();
+    match canon::config_hash(&doc, Scheme::C14nV1) {
+        canon::ConfigHash::Hex(h) => h,
+        other => panic!("{other:?}"),
+    }
+}
+
+pub fn legacy_hash(yaml: &str) -> String {
+    let doc = canon::load(yaml.as_bytes(), Some(Format::Yaml), "c.yaml").unwrap();
+    match canon::config_hash(&doc, Scheme::PyyamlSorted) {
+        canon::ConfigHash::Hex(h) => h,
+        other => panic!("{other:?}"),
+    }
+}
+
+pub fn all(status: &str) -> Vec<(&'static str, &str)> {
+    PHASES.iter().map(|p| (*p, status)).collect()
+}
+
+/// Write a run with a state and its config.
+pub fn run_with(env: &TestEnv, rid: &str, statuses: &[(&str, &str)], extra: &str) {
+    env.write(
+        &format!("experiments/run_{rid}/run_state.json"),
+        state_json(rid, statuses, extra),
+    );
+    env.write(
+        &format!("experiments/run_{rid}/effective_config.yaml"),
+        CONFIG,
+    );
+}
+
+/// A child process holding the dispatch lock of a run until killed.
+pub struct Holder(Child);
+
+impl Holder {
+    pub fn take(env: &TestEnv, rid: &str) -> Holder {
+        let lock = env.write(&format!("experiments/run_{rid}/.rk/run.lock"), "");
+        let mut child = Command::new("flock")
+            .arg("-x")
+            .arg(&lock)
+            .arg("-c")
+            .arg("echo locked; exec sleep 30")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("flock runs");
+        use std::io::Read;
+        let mut buf = [0u8; 7];
+        child.stdout.take().unwrap().read_exact(&mut buf).unwrap();
+        Holder(child)
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn every_status(env: &TestEnv) -> Holder {
+    run_with(env, "a-running", &all("completed")[..3], "");
+    let holder = Holder::take(env, "a-running");
+    run_with(
+        env,
+        "b-interrupted",
+        &[("prepare", "completed"), ("build", "in_progress")],
+        "",
+    );
+    run_with(
+        env,
+        "c-failed",
+        &[("prepare", "completed"), ("build", "failed")],
+        "",
+    );
+    run_with(env, "d-completed", &all("completed"), "");
+    run_with(
+        env,
+        "e-stopped",
+        &[("prepare", "completed"), ("build", "stopped")],
+        "",
+    );
+    run_with(env, "f-not-started", &[], "");
+    // No phase has updated_at: the row shows the state file's mtime.
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_756_800_000);
+    std::fs::File::options()
+        .write(true)
+        .open(
+            env.root()
+                .join("experiments/run_f-not-started/run_state.json"),
+        )
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    run_with(
+        env,
+        "g-archived",
+        &all("completed"),
+        ", \"archive\": {\"archived_at\": \"2025-09-03T09:00:00.000000Z\", \"manifest\": \"archive_manifest.json\", \"allow_incomplete\": false}",
+    );
+    env.write("experiments/run_g-archived/archive_manifest.json", "{}");
+    env.write(
+        "experiments/run_h-corrupt/run_state.json",
+        "{\"schema_version\": 1, \"phases\": {",
+    );
+    env.write("experiments/run_i-legacy/effective_config.yaml", CONFIG);
+    env.write(
+        "experiments/run_i-legacy/t1/results/trial_manifest.json",
+        "{}",
+    );
+    holder
+}
+
+#[test]
+fn list_every_overall_status() {
+    let env = TestEnv::new();
+    let _holder = every_status(&env);
+    insta::assert_snapshot!(env.render(&["list"]));
+}
+
+#[test]
+fn list_json_and_sort_by_update() {
+    let env = TestEnv::new();
+    run_with(&env, "old", &[("prepare", "completed")], "");
+    run_with(&env, "new", &all("completed")[..6], "");
+    env.write(
+        "experiments/run_old/run_state.json",
+        state_json(
+            "old",
+            &[("prepare", "completed")],
+            ", \"migrated\": true, \"config_drift\": [{}, {}]",
+        ),
+    );
+    let out = env.run(&["list", "--sort", "updated"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let order: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(order, ["new", "old"]);
+    insta::assert_snapshot!(env.render(&["list", "--json"]));
+}
+
+#[test]
+fn list_a_corrupt_run_among_many_is_a_row() {
+    let env = TestEnv::new();
+    for i in 0..40 {
+        run_with(&env, &format!("r{i:02}"), &all("completed")[..i % 9], "");
+    }
+    env.write("experiments/run_r17/run_state.json", "[1, 2");
+    let out = env.run(&["list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 41);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("r17 ") && l.contains(" corrupt ")),
+        "{text}"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("run r17: corrupt run_state.json"), "{err}");
+}
+
+#[test]
+fn list_outside_a_project_is_exit_2() {
+    let env = TestEnv::new();
+    assert_eq!(env.run(&["list"]).status.code(), Some(2));
+    std::fs::create_dir_all(env.root().join("experiments")).unwrap();
+    insta::assert_snapshot!(env.render(&["list"]), @"RUN  STATUS  PHASE  MIGRATED  CONFIG  DRIFT  UPDATED\n[exit status: 0]\n");
+}
+
+#[test]
+fn status_of_every_overall_status() {
+    let env = TestEnv::new();
+    let _holder = every_status(&env);
+    let mut all_out = String::new();
+    for rid in [
+        "a-running",
+        "b-interrupted",
+        "c-failed",
+        "d-completed",
+        "e-stopped",
+        "f-not-started",
+        "g-archived",
+        "h-corrupt",
+        "i-legacy",
+    ] {
+        let out = env.run(&["status", rid, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{rid}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let line = format!("{rid}: {} | {}\n", v["status"], v["next"]);
+        all_out.push_str(&line.replace(env.root().to_str().unwrap(), "[ROOT]"));
+        if rid == "a-running" {
+            assert!(v["held_by"].is_object(), "{v}");
+        }
+    }
+    insta::assert_snapshot!(all_out);
+}
+
+#[test]
+fn status_no_such_run_is_exit_2() {
+    let env = TestEnv::new();
+    run_with(&env, "r1", &[], "");
+    insta::assert_snapshot!(env.render(&["status", "r2"]));
+}
+
+fn trial(env: &TestEnv, rid: &str, slug: &str, files: &[&str]) {
+    env.write(
+        &format!("experiments/run_{rid}/{slug}/results/trial_manifest.json"),
+        r#"{"schema_version": 2, "datasets": {"d": ["ds-1"]}, "job_status": {"d_p01": "completed"}}"#,
+    );
+    env.write(
+        &format!("experiments/run_{rid}/{slug}/results/results_combined.jsonl"),
+        "{}\n",
+    );
+    for f in files {
+        env.write(&format!("experiments/run_{rid}/{slug}/{f}"), "x\n");
+    }
+}
+
+#[test]
+fn status_stopped_run() {
+    let env = TestEnv::new();
+    let done: Vec<_> = all("completed")[..4].to_vec();
+    let mut statuses = done.clone();
+    statuses.push(("parse", "stopped"));
+    run_with(
+        &env,
+        "r1",
+        &statuses,
+        r#", "sessions": [{"started_at": "2025-09-02T21:00:00.000000Z", "ended_at": "2025-09-02T21:05:00.000000Z", "command": ["python"], "steps": ["parse"], "exit_code": 130, "host": "node1", "pid": 42}]"#,
+    );
+    for i in 0..8 {
+        let files: &[&str] = if i < 5 {
+            &["results/predictions.csv"]
+        } else {
+            &[]
+        };
+        trial(&env, "r1", &format!("t{i}"), files);
+    }
+    env.write(
+        "experiments/run_r1/STOP_REQUESTED",
+        "2025-09-02T21:04:00.000000Z\n",
+    );
+    insta::assert_snapshot!(env.render(&["status", "r1"]));
+}
+
+fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &str) {
+    let run = RunDir {
+        rid: rid.into(),
+        path: env.root().join(format!("experiments/run_{rid}")),
+    };
+    let settings = Settings::default();
+    let doc = canon::load(config.as_bytes(), Some(Format::Yaml), "c.yaml").unwrap();
+    let id = Store::new(&run).put_value(&doc.value).unwrap();
+    let state = RunState::from_slice(state_text.as_bytes()).unwrap();
+    state::commit(
+        &run,
+        &settings,
+        &state,
+        "init",
+        "test",
+        &Expect::Any,
+        Some(id),
+    )
+    .unwrap();
+}
+
+#[test]
+fn status_drifted_run() {
+    let env = TestEnv::new();
+    let text = state_json("r1", &all("completed")[..4], "");
+    env.write("experiments/run_r1/effective_config.yaml", CONFIG);
+    commit_with_config(&env, "r1", &text, CONFIG);
+    env.write(
+        "experiments/run_r1/effective_config.yaml",
+        CONFIG
+            .replace("0.001", "0.01")
+            .replace("seed: 7", "seed: 8"),
+    );
+    insta::assert_snapshot!(env.render(&["status", "r1"]));
+}
+
+#[test]
+fn status_legacy_migrated_run() {
+    let env = TestEnv::new();
+    let text = state_json("r1", &all("completed")[..2], "")
+        .replace("\"config_hash_scheme\": \"rk-c14n-v1\", ", "")
+        .replace(&config_hash(CONFIG), &legacy_hash(CONFIG))
+        .replace(
+            "\"schema_version\": 1,",
+            r#""schema_version": 1, "migrated": true, "notes": [{"created_by": "rk migrate", "created_at": "2025-09-02T20:00:00.000000Z", "message": "poll inferred from 2 of 3 trials"}],"#,
+        );
+    env.write("experiments/run_r1/run_state.json", text);
+    env.write("experiments/run_r1/effective_config.yaml", CONFIG);
+    trial(&env, "r1", "t0", &[]);
+    trial(&env, "r1", "t1", &[]);
+    env.write(
+        "experiments/run_r1/t2/results/trial_manifest.json",
+        "{not json",
+    );
+    insta::assert_snapshot!(env.render(&["status", "r1"]));
+}
+
+#[test]
+fn status_completed_run() {
+    let env = TestEnv::new();
+    run_with(&env, "r1", &all("completed"), "");
+    for i in 0..3 {
+        trial(
+            &env,
+            "r1",
+            &format!("t{i}"),
+            &[
+                "results/predictions.csv",
+                "results/per_item_scores.csv",
+                "results/significance.json",
+                "results/costs.json",
+                "reports/report.md",
+            ],
+        );
+    }
+    insta::assert_snapshot!(env.render(&["status", "r1"]));
+}
+
+#[test]
+fn status_corrupt_state_shows_the_recovery() {
+    let env = TestEnv::new();
+    let text = state_json("r1", &all("completed")[..2], "");
+    env.write("experiments/run_r1/effective_config.yaml", CONFIG);
+    commit_with_config(&env, "r1", &text, CONFIG);
+    env.write("experiments/run_r1/run_state.json", "{\"phases\": ");
+    let out = env.run(&["status", "r1", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "corrupt");
+    let id = v["last_good_snapshot"].as_str().unwrap();
+    assert_eq!(
+        v["next"],
+        format!("rk read-state r1 --at {id} | rk write-state r1")
+    );
+}
