@@ -276,9 +276,10 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .max();
     row.updated_from = Some(UpdatedFrom::Phase);
     if row.last_update.is_none() {
-        row.last_update = file.metadata().ok().map(|m| {
-            Timestamp::from_unix_micros(m.mtime() * 1_000_000 + m.mtime_nsec() / 1000)
-        });
+        row.last_update = file
+            .metadata()
+            .ok()
+            .map(|m| Timestamp::from_unix_micros(m.mtime() * 1_000_000 + m.mtime_nsec() / 1000));
         row.updated_from = row.last_update.map(|_| UpdatedFrom::Mtime);
     }
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
