@@ -541,8 +541,50 @@ pub fn archive(
         ));
     }
 
-    let found = walk(&run.path, &settings.state_file, &settings.state_lock)?;
-    let all = artifacts(&run.path, &found, progress)?;
+    let phases: serde_json::Map<String, serde_json::Value> = names
+        .iter()
+        .map(|n| {
+            let s = phase_status(n).map_or("absent".to_string(), |s| s.as_str().to_string());
+            (n.clone(), serde_json::Value::String(s))
+        })
+        .collect();
+    let before = st.clone();
+    let archived_at = crate::clock::now().to_string();
+    st.archive = Some(serde_json::json!({
+        "archived_at": archived_at,
+        "manifest": MANIFEST,
+        "allow_incomplete": options.allow_incomplete,
+    }));
+    // The state commit is fsync-bound and does not need the hashes: it runs
+    // while the files are hashed. If hashing fails, the record is taken back.
+    let (hashed, committed) = std::thread::scope(|s| {
+        let commit = s.spawn(|| {
+            let message = format!("archive: {MANIFEST}");
+            state::commit(&run, settings, &st, "archive", &message, &Expect::Any, None)
+        });
+        let hashed = walk(&run.path, &settings.state_file, &settings.state_lock)
+            .and_then(|found| artifacts(&run.path, &found, progress));
+        let committed = commit
+            .join()
+            .unwrap_or_else(|_| Err(Error::usage("internal: the state commit panicked", None)));
+        (hashed, committed)
+    });
+    let committed = committed?;
+    let all = match hashed {
+        Ok(all) => all,
+        Err(e) => {
+            let _ = state::commit(
+                &run,
+                settings,
+                &before,
+                "archive-aborted",
+                "hashing failed; nothing archived",
+                &Expect::Head(committed.id.clone()),
+                None,
+            );
+            return Err(e);
+        }
+    };
     let trial_list = crate::trials::load(&run.path, &settings.trials_manifest)?;
     let mut trials: Vec<TrialEntry> = trial_list
         .iter()
@@ -571,21 +613,6 @@ pub fn archive(
         }
     }
 
-    let phases: serde_json::Map<String, serde_json::Value> = names
-        .iter()
-        .map(|n| {
-            let s = phase_status(n).map_or("absent".to_string(), |s| s.as_str().to_string());
-            (n.clone(), serde_json::Value::String(s))
-        })
-        .collect();
-    let archived_at = crate::clock::now().to_string();
-    st.archive = Some(serde_json::json!({
-        "archived_at": archived_at,
-        "manifest": MANIFEST,
-        "allow_incomplete": options.allow_incomplete,
-    }));
-    let message = format!("archived {files} files, {links} links, {bytes} bytes");
-    let committed = state::commit(&run, settings, &st, "archive", &message, &Expect::Any, None)?;
     let manifest = ArchiveManifest {
         format_version: 1,
         schema_version: 1,
