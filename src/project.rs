@@ -382,12 +382,13 @@ impl Settings {
     /// Read `rk.yaml`. Unknown keys and wrong types are refused with their line.
     pub fn load(path: &Path) -> Result<Settings, Error> {
         let shown = path.display().to_string();
-        let doc = canon::load_file(path, Some(canon::Format::Yaml)).map_err(|source| {
-            Error::ProjectFile {
-                path: shown.clone(),
-                source,
-            }
-        })?;
+        let doc =
+            canon::load_file_with_marks(path, Some(canon::Format::Yaml)).map_err(|source| {
+                Error::ProjectFile {
+                    path: shown.clone(),
+                    source,
+                }
+            })?;
         SettingsReader {
             doc: &doc,
             path: &shown,

@@ -7,6 +7,7 @@
 
 use super::Value;
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 /// The canonical bytes of `value`.
 pub fn canonical_bytes(value: &Value) -> Vec<u8> {
@@ -36,7 +37,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
         Value::Int(i) => out.extend_from_slice(i.as_str().as_bytes()),
-        Value::Float(f) => out.extend_from_slice(ecmascript_number(*f).as_bytes()),
+        Value::Float(f) => write_number(*f, out),
         Value::String(s) => write_string(s, out),
         Value::Array(items) => {
             out.push(b'[');
@@ -67,6 +68,12 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
 pub fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings need no escape at all: copy them whole.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
@@ -95,38 +102,45 @@ pub fn write_string(s: &str, out: &mut Vec<u8>) {
 /// `Number.prototype.toString(x)` for a finite `x` (ECMA-262 §6.1.6.1.20),
 /// with the shortest digits that round-trip.
 pub fn ecmascript_number(x: f64) -> String {
+    let mut out = Vec::with_capacity(26);
+    write_number(x, &mut out);
+    String::from_utf8(out).expect("a number is ASCII")
+}
+
+/// [`ecmascript_number`] appended to `out`.
+fn write_number(x: f64, out: &mut Vec<u8>) {
     if x == 0.0 {
-        return "0".into();
+        out.push(b'0');
+        return;
     }
-    let (digits, n) = shortest_digits(x.abs());
+    let shortest = Shortest::of(x.abs());
+    let (digits, n) = (shortest.digits(), shortest.point);
     let k = digits.len() as i32;
-    let mut out = String::with_capacity(26);
     if x < 0.0 {
-        out.push('-');
+        out.push(b'-');
     }
     if k <= n && n <= 21 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+        out.extend_from_slice(digits);
+        out.extend(std::iter::repeat_n(b'0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
+        out.extend_from_slice(&digits[..n as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[n as usize..]);
     } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-n) as usize));
+        out.extend_from_slice(digits);
     } else {
-        out.push_str(&digits[..1]);
+        out.push(digits[0]);
         if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
         }
         let e = n - 1;
-        out.push('e');
-        out.push(if e < 0 { '-' } else { '+' });
-        out.push_str(&e.abs().to_string());
+        out.push(b'e');
+        out.push(if e < 0 { b'-' } else { b'+' });
+        out.extend_from_slice(e.unsigned_abs().to_string().as_bytes());
     }
-    out
 }
 
 /// The shortest round-trip decimal digits of a positive finite `x` and the
@@ -138,40 +152,132 @@ pub fn ecmascript_number(x: f64) -> String {
 /// Python), so an exact tie is detected from the exact decimal expansion of `x`
 /// and flipped.
 pub fn shortest_digits(x: f64) -> (String, i32) {
-    let (digits, point) = rust_shortest_digits(x);
-    let bytes = digits.as_bytes();
-    let Some(&last) = bytes.last() else {
-        return (digits, point);
-    };
-    if (last - b'0').is_multiple_of(2) {
-        return (digits, point);
+    let shortest = Shortest::of(x);
+    let digits = std::str::from_utf8(shortest.digits()).expect("digits are ASCII");
+    (digits.to_string(), shortest.point)
+}
+
+/// The digits [`shortest_digits`] describes, kept on the stack: a float's
+/// shortest round-trip form has at most 17 significant digits.
+struct Shortest {
+    bytes: [u8; 17],
+    len: usize,
+    point: i32,
+}
+
+impl Shortest {
+    fn of(x: f64) -> Shortest {
+        let shortest = Shortest::rust(x);
+        if may_be_a_tie(x) {
+            shortest.break_tie(x)
+        } else {
+            shortest
+        }
     }
-    let (exact, exact_point) = exact_decimal(x);
-    let n = bytes.len();
-    if exact_point != point || exact.len() != n + 1 || exact.as_bytes()[n] != b'5' {
-        return (digits, point);
+
+    fn digits(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
-    let head = &exact.as_bytes()[..n - 1];
-    if head != &bytes[..n - 1] {
-        return (digits, point);
+
+    /// Rust's shortest round-trip digits: `{:e}` prints them (`1.2345e-7`).
+    fn rust(x: f64) -> Shortest {
+        let mut text = StackText::default();
+        write!(text, "{x:e}").expect("{:e} of an f64 fits in a StackText");
+        let text = text.as_str();
+        let (mantissa, exponent) = text.split_once('e').expect("{:e} always has an exponent");
+        let mut shortest = Shortest {
+            bytes: [0; 17],
+            len: 0,
+            point: exponent
+                .parse::<i32>()
+                .expect("{:e} exponent is an integer")
+                + 1,
+        };
+        for digit in mantissa.bytes().filter(|&b| b != b'.') {
+            shortest.bytes[shortest.len] = digit;
+            shortest.len += 1;
+        }
+        shortest
     }
-    // x lies exactly half-way between two n-digit candidates; `digits` is one
-    // of them, with an odd last digit. The other one has an even last digit.
-    let tie_low = exact.as_bytes()[n - 1];
-    let other = if tie_low == last - 1 {
-        last - 1 // `digits` is the upper candidate
-    } else if tie_low == last && last != b'9' {
-        last + 1 // `digits` is the lower candidate
+
+    /// When `x` lies exactly half-way between two candidates of this length
+    /// and these digits are the odd one: the even one, if it round-trips.
+    fn break_tie(mut self, x: f64) -> Shortest {
+        let (n, point) = (self.len, self.point);
+        let bytes = &self.bytes[..n];
+        let last = bytes[n - 1];
+        if (last - b'0').is_multiple_of(2) {
+            return self;
+        }
+        let (exact, exact_point) = exact_decimal(x);
+        let exact = exact.as_bytes();
+        if exact_point != point || exact.len() != n + 1 || exact[n] != b'5' {
+            return self;
+        }
+        if exact[..n - 1] != bytes[..n - 1] {
+            return self;
+        }
+        // x lies exactly half-way between two n-digit candidates; ours is one
+        // of them, with an odd last digit. The other one has an even last digit.
+        let tie_low = exact[n - 1];
+        let other = if tie_low == last - 1 {
+            last - 1 // ours is the upper candidate
+        } else if tie_low == last && last != b'9' {
+            last + 1 // ours is the lower candidate
+        } else {
+            return self;
+        };
+        let mut alternative = bytes.to_vec();
+        alternative[n - 1] = other;
+        let alternative = String::from_utf8(alternative).expect("digits are ASCII");
+        let round_trips = format!("0.{alternative}e{point}").parse::<f64>() == Ok(x);
+        if round_trips && other != b'0' {
+            self.bytes[n - 1] = other;
+        }
+        self
+    }
+}
+
+/// Whether a positive finite `x` can lie exactly half-way between two
+/// decimals of at most 17 significant digits, which takes an exact decimal
+/// expansion of at most 18. That rules out almost every float cheaply: with
+/// `x = m × 2^e` and `m` odd, for `e < -27` the expansion's digits are those
+/// of the odd number `m × 5^-e ≥ 5^28`, twenty or more; and an integer below
+/// 2^53 is its own shortest form, with no tie to break.
+fn may_be_a_tie(x: f64) -> bool {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mantissa, exponent) = if biased == 0 {
+        (fraction, -1074)
     } else {
-        return (digits, point);
+        (fraction | (1 << 52), biased - 1075)
     };
-    let mut alternative = digits[..n - 1].to_string();
-    alternative.push(other as char);
-    let round_trips = format!("0.{alternative}e{point}").parse::<f64>() == Ok(x);
-    if round_trips && !alternative.ends_with('0') {
-        (alternative, point)
-    } else {
-        (digits, point)
+    let odd_exponent = exponent + mantissa.trailing_zeros() as i32;
+    let small_integer = x.fract() == 0.0 && x < 9_007_199_254_740_992.0;
+    odd_exponent >= -27 && !small_integer
+}
+
+/// Formatted text on the stack: `{:e}` of an f64 is at most 24 bytes.
+#[derive(Default)]
+struct StackText {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only whole strs are written")
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -230,15 +336,6 @@ fn exact_decimal(x: f64) -> (String, i32) {
     (digits, point)
 }
 
-/// Rust's shortest round-trip digits: `{:e}` prints them (`1.2345e-7`).
-fn rust_shortest_digits(x: f64) -> (String, i32) {
-    let text = format!("{x:e}");
-    let (mantissa, exponent) = text.split_once('e').expect("{:e} always has an exponent");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let exponent: i32 = exponent.parse().expect("{:e} exponent is an integer");
-    (digits, exponent + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +385,49 @@ mod tests {
         let mut keys = vec!["\u{fb33}", "😀", "€", "ö", "\u{80}", "1", "\r"];
         keys.sort_by(|a, b| utf16_cmp(a, b));
         assert_eq!(keys, vec!["\r", "1", "\u{80}", "ö", "€", "😀", "\u{fb33}"]);
+    }
+
+    /// Every tie [`may_be_a_tie`] lets through unbroken would be a wrong
+    /// number: compare with breaking ties for every float.
+    fn tie_gate_is_sound(x: f64) -> Result<(), proptest::test_runner::TestCaseError> {
+        let gated = Shortest::of(x);
+        let always = Shortest::rust(x).break_tie(x);
+        proptest::prop_assert_eq!(
+            (gated.digits(), gated.point),
+            (always.digits(), always.point),
+            "{:e}",
+            x
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn ties_break_to_even() {
+        for (x, want) in [
+            (1_847_955_633_273_349.0 + 0.25, "1847955633273349.2"),
+            (0.125, "0.125"),
+            (2.5, "2.5"),
+            (2f64.powi(53) + 2.0, "9007199254740994"),
+            (1e23, "1e+23"),
+        ] {
+            assert_eq!(ecmascript_number(x), want);
+            tie_gate_is_sound(x).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(20_000))]
+
+        #[test]
+        fn tie_gate_on_any_float(bits in 1u64..0x7ff0_0000_0000_0000) {
+            tie_gate_is_sound(f64::from_bits(bits))?;
+        }
+
+        /// Floats with a short exact expansion, where ties live.
+        #[test]
+        fn tie_gate_on_dyadic_floats(m in 1u64..(1 << 53), shift in -60i32..60) {
+            tie_gate_is_sound(m as f64 * 2f64.powi(shift))?;
+        }
     }
 
     #[test]

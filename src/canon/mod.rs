@@ -112,8 +112,8 @@ impl fmt::Display for Mark {
 #[derive(Clone, Debug)]
 pub struct Document {
     pub value: Value,
-    /// Where each mapping key starts, named by the pointer of its value
-    /// (YAML and JSON both fill it).
+    /// Where each mapping key starts, named by the pointer of its value:
+    /// JSON always fills it, YAML when loaded with [`load_file_with_marks`].
     pub key_marks: Vec<(Pointer, Mark)>,
     /// Why the `pyyaml-sorted` bytes of this config cannot be reproduced with
     /// certainty (a YAML timestamp, a non-string key, …), when that is so.
@@ -194,21 +194,37 @@ impl Diagnostic for Error {
     }
 }
 
+/// Whether loading YAML records [`Document::key_marks`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyMarks {
+    Record,
+    Skip,
+}
+
 /// Decide the format: an explicit one wins; a `.json` name is JSON; stdin
 /// (`origin == "-"`) whose first non-blank byte is `{` or `[` is tried as JSON
 /// first, then (on a JSON syntax error) YAML; everything else is YAML.
 pub fn load(bytes: &[u8], format: Option<Format>, origin: &str) -> Result<Document, Error> {
+    load_as(bytes, format, origin, KeyMarks::Skip)
+}
+
+fn load_as(
+    bytes: &[u8],
+    format: Option<Format>,
+    origin: &str,
+    marks: KeyMarks,
+) -> Result<Document, Error> {
     match format {
         Some(Format::Json) => json::load(bytes, origin),
-        Some(Format::Yaml) => yaml::load(bytes, origin),
+        Some(Format::Yaml) => yaml::load_as(bytes, origin, marks),
         None if origin.ends_with(".json") => json::load(bytes, origin),
         // Only a syntax error sends stdin on to YAML: JSON that is refused
         // (a duplicate key, 1e400) must not be re-read with YAML's rules.
         None if origin == "-" && looks_like_json(bytes) => match json::load(bytes, origin) {
-            Err(Error::Syntax { .. }) => yaml::load(bytes, origin),
+            Err(Error::Syntax { .. }) => yaml::load_as(bytes, origin, marks),
             other => other,
         },
-        None => yaml::load(bytes, origin),
+        None => yaml::load_as(bytes, origin, marks),
     }
 }
 
@@ -222,6 +238,16 @@ fn looks_like_json(bytes: &[u8]) -> bool {
 
 /// Read and load a config file.
 pub fn load_file(path: &Path, format: Option<Format>) -> Result<Document, Error> {
+    load_file_as(path, format, KeyMarks::Skip)
+}
+
+/// [`load_file`], recording where each mapping key starts
+/// ([`Document::mark_of`]) for messages that point into the file.
+pub fn load_file_with_marks(path: &Path, format: Option<Format>) -> Result<Document, Error> {
+    load_file_as(path, format, KeyMarks::Record)
+}
+
+fn load_file_as(path: &Path, format: Option<Format>, marks: KeyMarks) -> Result<Document, Error> {
     let shown = path.display().to_string();
     if path.is_dir() {
         return Err(Error::IsDirectory { path: shown });
@@ -230,7 +256,7 @@ pub fn load_file(path: &Path, format: Option<Format>) -> Result<Document, Error>
         path: shown.clone(),
         source,
     })?;
-    load(&bytes, format, &shown)
+    load_as(&bytes, format, &shown, marks)
 }
 
 /// Remove the values at `pointers` (SPEC §2 `hash.ignore`). A pointer that

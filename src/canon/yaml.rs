@@ -14,7 +14,8 @@
 
 use super::resolve::{self, Plain};
 use super::{
-    ecmascript_number, Document, Error, Integer, Mark, Pointer, Value, MAX_DEPTH, MAX_NODES,
+    ecmascript_number, Document, Error, Integer, KeyMarks, Mark, Pointer, Value, MAX_DEPTH,
+    MAX_NODES,
 };
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -23,7 +24,19 @@ use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 /// Load one YAML document. No document (an empty file, only comments) is
 /// null, as `yaml.safe_load("")` is None. A leading UTF-8 BOM is ignored.
+/// [`Document::key_marks`] stays empty: see [`load_with_marks`].
 pub fn load(bytes: &[u8], origin: &str) -> Result<Document, Error> {
+    load_as(bytes, origin, KeyMarks::Skip)
+}
+
+/// [`load`], and also record where each mapping key starts, for messages
+/// that point into the file. It costs a JSON Pointer per key, so only
+/// readers that report such messages (rk.yaml) ask for it.
+pub fn load_with_marks(bytes: &[u8], origin: &str) -> Result<Document, Error> {
+    load_as(bytes, origin, KeyMarks::Record)
+}
+
+pub(super) fn load_as(bytes: &[u8], origin: &str, marks: KeyMarks) -> Result<Document, Error> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let text = super::utf8(bytes, origin)?;
     Loader {
@@ -31,6 +44,7 @@ pub fn load(bytes: &[u8], origin: &str) -> Result<Document, Error> {
         frames: Vec::new(),
         anchors: HashMap::new(),
         root: None,
+        marks,
         key_marks: Vec::new(),
         legacy_unverifiable: None,
     }
@@ -40,20 +54,57 @@ pub fn load(bytes: &[u8], origin: &str) -> Result<Document, Error> {
 const YAML_TAG: &str = "tag:yaml.org,2002:";
 
 /// A node as read, before aliases are expanded.
+#[derive(Clone)]
 enum Node {
     Scalar(Value),
     /// A plain `<<`: a merge key.
     Merge,
-    Seq(Vec<Rc<NodeData>>),
-    Map(Vec<(Key, Rc<NodeData>)>),
+    Seq(Vec<Child>),
+    Map(Vec<(Key, Child)>),
 }
 
+#[derive(Clone)]
 struct NodeData {
     node: Node,
     /// How many nodes this expands to (saturating).
     size: u64,
     /// How many levels of arrays and objects it holds (a scalar is 0).
     height: usize,
+}
+
+/// A node in its parent: its own, or shared with its anchor and aliases.
+/// Only anchored nodes are shared, so the rest move into the value.
+#[derive(Clone)]
+enum Child {
+    Own(NodeData),
+    Shared(Rc<NodeData>),
+}
+
+impl Child {
+    fn node(&self) -> &NodeData {
+        match self {
+            Child::Own(node) => node,
+            Child::Shared(node) => node,
+        }
+    }
+
+    /// The node itself, copied only when it is still shared.
+    fn into_node(self) -> NodeData {
+        match self {
+            Child::Own(node) => node,
+            Child::Shared(node) => Rc::unwrap_or_clone(node),
+        }
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Child::Own(node) => node.into_value(),
+            Child::Shared(node) => match Rc::try_unwrap(node) {
+                Ok(node) => node.into_value(),
+                Err(shared) => shared.to_value(),
+            },
+        }
+    }
 }
 
 impl NodeData {
@@ -65,35 +116,58 @@ impl NodeData {
         }
     }
 
+    fn into_value(self) -> Value {
+        match self.node {
+            Node::Scalar(v) => v,
+            Node::Merge => Value::String("<<".into()),
+            Node::Seq(items) => Value::Array(items.into_iter().map(Child::into_value).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.text, v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+
     fn to_value(&self) -> Value {
         match &self.node {
             Node::Scalar(v) => v.clone(),
             Node::Merge => Value::String("<<".into()),
-            Node::Seq(items) => Value::Array(items.iter().map(|i| i.to_value()).collect()),
+            Node::Seq(items) => Value::Array(items.iter().map(|i| i.node().to_value()).collect()),
             Node::Map(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.text.clone(), v.to_value()))
+                    .map(|(k, v)| (k.text.clone(), v.node().to_value()))
                     .collect(),
             ),
         }
     }
 }
 
-/// A mapping key: its text in the value model, and what PyYAML compares it
-/// as (`1`, `1.0` and `true` are one key to a Python dict).
+/// A mapping key: its text in the value model, what PyYAML compares it as
+/// (`1`, `1.0` and `true` are one key to a Python dict), and where it is.
 #[derive(Clone)]
 struct Key {
     text: String,
-    python: String,
+    /// The number Python compares a key that is not a string in YAML as
+    /// (`n1` for `1`, `1.0` and `true`); a string key is its text to Python.
+    number: Option<String>,
+    at: Mark,
 }
 
-/// Keys of one mapping, by text and by Python identity.
+/// The entries of a mapping, and what finds a key among them: a scan while
+/// the mapping is small (most mappings of a config), a hash index once it
+/// has [`INDEXED_FROM`] entries, so a huge mapping stays linear.
 #[derive(Default)]
-struct KeyIndex {
-    by_text: HashMap<String, usize>,
-    by_python: HashMap<String, usize>,
+struct Entries {
+    list: Vec<(Key, Child)>,
+    by_text: Option<HashMap<String, usize>>,
+    /// Keys that are not strings in YAML, by [`Key::number`].
+    by_number: HashMap<String, usize>,
 }
+
+const INDEXED_FROM: usize = 16;
 
 enum Slot {
     New,
@@ -104,18 +178,41 @@ enum Slot {
     Collides(usize),
 }
 
-impl KeyIndex {
-    fn slot(&self, key: &Key, entries: &[(Key, Rc<NodeData>)]) -> Slot {
-        match (self.by_python.get(&key.python), self.by_text.get(&key.text)) {
-            (Some(&i), _) if entries[i].0.text == key.text => Slot::Same(i),
-            (Some(&i), _) | (None, Some(&i)) => Slot::Collides(i),
-            (None, None) => Slot::New,
+impl Entries {
+    fn slot(&self, key: &Key) -> Slot {
+        // Texts are unique among the entries: a second one collides.
+        let same_text = match &self.by_text {
+            Some(index) => index.get(&key.text).copied(),
+            None => self.list.iter().position(|(k, _)| k.text == key.text),
+        };
+        match &key.number {
+            None => match same_text {
+                Some(i) if self.list[i].0.number.is_none() => Slot::Same(i),
+                Some(i) => Slot::Collides(i),
+                None => Slot::New,
+            },
+            Some(number) => match self.by_number.get(number) {
+                Some(&i) if self.list[i].0.text == key.text => Slot::Same(i),
+                Some(&i) => Slot::Collides(i),
+                None => same_text.map_or(Slot::New, Slot::Collides),
+            },
         }
     }
 
-    fn insert(&mut self, key: &Key, index: usize) {
-        self.by_text.insert(key.text.clone(), index);
-        self.by_python.insert(key.python.clone(), index);
+    /// Add an entry whose key [`Entries::slot`] found new.
+    fn push(&mut self, key: Key, value: Child) {
+        let index = self.list.len();
+        if let Some(number) = &key.number {
+            self.by_number.insert(number.clone(), index);
+        }
+        if let Some(by_text) = &mut self.by_text {
+            by_text.insert(key.text.clone(), index);
+        }
+        self.list.push((key, value));
+        if self.by_text.is_none() && self.list.len() >= INDEXED_FROM {
+            let by_text = self.list.iter().enumerate();
+            self.by_text = Some(by_text.map(|(i, (k, _))| (k.text.clone(), i)).collect());
+        }
     }
 }
 
@@ -125,11 +222,10 @@ enum Pending {
 }
 
 enum FrameKind {
-    Seq(Vec<Rc<NodeData>>),
+    Seq(Vec<Child>),
     Map {
-        explicit: Vec<(Key, Rc<NodeData>)>,
-        index: KeyIndex,
-        merges: Vec<(Rc<NodeData>, Mark)>,
+        explicit: Entries,
+        merges: Vec<(Child, Mark)>,
         pending: Option<Pending>,
     },
 }
@@ -144,7 +240,8 @@ struct Loader<'a> {
     origin: &'a str,
     frames: Vec<Frame>,
     anchors: HashMap<usize, Rc<NodeData>>,
-    root: Option<Rc<NodeData>>,
+    root: Option<Child>,
+    marks: KeyMarks,
     key_marks: Vec<(Pointer, Mark)>,
     legacy_unverifiable: Option<String>,
 }
@@ -222,7 +319,7 @@ impl Loader<'_> {
                         );
                         self.unverifiable(reason);
                     }
-                    self.attach(node, at)?;
+                    self.attach(Child::Shared(node), at)?;
                 }
                 Event::SequenceStart(anchor, tag) => self.start(true, anchor, tag.as_ref(), at)?,
                 Event::MappingStart(anchor, tag) => self.start(false, anchor, tag.as_ref(), at)?,
@@ -237,7 +334,9 @@ impl Loader<'_> {
                 Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
             }
         }
-        let value = self.root.as_ref().map_or(Value::Null, |r| r.to_value());
+        // With the anchors gone, a node shared by no alias moves into the value.
+        self.anchors.clear();
+        let value = self.root.map_or(Value::Null, Child::into_value);
         Ok(Document {
             value,
             key_marks: self.key_marks,
@@ -350,8 +449,7 @@ impl Loader<'_> {
             FrameKind::Seq(Vec::new())
         } else {
             FrameKind::Map {
-                explicit: Vec::new(),
-                index: KeyIndex::default(),
+                explicit: Entries::default(),
                 merges: Vec::new(),
                 pending: None,
             }
@@ -477,15 +575,18 @@ impl Loader<'_> {
                 format!("aliases expand to more than {MAX_NODES} nodes (an alias bomb)"),
             ));
         }
-        let node = Rc::new(node);
-        if anchor != 0 {
+        let node = if anchor == 0 {
+            Child::Own(node)
+        } else {
+            let node = Rc::new(node);
             self.anchors.insert(anchor, Rc::clone(&node));
-        }
+            Child::Shared(node)
+        };
         self.attach(node, at)
     }
 
-    fn attach(&mut self, node: Rc<NodeData>, at: Mark) -> Result<(), Error> {
-        if self.frames.len() + node.height > MAX_DEPTH {
+    fn attach(&mut self, node: Child, at: Mark) -> Result<(), Error> {
+        if self.frames.len() + node.node().height > MAX_DEPTH {
             return Err(self.refuse(
                 self.pointer(),
                 at,
@@ -493,7 +594,7 @@ impl Loader<'_> {
             ));
         }
         let at_key = self.at_key();
-        if matches!(node.node, Node::Merge) && !at_key {
+        if matches!(node.node().node, Node::Merge) && !at_key {
             return Err(self.refuse(
                 self.pointer(),
                 at,
@@ -501,7 +602,7 @@ impl Loader<'_> {
             ));
         }
         if at_key {
-            return self.attach_key(&node, at);
+            return self.attach_key(node, at);
         }
         match self.frames.last_mut() {
             None => self.root = Some(node),
@@ -509,14 +610,10 @@ impl Loader<'_> {
                 FrameKind::Seq(items) => items.push(node),
                 FrameKind::Map {
                     explicit,
-                    index,
                     merges,
                     pending,
                 } => match pending.take() {
-                    Some(Pending::Key(key)) => {
-                        index.insert(&key, explicit.len());
-                        explicit.push((key, node));
-                    }
+                    Some(Pending::Key(key)) => explicit.push(key, node),
                     Some(Pending::Merge(merge_at)) => merges.push((node, merge_at)),
                     None => unreachable!("at_key handled a missing key"),
                 },
@@ -525,9 +622,15 @@ impl Loader<'_> {
         Ok(())
     }
 
-    fn attach_key(&mut self, node: &NodeData, at: Mark) -> Result<(), Error> {
-        let map_pointer = self.pointer();
-        let value = match &node.node {
+    /// The pointer of a key of the mapping being read.
+    fn key_pointer(&self, key: &Key) -> Pointer {
+        let mut pointer = self.pointer();
+        pointer.push(key.text.clone());
+        pointer
+    }
+
+    fn attach_key(&mut self, node: Child, at: Mark) -> Result<(), Error> {
+        let value = match node.into_node().node {
             Node::Merge => {
                 self.set_pending(Pending::Merge(at));
                 return Ok(());
@@ -535,26 +638,27 @@ impl Loader<'_> {
             Node::Scalar(v) => v,
             Node::Seq(_) | Node::Map(_) => {
                 return Err(self.refuse(
-                    map_pointer,
+                    self.pointer(),
                     at,
                     "a sequence or mapping as a mapping key (keys must be strings)",
                 ))
             }
         };
         let key = match value {
-            Value::String(s) => Key {
-                text: s.clone(),
-                python: format!("s{s}"),
+            Value::String(text) => Key {
+                text,
+                number: None,
+                at,
             },
             Value::Null => {
                 return Err(self.refuse(
-                    map_pointer,
+                    self.pointer(),
                     at,
                     "a null mapping key (keys must be strings)",
                 ))
             }
             other => {
-                let key = numeric_key(other);
+                let key = numeric_key(&other, at);
                 let kind = other.kind();
                 let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
                     "an"
@@ -564,30 +668,31 @@ impl Loader<'_> {
                 let reason = format!(
                     "key {} of {} is {article} {kind} in YAML, not a string",
                     key.text,
-                    display(&map_pointer),
+                    display(&self.pointer()),
                 );
                 self.unverifiable(reason);
                 key
             }
         };
-        let pointer = map_pointer.child(key.text.clone());
         if let Some(Frame {
-            kind: FrameKind::Map {
-                explicit, index, ..
-            },
+            kind: FrameKind::Map { explicit, .. },
             ..
         }) = self.frames.last()
         {
-            match index.slot(&key, explicit) {
+            match explicit.slot(&key) {
                 Slot::New => {}
-                Slot::Same(_) => return Err(self.refuse(pointer, at, "duplicate key")),
+                Slot::Same(_) => {
+                    return Err(self.refuse(self.key_pointer(&key), at, "duplicate key"))
+                }
                 Slot::Collides(i) => {
-                    let reason = collision(&explicit[i].0, &key);
-                    return Err(self.refuse(pointer, at, reason));
+                    let reason = collision(&explicit.list[i].0, &key);
+                    return Err(self.refuse(self.key_pointer(&key), at, reason));
                 }
             }
         }
-        self.key_marks.push((pointer, at));
+        if self.marks == KeyMarks::Record {
+            self.key_marks.push((self.key_pointer(&key), at));
+        }
         self.set_pending(Pending::Key(key));
         Ok(())
     }
@@ -613,93 +718,85 @@ impl Loader<'_> {
                 explicit, merges, ..
             } => {
                 if merges.is_empty() {
-                    Node::Map(explicit)
+                    Node::Map(explicit.list)
                 } else {
                     Node::Map(self.merge(explicit, merges)?)
                 }
             }
         };
-        let entries_children: Vec<&Rc<NodeData>> = match &node {
-            Node::Seq(items) => items.iter().collect(),
-            Node::Map(entries) => entries.iter().map(|(_, v)| v).collect(),
-            _ => Vec::new(),
+        let (size, height) = match &node {
+            Node::Seq(items) => measure(items.iter()),
+            Node::Map(entries) => measure(entries.iter().map(|(_, v)| v)),
+            Node::Scalar(_) | Node::Merge => (1, 0),
         };
-        let size = entries_children
-            .iter()
-            .fold(1u64, |acc, c| acc.saturating_add(c.size));
-        let height = 1 + entries_children.iter().map(|c| c.height).max().unwrap_or(0);
         Ok(NodeData { node, size, height })
     }
 
     fn merge(
         &mut self,
-        explicit: Vec<(Key, Rc<NodeData>)>,
-        merges: Vec<(Rc<NodeData>, Mark)>,
-    ) -> Result<Vec<(Key, Rc<NodeData>)>, Error> {
-        let base = self.pointer();
-        let mut merged: Vec<(&Key, &Rc<NodeData>, Mark)> = Vec::new();
-        for (node, at) in &merges {
-            let bad = || {
-                self.refuse(
-                    base.child("<<"),
-                    *at,
-                    "a merge key `<<` takes a mapping or a list of mappings",
-                )
-            };
-            match &node.node {
-                Node::Map(entries) => merged.extend(entries.iter().map(|(k, v)| (k, v, *at))),
+        explicit: Entries,
+        merges: Vec<(Child, Mark)>,
+    ) -> Result<Vec<(Key, Child)>, Error> {
+        let bad = |at| {
+            let mut pointer = self.pointer();
+            pointer.push("<<");
+            self.refuse(
+                pointer,
+                at,
+                "a merge key `<<` takes a mapping or a list of mappings",
+            )
+        };
+        let mut merged: Vec<(Key, Child, Mark)> = Vec::new();
+        for (source, at) in merges {
+            match source.into_node().node {
+                Node::Map(entries) => merged.extend(entries.into_iter().map(|(k, v)| (k, v, at))),
                 Node::Seq(items) => {
-                    for item in items.iter().rev() {
-                        let Node::Map(entries) = &item.node else {
-                            return Err(bad());
+                    for item in items.into_iter().rev() {
+                        let Node::Map(entries) = item.into_node().node else {
+                            return Err(bad(at));
                         };
-                        merged.extend(entries.iter().map(|(k, v)| (k, v, *at)));
+                        merged.extend(entries.into_iter().map(|(k, v)| (k, v, at)));
                     }
                 }
-                _ => return Err(bad()),
+                _ => return Err(bad(at)),
             }
         }
-        let mut out: Vec<(Key, Rc<NodeData>)> = Vec::new();
-        let mut index = KeyIndex::default();
-        let explicit_marks = explicit.iter().map(|(k, _)| {
-            let p = base.child(k.text.clone());
-            self.key_marks
-                .iter()
-                .rev()
-                .find(|(q, _)| *q == p)
-                .map_or(merges[0].1, |(_, m)| *m)
+        let explicit = explicit.list.into_iter().map(|(k, v)| {
+            let at = k.at;
+            (k, v, at)
         });
-        let explicit_marks: Vec<Mark> = explicit_marks.collect();
-        let all = merged
-            .into_iter()
-            .map(|(k, v, m)| (k.clone(), Rc::clone(v), m))
-            .chain(
-                explicit
-                    .into_iter()
-                    .zip(explicit_marks)
-                    .map(|((k, v), m)| (k, v, m)),
-            );
-        for (key, value, at) in all {
-            match index.slot(&key, &out) {
-                Slot::New => {
-                    index.insert(&key, out.len());
-                    out.push((key, value));
-                }
-                Slot::Same(i) => out[i].1 = value,
+        let mut out = Entries::default();
+        for (key, value, at) in merged.into_iter().chain(explicit) {
+            match out.slot(&key) {
+                Slot::New => out.push(key, value),
+                Slot::Same(i) => out.list[i].1 = value,
                 Slot::Collides(i) => {
-                    let reason = collision(&out[i].0, &key);
-                    return Err(self.refuse(base.child(key.text), at, reason));
+                    let reason = collision(&out.list[i].0, &key);
+                    let mut pointer = self.pointer();
+                    pointer.push(key.text);
+                    return Err(self.refuse(pointer, at, reason));
                 }
             }
         }
-        Ok(out)
+        Ok(out.list)
     }
+}
+
+/// The size and height of a sequence or mapping with these children.
+fn measure<'a>(children: impl Iterator<Item = &'a Child>) -> (u64, usize) {
+    children.fold((1, 1), |(size, height), child| {
+        let child = child.node();
+        (
+            size.saturating_add(child.size),
+            height.max(1 + child.height),
+        )
+    })
 }
 
 /// The key of a non-string scalar: its canonical text, and the number Python
 /// compares it as.
-fn numeric_key(value: &Value) -> Key {
-    let (text, python) = match value {
+fn numeric_key(value: &Value, at: Mark) -> Key {
+    let (text, number) = match value {
         Value::Bool(b) => (b.to_string(), if *b { "n1" } else { "n0" }.to_string()),
         Value::Int(i) => (i.as_str().to_string(), format!("n{}", i.as_str())),
         Value::Float(f) => {
@@ -717,7 +814,11 @@ fn numeric_key(value: &Value) -> Key {
         }
         other => (other.kind().to_string(), format!("?{}", other.kind())),
     };
-    Key { text, python }
+    Key {
+        text,
+        number: Some(number),
+        at,
+    }
 }
 
 fn collision(a: &Key, b: &Key) -> String {
@@ -904,7 +1005,8 @@ mod tests {
 
     #[test]
     fn key_marks() {
-        let d = doc("a:\n  b: 1\n  c:\n    - {d: 2}\n");
+        let d = load_with_marks(b"a:\n  b: 1\n  c:\n    - {d: 2}\n", "t.yaml").unwrap();
+        assert!(doc("a: 1").key_marks.is_empty());
         let at = |p: &str| {
             let m = d.mark_of(&Pointer::parse(p).unwrap()).unwrap();
             (m.line, m.column)
