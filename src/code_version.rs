@@ -163,3 +163,66 @@ mod tests {
         assert_eq!(CodeVersion::from_json(&v1.to_json()), Some(v1));
     }
 }
+
+/// The code of the project against the run's first recorded version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeDrift {
+    /// The run records no code version (not a git repository then, or a run
+    /// made before rk recorded one).
+    NotRecorded,
+    /// HEAD is the recorded commit (the tree may be dirty).
+    Unchanged { commit: String, dirty: bool },
+    /// Commits were made since the recorded one; newest first.
+    Changed {
+        since: String,
+        commits: Vec<Commit>,
+        dirty: bool,
+    },
+    /// git could not tell (missing, failing, or the project is no longer a
+    /// repository); the message says why.
+    Unavailable(String),
+}
+
+impl CodeDrift {
+    pub fn is_changed(&self) -> bool {
+        matches!(self, CodeDrift::Changed { .. })
+    }
+}
+
+/// The run's first recorded code version: the state's top-level
+/// `code_version` (written at `init`, or by the first `resume` that could
+/// read one).
+pub fn first_recorded(state: &crate::state::RunState) -> Option<CodeVersion> {
+    state
+        .extra
+        .get("code_version")
+        .and_then(CodeVersion::from_json)
+}
+
+/// Compare the project's code now with `first`.
+pub fn drift_since(root: &Path, first: Option<&CodeVersion>) -> CodeDrift {
+    let Some(first) = first else {
+        return CodeDrift::NotRecorded;
+    };
+    let now = match probe(root) {
+        Probe::Version(v) => v,
+        Probe::NotARepository => {
+            return CodeDrift::Unavailable("the project is no longer in a git repository".into())
+        }
+        Probe::Unavailable(message) => return CodeDrift::Unavailable(message),
+    };
+    if now.commit == first.commit {
+        return CodeDrift::Unchanged {
+            commit: now.commit,
+            dirty: now.dirty,
+        };
+    }
+    match commits_since(root, &first.commit) {
+        Ok(commits) => CodeDrift::Changed {
+            since: first.commit.clone(),
+            commits,
+            dirty: now.dirty,
+        },
+        Err(message) => CodeDrift::Unavailable(message),
+    }
+}

@@ -72,4 +72,16 @@ impl Style {
     pub fn dim(self, text: &str) -> String {
         self.paint("2", text)
     }
+
+    /// `text` in the colour of a run's overall status.
+    pub fn status(self, status: crate::state::OverallStatus, text: &str) -> String {
+        use crate::state::OverallStatus as S;
+        match status {
+            S::Failed | S::Corrupt => self.red(text),
+            S::Completed | S::Archived => self.green(text),
+            S::Running => self.cyan(text),
+            S::Interrupted | S::Stopped => self.yellow(text),
+            S::NotStarted | S::NoState => self.dim(text),
+        }
+    }
 }

@@ -655,6 +655,9 @@ pub fn archive(
         copied: false,
         warnings: committed.warnings,
     };
+    archived
+        .warnings
+        .extend(crate::ops::status_md::refresh(project, &run));
     if let Some(dest) = &options.dest {
         archived.copied = move_run(&run, dest, settings, &archived.manifest)?;
         archived.moved_to = Some(dest.clone());

@@ -8,7 +8,8 @@
 
 use crate::clock;
 use crate::error::{Error, Exit};
-use crate::project::{RunDir, Settings};
+use crate::ops::status_md;
+use crate::project::{Project, RunDir, Settings};
 use crate::state::{self, Expect, Gate, RunState};
 
 /// One gate as it stands for a run.
@@ -132,12 +133,8 @@ fn load(run: &RunDir, settings: &Settings) -> Result<RunState, Error> {
 }
 
 /// `rk gate add`: a gate on `phase`; re-adding a cleared gate owes it again.
-pub fn add(
-    run: &RunDir,
-    settings: &Settings,
-    phase: &str,
-    reason: &str,
-) -> Result<GateView, Error> {
+pub fn add(project: &Project, run: &RunDir, phase: &str, reason: &str) -> Result<GateView, Error> {
+    let settings = &project.settings;
     let mut state = load(run, settings)?;
     check_phase(phase, &state, settings)?;
     let gate = Gate {
@@ -156,9 +153,9 @@ pub fn add(
         }
         None => gates.push((phase.to_string(), gate)),
     }
-    state::commit(
+    status_md::commit(
+        project,
         run,
-        settings,
         &state,
         "gate",
         &format!("gate added before {phase}: {reason}"),
@@ -192,7 +189,8 @@ pub enum Cleared {
 }
 
 /// `rk gate clear`: record who cleared the gate on `phase`, when, and why.
-pub fn clear(run: &RunDir, settings: &Settings, phase: &str, note: &str) -> Result<Cleared, Error> {
+pub fn clear(project: &Project, run: &RunDir, phase: &str, note: &str) -> Result<Cleared, Error> {
+    let settings = &project.settings;
     let mut state = load(run, settings)?;
     check_phase(phase, &state, settings)?;
     let Some(view) = gates(&state, settings)
@@ -227,9 +225,9 @@ pub fn clear(run: &RunDir, settings: &Settings, phase: &str, note: &str) -> Resu
     entry.cleared_at = Some(Some(now));
     entry.cleared_by = Some(Some(who()));
     entry.note = Some(Some(note.to_string()));
-    state::commit(
+    status_md::commit(
+        project,
         run,
-        settings,
         &state,
         "gate",
         &format!("gate before {phase} cleared: {note}"),

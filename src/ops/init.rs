@@ -194,6 +194,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
         PersistError::Exists => exists(&run),
         PersistError::Io(e) => store::io_err(&run.path, e).into(),
     })?;
+    warnings.extend(crate::ops::status_md::refresh(project, &run));
     Ok(Created {
         run,
         phases,

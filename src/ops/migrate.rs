@@ -39,6 +39,7 @@ use crate::canon::{self, ConfigHash, Scheme};
 use crate::clock::{self, Timestamp};
 use crate::drift;
 use crate::error::{Error, Exit};
+use crate::ops::status_md;
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, Note, Phase, PhaseStatus, RunState};
 use crate::store::{self, atomic, ObjectId, StateLock, Store};
@@ -506,9 +507,9 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
         _ => format!("migrated from {} trials", plan.trials),
     };
-    let committed = state::commit(
+    let committed = status_md::commit(
+        project,
         run,
-        settings,
         &new,
         "migrate",
         &message,

@@ -13,5 +13,6 @@ pub mod restore;
 pub mod resume;
 pub mod sessions;
 pub mod status;
+pub mod status_md;
 pub mod stop;
 pub mod verify;

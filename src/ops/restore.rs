@@ -7,8 +7,9 @@
 //! `observed` snapshot, so restoring never loses anything.
 
 use crate::error::{Error, Exit};
-use crate::project::{RunDir, Settings};
-use crate::state::{self, Expect, RunState};
+use crate::ops::status_md;
+use crate::project::{Project, RunDir};
+use crate::state::{Expect, RunState};
 use crate::store::{ObjectId, Store};
 
 /// What was restored.
@@ -24,7 +25,8 @@ pub struct Restored {
 
 /// Write the state of snapshot `at` (default: the newest intact snapshot,
 /// normally HEAD) back to `run_state.json`.
-pub fn restore(run: &RunDir, settings: &Settings, at: Option<&str>) -> Result<Restored, Error> {
+pub fn restore(project: &Project, run: &RunDir, at: Option<&str>) -> Result<Restored, Error> {
+    let settings = &project.settings;
     let store = Store::new(run);
     let snapshot = match at {
         Some(given) => store.resolve_snapshot(given)?,
@@ -55,9 +57,9 @@ pub fn restore(run: &RunDir, settings: &Settings, at: Option<&str>) -> Result<Re
             )),
         )
     })?;
-    let committed = state::commit(
+    let committed = status_md::commit(
+        project,
         run,
-        settings,
         &state,
         "restore",
         &format!("restored from {}", snapshot.id),

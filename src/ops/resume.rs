@@ -10,13 +10,13 @@
 
 use crate::canon::{self, Document, Scheme};
 use crate::clock;
-use crate::code_version::{self, Probe};
+use crate::code_version::{self, CodeDrift, Probe};
 use crate::dispatch::{self, Placeholders, StepRange};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{gate, migrate, stop};
-use crate::project::{Project, RunDir, Settings};
+use crate::ops::{gate, migrate, status_md, stop};
+use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
@@ -268,9 +268,9 @@ pub fn resume(
                 }
                 let id = store.put_value(&chosen.doc.value)?;
                 config_object = Some(id.clone());
-                state::commit(
+                status_md::commit(
+                    project,
                     run,
-                    settings,
                     &state,
                     "drift",
                     &format!(
@@ -284,6 +284,10 @@ pub fn resume(
             }
         }
     }
+
+    // Code drift (SPEC §7.9): reported, or refused like config drift.
+    let code_now = code_version::probe(&project.root);
+    check_code_drift(project, run, &mut state, opts, &now, err)?;
 
     // 6. The plan.
     let (steps, reason) = match &opts.steps {
@@ -348,9 +352,12 @@ pub fn resume(
         pid: Some(Some(std::process::id() as i64)),
         ..Session::default()
     };
-    match code_version::probe(&project.root) {
+    match &code_now {
         Probe::Version(v) => {
             session.extra.insert("code_version".into(), v.to_json());
+            if code_version::first_recorded(&state).is_none() {
+                state.extra.insert("code_version".into(), v.to_json());
+            }
         }
         Probe::NotARepository => {}
         Probe::Unavailable(message) => {
@@ -370,9 +377,9 @@ pub fn resume(
         .get_or_insert_with(Vec::new)
         .push(session.clone());
     trim_sessions(&mut state, settings.sessions_keep);
-    state::commit(
+    status_md::commit(
+        project,
         run,
-        settings,
         &state,
         "resume",
         &format!("resume: {}", shell_words(&argv)),
@@ -432,9 +439,9 @@ pub fn resume(
         (None, Some(f)) => format!("resume failed to start: {f}"),
         (None, None) => "resume ended".to_string(),
     };
-    state::commit(
+    status_md::commit(
+        project,
         run,
-        settings,
         &after,
         "resume-exit",
         &message,
@@ -443,6 +450,89 @@ pub fn resume(
     )?;
     drop(lock);
     finish(result, argv)
+}
+
+/// Report the commits made since the run's first recorded code version;
+/// with rk.yaml `code_drift: refuse`, refuse them (exit 3) unless `--force`,
+/// which records them in the state's `code_drift`.
+fn check_code_drift(
+    project: &Project,
+    run: &RunDir,
+    state: &mut RunState,
+    opts: &Options,
+    now: &str,
+    err: &mut dyn Write,
+) -> Result<(), Error> {
+    let first = code_version::first_recorded(state);
+    let (since, commits) = match code_version::drift_since(&project.root, first.as_ref()) {
+        CodeDrift::Changed { since, commits, .. } => (since, commits),
+        CodeDrift::Unavailable(why) => {
+            writeln!(err, "rk: warning: code drift not checked: {why}")?;
+            return Ok(());
+        }
+        CodeDrift::NotRecorded | CodeDrift::Unchanged { .. } => return Ok(()),
+    };
+    let short = &since[..since.len().min(10)];
+    let summary = format!(
+        "{} commit{} since run {} started at {short}",
+        commits.len(),
+        if commits.len() == 1 { "" } else { "s" },
+        run.rid
+    );
+    let refuse = project.settings.code_drift == CodeDriftPolicy::Refuse;
+    writeln!(
+        err,
+        "rk: {}code drift: {summary}:",
+        if refuse && !opts.force {
+            ""
+        } else {
+            "warning: "
+        }
+    )?;
+    for c in commits.iter().take(10) {
+        writeln!(err, "rk:   {} {}", c.id, c.subject)?;
+    }
+    if !refuse {
+        return Ok(());
+    }
+    // A forced resume acknowledges the code as it was then: refuse again only
+    // when HEAD moved past the last acknowledged commit.
+    let head = match code_version::probe(&project.root) {
+        Probe::Version(v) => v.commit,
+        _ => return Ok(()),
+    };
+    let acknowledged = state
+        .extra
+        .get("code_drift")
+        .and_then(|v| v.as_array())
+        .and_then(|list| list.last())
+        .and_then(|r| r.get("head"))
+        .and_then(|h| h.as_str());
+    if acknowledged == Some(head.as_str()) {
+        return Ok(());
+    }
+    if !opts.force {
+        return Err(Error::refusal(
+            Exit::Drift,
+            format!("code drift in run {}: {summary}; nothing dispatched (rk.yaml code_drift: refuse)", run.rid),
+            Some(format!("review the commits (git log {short}..HEAD); to go on with this code: rk resume {} --force", run.rid)),
+        ));
+    }
+    let records = state
+        .extra
+        .entry("code_drift")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    if let serde_json::Value::Array(list) = records {
+        list.push(json!({
+            "detected_at": now,
+            "since": since,
+            "head": head,
+            "commits": commits.len(),
+            "subjects": commits.iter().map(|c| c.subject.clone()).collect::<Vec<_>>(),
+            "forced": true,
+        }));
+    }
+    Ok(())
 }
 
 /// A run without a state is migrated first (SPEC §7.1 step 4); a dry run

@@ -7,7 +7,8 @@
 
 use crate::clock;
 use crate::error::Error;
-use crate::project::{RunDir, Settings};
+use crate::ops::status_md;
+use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, Session};
 use crate::store::Store;
 use serde_json::Value;
@@ -24,11 +25,12 @@ pub struct Noted {
 /// `rk note RUN TEXT [--resume-file PATH]`: record where work stopped and what
 /// comes next on the latest session, or on a new one when the run has none.
 pub fn note(
+    project: &Project,
     run: &RunDir,
-    settings: &Settings,
     text: &str,
     resume_file: Option<&str>,
 ) -> Result<Noted, Error> {
+    let settings = &project.settings;
     let mut state = state::load(run, settings)?.ok_or_else(|| {
         Error::usage(
             format!("run {} has no {}", run.rid, settings.state_file),
@@ -60,7 +62,7 @@ pub fn note(
     }
     session.extra.insert("noted_at".into(), Value::String(now));
     let started = session.started_at.clone().unwrap_or_default();
-    state::commit(run, settings, &state, "note", text, &Expect::Any, None)?;
+    status_md::commit(project, run, &state, "note", text, &Expect::Any, None)?;
     Ok(Noted {
         session_started_at: started,
         new_session,

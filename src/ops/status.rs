@@ -8,11 +8,15 @@
 //! because the person asking is usually the one who has to repair it.
 
 use crate::canon::{self, Scheme};
+use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
+use crate::ops::gate::{self, GateView};
+use crate::output::Style;
 use crate::project::{Project, RunDir};
 use crate::state::{self, OverallStatus, RunState};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// One phase of the pipeline (and any phase the state has beyond it).
@@ -57,6 +61,9 @@ pub enum ConfigFacts {
 /// The last session recorded in the state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionFacts {
+    /// Where work stopped and what comes next (`rk note`).
+    pub stopped_at: Option<String>,
+    pub resume_file: Option<String>,
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
     pub exit_code: Option<i64>,
@@ -92,6 +99,10 @@ pub struct Report {
     /// The latest time anything was recorded: a phase update or a session.
     pub last_activity: Option<String>,
     pub last_session: Option<SessionFacts>,
+    /// Review gates owed before a phase (SPEC §7.9), in pipeline order.
+    pub owed_gates: Vec<GateView>,
+    /// The project's code against the run's first recorded version.
+    pub code: CodeDrift,
     /// Things to know: migration notes, drift records, corrupt or
     /// reconstructed manifests, problems reading the store.
     pub concerns: Vec<String>,
@@ -126,15 +137,10 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         }
     };
 
-    let mut names: Vec<String> = settings.phases.clone();
-    if let Some(s) = &state {
-        names.extend(
-            s.phases
-                .iter()
-                .map(|(n, _)| n.clone())
-                .filter(|n| !settings.phases.contains(n)),
-        );
-    }
+    let names: Vec<String> = match &state {
+        Some(s) => s.pipeline(&settings.phases),
+        None => settings.phases.clone(),
+    };
     let phases = names
         .into_iter()
         .map(|name| {
@@ -191,6 +197,8 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         .and_then(|s| s.sessions.as_ref())
         .and_then(|s| s.last())
         .map(|s| SessionFacts {
+            stopped_at: s.stopped_at.clone().flatten(),
+            resume_file: s.resume_file.clone().flatten(),
             started_at: s.started_at.clone(),
             ended_at: s.ended_at.clone().flatten(),
             exit_code: s.exit_code.flatten(),
@@ -210,6 +218,22 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         .filter_map(|t| crate::clock::Timestamp::parse(t).map(|ts| (ts, t)))
         .max_by_key(|(ts, _)| *ts)
         .map(|(_, t)| t.to_string());
+
+    let owed_gates = state
+        .as_ref()
+        .map(|s| {
+            gate::gates(s, settings)
+                .into_iter()
+                .filter(GateView::is_owed)
+                .collect()
+        })
+        .unwrap_or_default();
+    let code = match &state {
+        Some(s) => {
+            code_version::drift_since(&project.root, code_version::first_recorded(s).as_ref())
+        }
+        None => CodeDrift::NotRecorded,
+    };
 
     let stop_requested = std::fs::read_to_string(run.path.join("STOP_REQUESTED"))
         .ok()
@@ -239,6 +263,8 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         stop_requested,
         last_activity,
         last_session,
+        owed_gates,
+        code,
         concerns,
     }
 }
@@ -310,6 +336,22 @@ fn config_facts(
     }
 }
 
+/// The owed gate that blocks everything left to do: at or before the first
+/// phase that is not completed.
+fn gated(report: &Report) -> Option<&GateView> {
+    let first_open = report
+        .phases
+        .iter()
+        .position(|p| p.status.as_deref() != Some("completed"))?;
+    report.owed_gates.iter().find(|g| {
+        report
+            .phases
+            .iter()
+            .position(|p| p.name == g.phase)
+            .is_some_and(|at| at <= first_open)
+    })
+}
+
 /// The exact next command to type, decided once for every caller (`rk
 /// status`, `rk next`, `STATUS.md`, the demo). When two commands are owed in
 /// order (look at the drift, then resume past it) they come one per line.
@@ -321,7 +363,9 @@ fn config_facts(
 ///   migrate RUN`;
 /// * no_state: `rk migrate RUN`;
 /// * archived: `rk verify RUN`; completed: `rk archive RUN`;
-/// * stopped, interrupted, failed, not_started: `rk resume RUN`; when the
+/// * stopped, interrupted, failed, not_started: when only work behind an
+///   owed review gate is left, `rk gate clear RUN PHASE --note "…"`; else
+///   `rk resume RUN`; when the
 ///   config drifted, `rk diff-config RUN@recorded RUN` then `rk resume RUN
 ///   --force` (only the latter when no recorded config exists to diff);
 ///   when the recorded legacy hash is unverifiable, `rk resume RUN --force`.
@@ -343,6 +387,13 @@ pub fn next_command(report: &Report) -> Option<String> {
         | OverallStatus::Interrupted
         | OverallStatus::Failed
         | OverallStatus::NotStarted => Some(match &report.config {
+            _ if gated(report).is_some() => {
+                let g = gated(report).expect("checked");
+                format!(
+                    "rk gate clear {run} {} --note \"what was reviewed\"",
+                    g.phase
+                )
+            }
             ConfigFacts::Drifted { keys: Some(_), .. } => {
                 format!("rk diff-config {run}@recorded {run}\nrk resume {run} --force")
             }
@@ -352,4 +403,309 @@ pub fn next_command(report: &Report) -> Option<String> {
             _ => format!("rk resume {run}"),
         }),
     }
+}
+
+const BAR: usize = 12;
+
+fn bar(filled: usize) -> String {
+    "█".repeat(filled.min(BAR)) + &"░".repeat(BAR - filled.min(BAR))
+}
+
+/// The human screen; also what STATUS.md renders (without colour).
+pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "run {}: {}",
+        r.rid,
+        style.bold(&style.status(r.status, r.status.as_str()))
+    )?;
+    writeln!(out, "  dir       {}", r.path.display())?;
+    for g in &r.owed_gates {
+        writeln!(
+            out,
+            "  {}",
+            style.yellow(&format!(
+                "review owed before {}: {} ({})",
+                g.phase, g.reason, g.source
+            ))
+        )?;
+    }
+    if let Some(problem) = &r.state_problem {
+        writeln!(
+            out,
+            "  state     {} is corrupt: {problem}",
+            r.state_file.display()
+        )?;
+    }
+    let mut facts = vec![format!(
+        "{} trial{}",
+        r.trials,
+        if r.trials == 1 { "" } else { "s" }
+    )];
+    if r.migrated {
+        facts.push("migrated".into());
+    }
+    writeln!(out, "  trials    {}", facts.join(", "))?;
+
+    writeln!(out, "phases")?;
+    let name_w = r.phases.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let status_w = r
+        .phases
+        .iter()
+        .map(|p| p.status.as_deref().unwrap_or("-").len())
+        .max()
+        .unwrap_or(1);
+    for p in &r.phases {
+        let shown = p.status.as_deref().unwrap_or("-");
+        let (filled, counts) = match p.evidence {
+            Some((sat, counted)) if counted > 0 => (
+                (sat * BAR + counted / 2) / counted,
+                format!(" {sat}/{counted}"),
+            ),
+            _ => (if shown == "completed" { BAR } else { 0 }, String::new()),
+        };
+        let painted = match shown {
+            "completed" => style.green(shown),
+            "failed" => style.red(shown),
+            "in_progress" | "stopped" => style.yellow(shown),
+            _ => shown.to_string(),
+        };
+        let pad = " ".repeat(status_w - shown.len());
+        let inferred = match (p.status.as_deref(), p.evidence_status) {
+            (None, Some(ev)) => format!(" (evidence: {ev})"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  {:name_w$}  {painted}{pad}  {}{counts}{inferred}",
+            p.name,
+            bar(filled)
+        )?;
+    }
+
+    let config = match &r.config {
+        ConfigFacts::Unchanged { scheme, hash } => {
+            format!("unchanged ({} {})", scheme.name(), short(hash))
+        }
+        ConfigFacts::Drifted {
+            scheme,
+            recorded,
+            current,
+            keys,
+        } => {
+            let what = match keys {
+                Some(keys) if !keys.is_empty() => format!("changed {}", keys.join(", ")),
+                Some(_) => "no key changed (only spelling under the recorded scheme)".into(),
+                None => "no recorded config (legacy run)".into(),
+            };
+            style.red(&format!(
+                "drifted: {what}; recorded {} {}, current {}",
+                scheme.name(),
+                short(recorded),
+                short(current)
+            ))
+        }
+        ConfigFacts::Unverifiable { scheme, reason } => {
+            style.yellow(&format!("unverifiable under {}: {reason}", scheme.name()))
+        }
+        ConfigFacts::NotRecorded { reason } => format!("not checked: {reason}"),
+        ConfigFacts::Missing { path } => style.yellow(&format!("missing: {}", path.display())),
+        ConfigFacts::Unreadable { error } => style.red(&format!("unreadable: {error}")),
+    };
+    writeln!(out, "config    {config}")?;
+    match &r.code {
+        CodeDrift::NotRecorded => {}
+        CodeDrift::Unchanged { commit, dirty } => writeln!(
+            out,
+            "code      unchanged since {}{}",
+            short_commit(commit),
+            if *dirty { " (uncommitted changes)" } else { "" }
+        )?,
+        CodeDrift::Changed {
+            since,
+            commits,
+            dirty,
+        } => {
+            writeln!(
+                out,
+                "code      {}",
+                style.yellow(&format!(
+                    "{} commit{} since the run started at {}{}",
+                    commits.len(),
+                    if commits.len() == 1 { "" } else { "s" },
+                    short_commit(since),
+                    if *dirty {
+                        ", and uncommitted changes"
+                    } else {
+                        ""
+                    }
+                ))
+            )?;
+            for c in commits.iter().take(10) {
+                writeln!(out, "            {} {}", c.id, c.subject)?;
+            }
+            if commits.len() > 10 {
+                writeln!(out, "            … and {} more", commits.len() - 10)?;
+            }
+        }
+        CodeDrift::Unavailable(why) => writeln!(out, "code      not checked: {why}")?,
+    }
+
+    let held = match (&r.holder, r.status) {
+        (Some(h), _) => {
+            let mut parts = Vec::new();
+            if let Some(pid) = h.pid {
+                parts.push(format!("pid {pid}"));
+            }
+            if let Some(host) = &h.host {
+                parts.push(format!("on {host}"));
+            }
+            if let Some(at) = &h.started_at {
+                parts.push(format!("since {at}"));
+            }
+            if parts.is_empty() {
+                "an unknown process".into()
+            } else {
+                parts.join(" ")
+            }
+        }
+        (None, OverallStatus::Interrupted) => {
+            "nobody (interrupted: work began and no process holds the run)".into()
+        }
+        (None, _) => "nobody".into(),
+    };
+    writeln!(out, "held by   {held}")?;
+    if let Some(stop) = &r.stop_requested {
+        let since = if stop.is_empty() {
+            String::new()
+        } else {
+            format!(" (written {stop})")
+        };
+        writeln!(
+            out,
+            "stop      {}",
+            style.yellow(&format!("STOP_REQUESTED pending{since}"))
+        )?;
+    }
+    writeln!(
+        out,
+        "activity  {}",
+        r.last_activity.as_deref().unwrap_or("none recorded")
+    )?;
+    if let Some(s) = &r.last_session {
+        let exit = match (s.exit_code, &s.ended_at) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(_)) => "ended, no exit code".into(),
+            (None, None) => "no exit recorded".into(),
+        };
+        let mut what = vec![exit];
+        if let Some(at) = &s.started_at {
+            what.push(format!(
+                "{at} -> {}",
+                s.ended_at.as_deref().unwrap_or("(open)")
+            ));
+        }
+        if !s.steps.is_empty() {
+            what.push(format!("steps {}", s.steps.join(", ")));
+        }
+        if let Some(host) = &s.host {
+            what.push(format!("on {host}"));
+        }
+        writeln!(out, "session   {}", what.join("; "))?;
+        if let Some(stopped) = &s.stopped_at {
+            writeln!(out, "  noted   {stopped}")?;
+        }
+        if let Some(file) = &s.resume_file {
+            writeln!(out, "  resume  {file}")?;
+        }
+    }
+    if !r.concerns.is_empty() {
+        writeln!(out, "concerns")?;
+        for c in &r.concerns {
+            writeln!(out, "  - {c}")?;
+        }
+    }
+    match next_command(r) {
+        Some(next) => {
+            let mut lines = next.lines();
+            if let Some(first) = lines.next() {
+                writeln!(out, "next      {}", style.bold(first))?;
+            }
+            for line in lines {
+                writeln!(out, "then      {}", style.bold(line))?;
+            }
+        }
+        None => writeln!(out, "next      nothing to do while it runs")?,
+    }
+    Ok(())
+}
+
+fn short_commit(commit: &str) -> &str {
+    &commit[..commit.len().min(10)]
+}
+
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
+}
+
+/// The report as `rk status --json` prints it.
+pub fn to_json(r: &Report) -> serde_json::Value {
+    use serde_json::json;
+    let config = match &r.config {
+        ConfigFacts::Unchanged { scheme, hash } => {
+            json!({"state": "unchanged", "scheme": scheme.name(), "hash": hash})
+        }
+        ConfigFacts::Drifted {
+            scheme,
+            recorded,
+            current,
+            keys,
+        } => json!({"state": "drifted", "scheme": scheme.name(), "recorded": recorded,
+                    "current": current, "changed_keys": keys}),
+        ConfigFacts::Unverifiable { scheme, reason } => {
+            json!({"state": "unverifiable", "scheme": scheme.name(), "reason": reason})
+        }
+        ConfigFacts::NotRecorded { reason } => json!({"state": "not_recorded", "reason": reason}),
+        ConfigFacts::Missing { path } => {
+            json!({"state": "missing", "path": path.display().to_string()})
+        }
+        ConfigFacts::Unreadable { error } => json!({"state": "unreadable", "error": error}),
+    };
+    json!({
+        "format_version": 1,
+        "run": r.rid,
+        "path": r.path.display().to_string(),
+        "status": r.status.as_str(),
+        "state_problem": r.state_problem,
+        "last_good_snapshot": r.last_good.as_ref().map(|i| i.to_string()),
+        "migrated": r.migrated,
+        "trials": r.trials,
+        "phases": r.phases.iter().map(|p| json!({
+            "name": p.name,
+            "status": p.status,
+            "updated_at": p.updated_at,
+            "evidence": p.evidence.map(|(s, c)| json!({
+                "satisfied": s, "counted": c, "status": p.evidence_status,
+            })),
+        })).collect::<Vec<_>>(),
+        "config": config,
+        "held_by": r.holder.as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),
+        "stop_requested": r.stop_requested,
+        "last_activity": r.last_activity,
+        "last_session": r.last_session.as_ref().map(|s| json!({
+            "started_at": s.started_at, "ended_at": s.ended_at, "exit_code": s.exit_code,
+            "steps": s.steps, "host": s.host, "pid": s.pid,
+            "stopped_at": s.stopped_at, "resume_file": s.resume_file,
+        })),
+        "concerns": r.concerns,
+        "owed_gates": r.owed_gates,
+        "code": match &r.code {
+            CodeDrift::NotRecorded => json!({"state": "not_recorded"}),
+            CodeDrift::Unchanged { commit, dirty } => json!({"state": "unchanged", "commit": commit, "dirty": dirty}),
+            CodeDrift::Changed { since, commits, dirty } => json!({"state": "changed", "since": since, "dirty": dirty,
+                "commits": commits.iter().map(|c| json!({"id": c.id, "subject": c.subject})).collect::<Vec<_>>()}),
+            CodeDrift::Unavailable(why) => json!({"state": "unavailable", "reason": why}),
+        },
+        "next": next_command(r),
+    })
 }

@@ -3,6 +3,7 @@
 
 mod archive;
 mod cat_object;
+mod code_drift;
 mod common;
 mod compare;
 mod diff_config;
@@ -19,6 +20,7 @@ mod restore;
 mod resume;
 mod scan_trials;
 mod status;
+mod status_md;
 mod stop;
 mod store_crash;
 mod write_state;

@@ -88,9 +88,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             },
         },
     };
-    let committed = state::commit(
+    let committed = crate::ops::status_md::commit(
+        &project,
         &run,
-        &project.settings,
         &new,
         "write-state",
         &args.message,

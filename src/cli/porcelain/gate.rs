@@ -63,7 +63,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     match args.action {
         Action::Add { run, phase, reason } => {
             let run = project.resolve_run(&run)?;
-            let gate = gate::add(&run, settings, &phase, &reason)?;
+            let gate = gate::add(&project, &run, &phase, &reason)?;
             writeln!(
                 out,
                 "gate added: review owed before {} in run {}: {}",
@@ -72,7 +72,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         }
         Action::Clear { run, phase, note } => {
             let run = project.resolve_run(&run)?;
-            match gate::clear(&run, settings, &phase, &note)? {
+            match gate::clear(&project, &run, &phase, &note)? {
                 Cleared::Now(g) => writeln!(
                     out,
                     "gate before {} cleared by {} at {}: {}",

@@ -153,7 +153,7 @@ fn write_table(out: &mut dyn Write, rows: &[Row], ctx: &Context) -> std::io::Res
             }
             let pad = " ".repeat(w - c.chars().count() + 2);
             let painted = match (i, status) {
-                (1, Some(st)) => paint(style, st, c),
+                (1, Some(st)) => style.status(st, c),
                 _ => c.to_string(),
             };
             s.push_str(&painted);
@@ -175,15 +175,4 @@ fn write_table(out: &mut dyn Write, rows: &[Row], ctx: &Context) -> std::io::Res
         writeln!(out, "{}", line(cols, Some(r.status)))?;
     }
     Ok(())
-}
-
-/// The colour of an overall status on a terminal.
-pub fn paint(style: crate::output::Style, status: OverallStatus, text: &str) -> String {
-    match status {
-        OverallStatus::Failed | OverallStatus::Corrupt => style.red(text),
-        OverallStatus::Completed | OverallStatus::Archived => style.green(text),
-        OverallStatus::Running => style.cyan(text),
-        OverallStatus::Interrupted | OverallStatus::Stopped => style.yellow(text),
-        OverallStatus::NotStarted | OverallStatus::NoState => style.dim(text),
-    }
 }

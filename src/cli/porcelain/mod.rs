@@ -8,6 +8,7 @@ pub mod gate;
 pub mod init;
 pub mod list;
 pub mod migrate;
+pub mod next;
 pub mod note;
 pub mod restore;
 pub mod resume;

@@ -30,12 +30,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
-    let noted = sessions::note(
-        &run,
-        &project.settings,
-        &args.text,
-        args.resume_file.as_deref(),
-    )?;
+    let noted = sessions::note(&project, &run, &args.text, args.resume_file.as_deref())?;
     let mut out = stdout();
     let which = if noted.new_session {
         "a new session"

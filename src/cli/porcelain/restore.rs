@@ -29,7 +29,7 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
-    let restored = restore::restore(&run, &project.settings, args.at.as_deref())?;
+    let restored = restore::restore(&project, &run, args.at.as_deref())?;
     for warning in &restored.warnings {
         crate::cli::warn(ctx.color, warning);
     }

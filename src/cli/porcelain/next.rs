@@ -1,0 +1,35 @@
+use crate::cli::{stdout, Context};
+use crate::error::{Error, Exit};
+use crate::ops::status;
+use std::io::Write;
+
+/// Print the next command to type for a run, alone on one line.
+///
+/// The same advice as the `next` line of `rk status` (decided in one place),
+/// for scripts and assistants: `rk resume RUN`, `rk gate clear RUN PHASE
+/// --note "…"`, `rk migrate RUN`, `rk archive RUN`, …. When two commands are
+/// owed in order (look at a config drift, then resume past it) only the first
+/// is printed; `rk status` shows both. Nothing is printed while the run is
+/// running. Read-only.
+///
+/// Exit status: 0 (whether or not there is something to do); 2 no such run.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The run: a run id, or the path of a run dir.
+    #[arg(value_name = "RUN")]
+    run: String,
+}
+
+pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
+    let project = ctx.project()?;
+    let report = status::status(&project, &args.run)?;
+    let mut out = stdout();
+    if let Some(first) = status::next_command(&report)
+        .as_deref()
+        .and_then(|n| n.lines().next())
+    {
+        writeln!(out, "{first}")?;
+    }
+    out.flush()?;
+    Ok(Exit::Success)
+}

@@ -1,0 +1,122 @@
+//! Code drift: the project's git commit recorded at init and resume; commits
+//! made since show in status; `code_drift: refuse` refuses them until --force.
+
+use crate::common::{orchestrated_project, state_of, TestEnv};
+use std::process::Command;
+
+fn git(env: &TestEnv, args: &[&str]) {
+    let ok = Command::new("git")
+        .current_dir(env.root())
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(ok, "git {args:?}");
+}
+
+fn repo(env: &TestEnv, policy: &str) -> bool {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("skipped: no git on this machine");
+        return false;
+    }
+    orchestrated_project(env, policy);
+    env.write(".gitignore", "experiments/\n");
+    env.write("cfg.yaml", "trials:\n  t1: [ds-1]\n");
+    git(env, &["init", "-q"]);
+    git(env, &["add", "."]);
+    git(env, &["commit", "-qm", "first"]);
+    true
+}
+
+#[test]
+fn a_commit_after_init_shows_in_status() {
+    let env = TestEnv::new();
+    if !repo(&env, "") {
+        return;
+    }
+    assert_eq!(
+        env.run(&["init", "r1", "--config", "cfg.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let recorded = state_of(&env.root().join("experiments/run_r1"))["code_version"].clone();
+    assert_eq!(recorded["dirty"], false);
+    env.write("train.py", "print('v2')\n");
+    git(&env, &["add", "train.py"]);
+    git(&env, &["commit", "-qm", "tune the learning rate"]);
+    let status = String::from_utf8(env.run(&["status", "r1"]).stdout).unwrap();
+    assert!(
+        status.contains("code      1 commit since the run started at "),
+        "{status}"
+    );
+    assert!(status.contains(" tune the learning rate\n"), "{status}");
+    // warn (the default): resume goes on and says so.
+    let out = env.run(&["resume", "r1", "--only-step", "prepare"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("rk: warning: code drift: 1 commit since run r1 started"));
+}
+
+#[test]
+fn refuse_policy_needs_force_which_records_it() {
+    let env = TestEnv::new();
+    if !repo(&env, "code_drift: refuse\n") {
+        return;
+    }
+    assert_eq!(
+        env.run(&["init", "r1", "--config", "cfg.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
+    env.write("train.py", "print('v2')\n");
+    git(&env, &["add", "train.py"]);
+    git(&env, &["commit", "-qm", "new loss"]);
+    let out = env.run(&["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rk: error: code drift in run r1: 1 commit since run r1 started"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rk resume r1 --force"), "{stderr}");
+    let out = env.run(&["resume", "r1", "--force", "--only-step", "prepare"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state = state_of(&env.root().join("experiments/run_r1"));
+    assert_eq!(state["code_drift"][0]["forced"], true);
+    assert_eq!(state["code_drift"][0]["subjects"][0], "new loss");
+    // Acknowledged: the same code resumes without --force.
+    assert_eq!(
+        env.run(&["resume", "r1", "--only-step", "build"])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn outside_a_git_repository_nothing_is_recorded() {
+    let env = TestEnv::new();
+    orchestrated_project(&env, "code_drift: refuse\n");
+    env.write("cfg.yaml", "a: 1\n");
+    let out = env.run(&["init", "r1", "--config", "cfg.yaml"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(state_of(&env.root().join("experiments/run_r1"))
+        .get("code_version")
+        .is_none());
+}
