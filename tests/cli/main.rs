@@ -6,6 +6,7 @@ mod cat_object;
 mod code_drift;
 mod common;
 mod compare;
+mod demo;
 mod diff_config;
 mod fsck;
 mod gate;

@@ -29,10 +29,9 @@ pub fn run(args: Args, _ctx: &Context) -> Result<Exit, Error> {
     let dir = args.dir.unwrap_or_else(demo::default_dir);
     let exe = std::env::current_exe()
         .map_err(|e| Error::usage(format!("cannot find the rk binary: {e}"), None))?;
-    let mut out = stdout();
-    writeln!(out, "rk demo: making a sample project in {}", dir.display())?;
-    out.flush()?;
     demo::create(&dir, &exe)?;
+    let mut out = stdout();
+    writeln!(out, "rk demo: made a sample project in {}", dir.display())?;
     for (rid, what) in demo::RUNS {
         writeln!(out, "  experiments/run_{rid:<8} {what}")?;
     }

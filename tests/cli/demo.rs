@@ -1,0 +1,81 @@
+//! `rk demo`: the README's first command. It must build a sample project
+//! and walk through it with nothing but the rk binary.
+
+use crate::common::{phase_statuses, TestEnv};
+
+#[test]
+fn the_demo_makes_a_project_and_walks_through_it() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd(&["demo", "sample"])
+        .env_remove("RK_NOW")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for step in [
+        "$ rk list",
+        "$ rk status stopped",
+        "$ rk resume stopped",
+        "$ rk resume drifted",
+        "$ rk diff-config --keys drifted@recorded drifted",
+        "$ rk migrate legacy --dry-run",
+        "# Your turn.",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("-    \"temperature\": 0.7\n+    \"temperature\": 0.9"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[exit status 3]"),
+        "the drift refusal is shown"
+    );
+    assert!(stdout.contains("/model/temperature\n/seed\n"), "{stdout}");
+    assert!(!stdout.contains("panicked") && !stderr.contains("panicked"));
+
+    let runs = env.root().join("sample/experiments");
+    let stopped = phase_statuses(&runs.join("run_stopped"));
+    assert!(
+        stopped.iter().all(|(_, s)| s == "completed"),
+        "resumed to completion: {stopped:?}"
+    );
+    assert!(
+        !runs.join("run_legacy/run_state.json").exists(),
+        "the dry run wrote nothing"
+    );
+    assert!(runs.join("run_done/STATUS.md").exists());
+
+    // The sample project is a real project: the next steps work.
+    let in_sample = |args: &[&str]| {
+        env.cmd(&[&["-C", "sample"], args].concat())
+            .env_remove("RK_NOW")
+            .output()
+            .unwrap()
+    };
+    assert_eq!(in_sample(&["migrate", "legacy"]).status.code(), Some(0));
+    assert_eq!(
+        in_sample(&["resume", "drifted", "--force"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(in_sample(&["archive", "done"]).status.code(), Some(0));
+    assert_eq!(in_sample(&["verify", "done"]).status.code(), Some(0));
+    assert_eq!(in_sample(&["fsck", "stopped"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_second_demo_replaces_its_own_directory_and_nothing_else() {
+    let env = TestEnv::new();
+    assert_eq!(env.run(&["demo", "sample"]).status.code(), Some(0));
+    assert_eq!(env.run(&["demo", "sample"]).status.code(), Some(0));
+    env.write("mine/notes.txt", "keep me\n");
+    insta::assert_snapshot!(env.render(&["demo", "mine"]), @r#"
+    [stderr]
+    rk: error: mine already exists and was not made by rk demo
+    rk: hint: name a new directory: rk demo DIR
+    [exit status: 2]
+    "#);
+    assert_eq!(env.read("mine/notes.txt"), "keep me\n");
+}
