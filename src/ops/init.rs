@@ -266,36 +266,17 @@ impl Drop for TempRun {
     }
 }
 
+/// Rename the finished run into place, never over an existing one.
 fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes())
-            .map_err(|_| std::io::Error::other(format!("{} holds a NUL byte", p.display())))
-    };
-    let (cf, ct) = (c(from)?, c(to)?);
-    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them
-    // relative to the cwd exactly like rename(2).
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            cf.as_ptr(),
-            libc::AT_FDCWD,
-            ct.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let e = std::io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOSYS) {
-        // A file system without RENAME_NOREPLACE: check, then rename (a
-        // directory is never renamed over a non-empty one).
-        if to.symlink_metadata().is_ok() {
-            return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+    match atomic::rename_noreplace(from, to) {
+        // Without RENAME_NOREPLACE: check, then rename (a directory is never
+        // renamed over a non-empty one).
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            if to.symlink_metadata().is_ok() {
+                return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
+            }
+            std::fs::rename(from, to)
         }
-        return std::fs::rename(from, to);
+        other => other,
     }
-    Err(e)
 }

@@ -54,7 +54,11 @@ pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Created> {
     let dir = parent(path)?;
     let (tmp, file) = create_temp(&dir, bytes, mode)?;
     drop(file);
-    let result = rename_noreplace(&tmp, path);
+    let result = match rename_noreplace(&tmp, path) {
+        // Without RENAME_NOREPLACE, link(2) never replaces either.
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => std::fs::hard_link(&tmp, path),
+        other => other,
+    };
     let _ = std::fs::remove_file(&tmp);
     match result {
         Ok(()) => {
@@ -142,9 +146,10 @@ fn create_temp(dir: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File
     }
 }
 
-/// `renameat2(RENAME_NOREPLACE)`, falling back to `link` (which never
-/// replaces either) where the filesystem does not support it.
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+/// rename(2) that never replaces `to` (`renameat2(RENAME_NOREPLACE)`): an
+/// existing `to` is `AlreadyExists`. On a file system without it the error is
+/// `Unsupported`, and the caller picks its fallback.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     let c = |p: &Path| {
@@ -169,7 +174,7 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     let err = io::Error::last_os_error();
     match err.raw_os_error() {
         Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
-            std::fs::hard_link(from, to)
+            Err(io::Error::new(io::ErrorKind::Unsupported, err))
         }
         _ => Err(err),
     }
