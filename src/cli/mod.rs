@@ -20,9 +20,32 @@ use std::path::PathBuf;
 /// commands compose them for people.
 ///
 /// Exit status: 0 success or no difference; 1 a difference was found; 2 usage
-/// error or invalid input; 3 config drift, resume refused; 4 busy or conflict;
-/// 5 corrupt store or state; 6 refused by the run's state; after `rk resume`
-/// dispatched, the orchestrator's own exit code.
+/// error or invalid input; 3 config (or code) drift, resume refused; 4 busy or
+/// conflict; 5 corrupt store or state; 6 refused by the run's state; after `rk
+/// resume` dispatched, the orchestrator's own exit code.
+///
+/// The project is found by walking up from the current directory to the first
+/// directory holding rk.yaml or experiments/ (-C DIR starts the walk in DIR;
+/// RK_PROJECT names the root). A run is named by its id (experiments/run_<id>)
+/// or by the path of its directory.
+///
+/// rk.yaml is optional; every key defaults on its own to the Python tool set's
+/// layout, and an unknown key is an error naming its line. Keys: runs_dir
+/// (experiments), run_dir_prefix (run_), config_file (effective_config.yaml),
+/// state_file (run_state.json), state_lock (.state.lock), phases (prepare,
+/// build, submit, poll, parse, score, stats, costs, report), trials.manifest
+/// (*/results/trial_manifest.json), hash.ignore (JSON Pointers dropped before
+/// hashing), dispatch.command / only_step / from_step / to_step (argv
+/// templates with {run_id}, {run_dir}, {config}, {step}; default `python -m
+/// scripts.run_all --config {config} --run_id {run_id} --resume` plus
+/// `--from_step {step}` …), evidence (phase → {always: completed} | {file:
+/// PATH} | {jobs: recorded|downloaded}, used by migrate and status),
+/// sessions_keep (5), gates (phase → reason), code_drift (warn | refuse),
+/// status_md (true).
+///
+/// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
+/// instead of the clock), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
+/// .state.lock, default 10000).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
 pub struct Cli {
