@@ -121,6 +121,12 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     let status = state::overall_status(run, settings, &loaded);
     let mut concerns = Vec::new();
     let (state, state_problem, last_good) = match loaded {
+        // A state file deleted from a run rk knows: its store can give it back.
+        Ok(None) => (
+            None,
+            None,
+            crate::store::Store::new(run).last_good_snapshot(),
+        ),
         Ok(s) => (s, None, None),
         Err(state::Error::Corrupt {
             problem, last_good, ..
@@ -357,11 +363,11 @@ fn gated(report: &Report) -> Option<&GateView> {
 /// order (look at the drift, then resume past it) they come one per line.
 /// `None` while the run is running: there is nothing to type but to wait.
 ///
-/// * corrupt: restore the last good snapshot, `rk read-state RUN --at ID |
-///   rk write-state RUN`; with no good snapshot, move the damaged file aside
-///   and rebuild the state from the files, `mv STATE STATE.corrupt && rk
-///   migrate RUN`;
-/// * no_state: `rk migrate RUN`;
+/// * corrupt: restore the last good snapshot, `rk restore RUN --at ID`; with
+///   no good snapshot, move the damaged file aside and rebuild the state from
+///   the files, `mv STATE STATE.corrupt && rk migrate RUN`;
+/// * no_state: `rk restore RUN --at ID` when the run's store still holds a
+///   snapshot (the state file was deleted), else `rk migrate RUN`;
 /// * archived: `rk verify RUN`; completed: `rk archive RUN`;
 /// * stopped, interrupted, failed, not_started: when only work behind an
 ///   owed review gate is left, `rk gate clear RUN PHASE --note "…"`; else
@@ -374,13 +380,16 @@ pub fn next_command(report: &Report) -> Option<String> {
     match report.status {
         OverallStatus::Running => None,
         OverallStatus::Corrupt => Some(match &report.last_good {
-            Some(id) => format!("rk read-state {run} --at {id} | rk write-state {run}"),
+            Some(id) => format!("rk restore {run} --at {id}"),
             None => {
                 let f = report.state_file.display();
                 format!("mv {f} {f}.corrupt && rk migrate {run}")
             }
         }),
-        OverallStatus::NoState => Some(format!("rk migrate {run}")),
+        OverallStatus::NoState => Some(match &report.last_good {
+            Some(id) => format!("rk restore {run} --at {id}"),
+            None => format!("rk migrate {run}"),
+        }),
         OverallStatus::Archived => Some(format!("rk verify {run}")),
         OverallStatus::Completed => Some(format!("rk archive {run}")),
         OverallStatus::Stopped

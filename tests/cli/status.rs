@@ -382,8 +382,13 @@ fn status_corrupt_state_shows_the_recovery() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "corrupt");
     let id = v["last_good_snapshot"].as_str().unwrap();
+    assert_eq!(v["next"], format!("rk restore r1 --at {id}"));
+    // The advice works.
     assert_eq!(
-        v["next"],
-        format!("rk read-state r1 --at {id} | rk write-state r1")
+        env.run(&["restore", "r1", "--at", id]).status.code(),
+        Some(0)
     );
+    let out = env.run(&["status", "r1", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "interrupted");
 }

@@ -23,9 +23,11 @@ use std::io::Write;
 /// not-started run; `rk diff-config RUN@recorded RUN` then `rk resume RUN
 /// --force` when its config drifted (just the latter when there is no
 /// recorded config to diff, or the legacy hash is unverifiable); `rk migrate
-/// RUN` without a state; `rk archive RUN` when completed; `rk verify RUN`
-/// when archived; for a corrupt state the recovery of the last good snapshot,
-/// `rk read-state RUN --at ID | rk write-state RUN`; nothing while running.
+/// RUN` without a state (`rk restore RUN --at ID` when its store still holds
+/// a snapshot); `rk archive RUN` when completed; `rk verify RUN` when
+/// archived; for a corrupt state `rk restore RUN --at ID` (the last good
+/// snapshot); `rk gate clear RUN PHASE --note "…"` first when only work
+/// behind an owed review gate is left; nothing while running.
 ///
 /// Status never fails on a damaged run: a corrupt state, a missing config or
 /// a bad manifest is shown, and status exits 0. Read-only and lock-free.
