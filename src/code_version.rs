@@ -199,17 +199,17 @@ pub fn first_recorded(state: &crate::state::RunState) -> Option<CodeVersion> {
         .and_then(CodeVersion::from_json)
 }
 
-/// Compare the project's code now with `first`.
-pub fn drift_since(root: &Path, first: Option<&CodeVersion>) -> CodeDrift {
+/// Compare the project's code `now` (a [`probe`] of `root`) with `first`.
+pub fn drift_since(root: &Path, first: Option<&CodeVersion>, now: &Probe) -> CodeDrift {
     let Some(first) = first else {
         return CodeDrift::NotRecorded;
     };
-    let now = match probe(root) {
-        Probe::Version(v) => v,
+    let now = match now {
+        Probe::Version(v) => v.clone(),
         Probe::NotARepository => {
             return CodeDrift::Unavailable("the project is no longer in a git repository".into())
         }
-        Probe::Unavailable(message) => return CodeDrift::Unavailable(message),
+        Probe::Unavailable(message) => return CodeDrift::Unavailable(message.clone()),
     };
     if now.commit == first.commit {
         return CodeDrift::Unchanged {

@@ -228,66 +228,23 @@ pub fn resume(
             return Err(refuse_drift(run, &chosen, &check, out)?);
         }
         Drift::Drifted { scheme, .. } | Drift::Unverifiable { scheme, .. } => {
-            let expected = state.config_hash.clone().unwrap_or_default();
-            let old_scheme = *scheme;
-            let new_hash = adopt_config(&mut state, &chosen.doc, settings);
-            let mut record = DriftRecord {
-                detected_at: Some(now.clone()),
-                expected: Some(expected.clone()),
-                actual: Some(new_hash.clone()),
-                forced: Some(true),
-                ..DriftRecord::default()
-            };
-            record
-                .extra
-                .insert("expected_scheme".into(), json!(old_scheme.name()));
-            record
-                .extra
-                .insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
-            if let Drift::Unverifiable { reason, .. } = &check {
-                record.extra.insert("unverifiable".into(), json!(reason));
-            }
-            state.config_drift.get_or_insert_with(Vec::new).push(record);
-            writeln!(
+            config_object = force_drift(
+                project,
+                run,
+                &mut state,
+                &chosen,
+                &check,
+                *scheme,
+                opts.dry_run,
+                &now,
                 err,
-                "rk: config drift forced: config_hash {} ({}) → {} ({})",
-                short(&expected),
-                old_scheme,
-                short(&new_hash),
-                Scheme::C14nV1
             )?;
-            if !opts.dry_run {
-                if let Some(bytes) = &chosen.replaces_run_config {
-                    install_run_config(run, settings, bytes)?;
-                    writeln!(
-                        err,
-                        "rk: installed {} as the run's {}",
-                        chosen.path.display(),
-                        settings.config_file
-                    )?;
-                }
-                let id = store.put_value(&chosen.doc.value)?;
-                config_object = Some(id.clone());
-                status_md::commit(
-                    project,
-                    run,
-                    &state,
-                    "drift",
-                    &format!(
-                        "config drift forced: {} -> {}",
-                        short(&expected),
-                        short(&new_hash)
-                    ),
-                    &Expect::Any,
-                    Some(id),
-                )?;
-            }
         }
     }
 
     // Code drift (SPEC §7.9): reported, or refused like config drift.
     let code_now = code_version::probe(&project.root);
-    check_code_drift(project, run, &mut state, opts, &now, err)?;
+    check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
     // 6. The plan.
     let (steps, reason) = match &opts.steps {
@@ -452,6 +409,78 @@ pub fn resume(
     finish(result, argv)
 }
 
+/// `--force` past config drift: record it in `config_drift` (both hashes and
+/// schemes), move the run to the new config under rk-c14n-v1, install a
+/// `--config` that replaces the run's file, store the config object, and
+/// snapshot (op `drift`). Returns the new config object's id.
+#[allow(clippy::too_many_arguments)]
+fn force_drift(
+    project: &Project,
+    run: &RunDir,
+    state: &mut RunState,
+    chosen: &ChosenConfig,
+    check: &Drift,
+    old_scheme: Scheme,
+    dry_run: bool,
+    now: &str,
+    err: &mut dyn Write,
+) -> Result<Option<ObjectId>, Error> {
+    let settings = &project.settings;
+    let expected = state.config_hash.clone().unwrap_or_default();
+    let new_hash = adopt_config(state, &chosen.doc, settings);
+    let mut record = DriftRecord {
+        detected_at: Some(now.to_string()),
+        expected: Some(expected.clone()),
+        actual: Some(new_hash.clone()),
+        forced: Some(true),
+        ..DriftRecord::default()
+    };
+    record
+        .extra
+        .insert("expected_scheme".into(), json!(old_scheme.name()));
+    record
+        .extra
+        .insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
+    if let Drift::Unverifiable { reason, .. } = check {
+        record.extra.insert("unverifiable".into(), json!(reason));
+    }
+    state.config_drift.get_or_insert_with(Vec::new).push(record);
+    writeln!(
+        err,
+        "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({})",
+        short(&expected),
+        short(&new_hash),
+        Scheme::C14nV1
+    )?;
+    if dry_run {
+        return Ok(None);
+    }
+    if let Some(bytes) = &chosen.replaces_run_config {
+        install_run_config(run, settings, bytes)?;
+        writeln!(
+            err,
+            "rk: installed {} as the run's {}",
+            chosen.path.display(),
+            settings.config_file
+        )?;
+    }
+    let id = Store::new(run).put_value(&chosen.doc.value)?;
+    status_md::commit(
+        project,
+        run,
+        state,
+        "drift",
+        &format!(
+            "config drift forced: {} -> {}",
+            short(&expected),
+            short(&new_hash)
+        ),
+        &Expect::Any,
+        Some(id.clone()),
+    )?;
+    Ok(Some(id))
+}
+
 /// Report the commits made since the run's first recorded code version;
 /// with rk.yaml `code_drift: refuse`, refuse them (exit 3) unless `--force`,
 /// which records them in the state's `code_drift`.
@@ -459,12 +488,14 @@ fn check_code_drift(
     project: &Project,
     run: &RunDir,
     state: &mut RunState,
+    code_now: &Probe,
     opts: &Options,
     now: &str,
     err: &mut dyn Write,
 ) -> Result<(), Error> {
     let first = code_version::first_recorded(state);
-    let (since, commits) = match code_version::drift_since(&project.root, first.as_ref()) {
+    let (since, commits) = match code_version::drift_since(&project.root, first.as_ref(), code_now)
+    {
         CodeDrift::Changed { since, commits, .. } => (since, commits),
         CodeDrift::Unavailable(why) => {
             writeln!(err, "rk: warning: code drift not checked: {why}")?;
@@ -497,10 +528,10 @@ fn check_code_drift(
     }
     // A forced resume acknowledges the code as it was then: refuse again only
     // when HEAD moved past the last acknowledged commit.
-    let head = match code_version::probe(&project.root) {
-        Probe::Version(v) => v.commit,
-        _ => return Ok(()),
+    let Probe::Version(head) = code_now else {
+        return Ok(());
     };
+    let head = head.commit.clone();
     let acknowledged = state
         .extra
         .get("code_drift")

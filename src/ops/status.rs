@@ -235,9 +235,11 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         })
         .unwrap_or_default();
     let code = match &state {
-        Some(s) => {
-            code_version::drift_since(&project.root, code_version::first_recorded(s).as_ref())
-        }
+        Some(s) => code_version::drift_since(
+            &project.root,
+            code_version::first_recorded(s).as_ref(),
+            &code_version::probe(&project.root),
+        ),
         None => CodeDrift::NotRecorded,
     };
 
