@@ -120,3 +120,40 @@ fn outside_a_git_repository_nothing_is_recorded() {
         .get("code_version")
         .is_none());
 }
+
+#[test]
+fn a_failing_or_missing_git_is_a_warning_not_a_failure() {
+    let env = TestEnv::new();
+    orchestrated_project(&env, "");
+    env.write("cfg.yaml", "a: 1\n");
+    let bin = env.root().join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    env.write(
+        "fake-bin/git",
+        "#!/bin/sh\necho 'fatal: something broke' >&2\nexit 128\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env
+        .cmd(&["init", "r1", "--config", "cfg.yaml"])
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rk: warning:") && stderr.contains("something broke"),
+        "{stderr}"
+    );
+
+    // No git at all: still a warning.
+    let empty = env.root().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env
+        .cmd(&["init", "r2", "--config", "cfg.yaml"])
+        .env("PATH", &empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rk: warning:"));
+}
