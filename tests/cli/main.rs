@@ -2,9 +2,12 @@
 //! real `rk` binary and checks stdout, stderr and the exit status together.
 
 mod archive;
+mod bad_input;
 mod cat_object;
 mod common;
 mod compare;
+mod contention;
+mod crash;
 mod diff_config;
 mod fsck;
 mod gate;
@@ -18,7 +21,7 @@ mod read_state;
 mod restore;
 mod resume;
 mod scan_trials;
+mod security;
 mod status;
 mod stop;
-mod store_crash;
 mod write_state;
