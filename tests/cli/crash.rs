@@ -51,6 +51,9 @@ fn kills_per_scenario() -> usize {
     total.div_ceil(4).max(1)
 }
 
+/// Kills per run in the write-state and resume scenarios.
+const ROTATE: usize = 20;
+
 #[derive(Default)]
 struct Tally {
     kills: usize,
@@ -235,10 +238,22 @@ fn crash_write_state() {
             .success()
     });
     let mut tally = Tally::default();
+    let mut run = run;
+    let mut rid = "r1".to_string();
     let mut prior = std::fs::read(run.join("run_state.json")).ok();
     for i in 0..kills_per_scenario() {
+        // A fresh run every ROTATE kills, so fsck (which re-hashes every
+        // object) stays cheap in the long mode.
+        if i > 0 && i % ROTATE == 0 {
+            tally.leftovers += temp_files(&run);
+            rid = format!("w{i}");
+            env.write(&format!("experiments/run_{rid}/run_state.json"), big_state(0));
+            run = env.root().join(format!("experiments/run_{rid}"));
+            prior = std::fs::read(run.join("run_state.json")).ok();
+        }
+        let rid = rid.as_str();
         let new = big_state(i + 2);
-        let mut cmd = env.cmd(&["write-state", "r1", "-m", &format!("iteration {i}")]);
+        let mut cmd = env.cmd(&["write-state", rid, "-m", &format!("iteration {i}")]);
         cmd.env("RK_NOW", format!("2025-09-03T10:00:{:02}.000000Z", i % 60));
         let delay = Duration::from_micros(rng.below(span * 12 / 10));
         tally.kills += 1;
@@ -246,19 +261,19 @@ fn crash_write_state() {
             tally.finished_first += 1;
         }
         let what = format!("write-state kill {i} after {delay:?}");
-        check(&env, "r1", &run, prior.as_deref(), &what, &mut tally);
+        check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         // The next command works, and leaves exactly the new state.
-        let out = env.run_stdin(&["write-state", "r1"], new.as_bytes());
+        let out = env.run_stdin(&["write-state", rid], new.as_bytes());
         if !out.status.success() {
             tally
                 .failures
                 .push(format!("{what}: next write: {}", env.render_output(&out)));
         }
-        prior = check(&env, "r1", &run, prior.as_deref(), &what, &mut tally);
+        prior = check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         let v: serde_json::Value = serde_json::from_slice(prior.as_deref().unwrap()).unwrap();
         assert_eq!(v["iteration"], i + 2, "{what}");
     }
-    tally.leftovers = temp_files(&run);
+    tally.leftovers += temp_files(&run);
     tally.report("write-state", seed, started);
 }
 
@@ -442,20 +457,29 @@ fn crash_resume() {
     let run = started_run(&env, "r1", "model: m\nseed: 7\n");
     let span = span_of(|| env.run(&["resume", "r1"]).status.success());
     let mut tally = Tally::default();
+    let mut run = run;
+    let mut rid = "r1".to_string();
     let mut prior = std::fs::read(run.join("run_state.json")).ok();
     for i in 0..kills_per_scenario() {
+        if i > 0 && i % ROTATE == 0 {
+            tally.leftovers += temp_files(&run);
+            rid = format!("s{i}");
+            run = started_run(&env, &rid, "model: m\nseed: 7\n");
+            prior = std::fs::read(run.join("run_state.json")).ok();
+        }
+        let rid = rid.as_str();
         let delay = Duration::from_micros(rng.below(span * 12 / 10));
         tally.kills += 1;
-        if kill_after(env.cmd(&["resume", "r1"]), None, delay) {
+        if kill_after(env.cmd(&["resume", rid]), None, delay) {
             tally.finished_first += 1;
         }
         let what = format!("resume kill {i} after {delay:?}");
-        check(&env, "r1", &run, prior.as_deref(), &what, &mut tally);
+        check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         // The orphaned `true` may hold the dispatch lock for a moment: the
         // next resume is busy (exit 4) at most until it ends.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            let out = env.run(&["resume", "r1"]);
+            let out = env.run(&["resume", rid]);
             match out.status.code() {
                 Some(0) => break,
                 Some(4) if Instant::now() < deadline => {
@@ -469,8 +493,8 @@ fn crash_resume() {
                 }
             }
         }
-        prior = check(&env, "r1", &run, prior.as_deref(), &what, &mut tally);
+        prior = check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
     }
-    tally.leftovers = temp_files(&run);
+    tally.leftovers += temp_files(&run);
     tally.report("resume", seed, started);
 }
