@@ -204,10 +204,12 @@ fn contention_ten_simultaneous_resumes_dispatch_once() {
             for args in [&["list", "--json"][..], &["status", "r1", "--json"][..]] {
                 let out = env.run(args);
                 assert!(out.status.success(), "{}", env.render_output(&out));
-                assert!(serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok()
-                    || String::from_utf8_lossy(&out.stdout)
-                        .lines()
-                        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+                assert!(
+                    serde_json::from_slice::<serde_json::Value>(&out.stdout).is_ok()
+                        || String::from_utf8_lossy(&out.stdout)
+                            .lines()
+                            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+                );
             }
         }
         let outs: Vec<_> = children

@@ -75,7 +75,11 @@ impl Tally {
             self.failures.len(),
             started.elapsed().as_secs_f64()
         );
-        assert_eq!(self.torn, 0, "torn files (seed {seed}): {:#?}", self.failures);
+        assert_eq!(
+            self.torn, 0,
+            "torn files (seed {seed}): {:#?}",
+            self.failures
+        );
         assert!(
             self.failures.is_empty(),
             "{what} (seed {seed}): {:#?}",
@@ -130,7 +134,11 @@ fn snapshot_states(run: &Path) -> Vec<serde_json::Value> {
         return out;
     };
     for fan in fans.flatten() {
-        for obj in std::fs::read_dir(fan.path()).into_iter().flatten().flatten() {
+        for obj in std::fs::read_dir(fan.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if obj.file_name().to_string_lossy().starts_with(".tmp-") {
                 continue;
             }
@@ -178,7 +186,9 @@ fn check(
         (None, None) => {}
         (None, Some(_)) => {
             tally.torn += 1;
-            tally.failures.push(format!("{what}: run_state.json vanished"));
+            tally
+                .failures
+                .push(format!("{what}: run_state.json vanished"));
         }
         (Some(now), Some(prior)) if now.as_slice() == prior => {}
         (Some(now), _) => match serde_json::from_slice::<serde_json::Value>(now) {
@@ -247,7 +257,10 @@ fn crash_write_state() {
         if i > 0 && i % ROTATE == 0 {
             tally.leftovers += temp_files(&run);
             rid = format!("w{i}");
-            env.write(&format!("experiments/run_{rid}/run_state.json"), big_state(0));
+            env.write(
+                &format!("experiments/run_{rid}/run_state.json"),
+                big_state(0),
+            );
             run = env.root().join(format!("experiments/run_{rid}"));
             prior = std::fs::read(run.join("run_state.json")).ok();
         }
@@ -280,7 +293,10 @@ fn crash_write_state() {
 /// A legacy run (no state) with `trials` trials and one corrupt manifest.
 fn legacy_run(env: &TestEnv, rid: &str, trials: usize) -> PathBuf {
     let run = format!("experiments/run_{rid}");
-    env.write(&format!("{run}/effective_config.yaml"), "model: m\nseed: 7\n");
+    env.write(
+        &format!("{run}/effective_config.yaml"),
+        "model: m\nseed: 7\n",
+    );
     for t in 0..trials {
         let slug = format!("{run}/t{t:03}");
         if t == 7 {
@@ -318,13 +334,10 @@ fn corrupt_manifest_kept(run: &Path) -> Result<(), String> {
     if v["reconstructed"] != true {
         return Err("t007 manifest is neither the old one nor reconstructed".into());
     }
-    let backed_up = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .any(|e| {
-            e.file_name().to_string_lossy().contains(".corrupt.")
-                && std::fs::read(e.path()).ok().as_deref() == Some(b"{\"datasets\": {\"a\": [")
-        });
+    let backed_up = std::fs::read_dir(&dir).unwrap().flatten().any(|e| {
+        e.file_name().to_string_lossy().contains(".corrupt.")
+            && std::fs::read(e.path()).ok().as_deref() == Some(b"{\"datasets\": {\"a\": [")
+    });
     if !backed_up {
         return Err("t007 reconstructed but its bytes were not kept".into());
     }
@@ -363,7 +376,9 @@ fn crash_migrate() {
         }
         let after = check(&env, &rid, &run, None, &what, &mut tally);
         if after.is_none() {
-            tally.failures.push(format!("{what}: no state after migrate"));
+            tally
+                .failures
+                .push(format!("{what}: no state after migrate"));
         }
         if let Err(e) = corrupt_manifest_kept(&run) {
             tally.failures.push(format!("{what}: {e}"));
@@ -389,7 +404,10 @@ fn completed_run(env: &TestEnv, rid: &str) -> PathBuf {
         }
         env.write(&format!("{run}/t{t}/results/predictions.csv"), &big);
         for k in 0..20 {
-            env.write(&format!("{run}/t{t}/results/part{k}.json"), format!("{k}\n"));
+            env.write(
+                &format!("{run}/t{t}/results/part{k}.json"),
+                format!("{k}\n"),
+            );
         }
     }
     env.root().join(run)

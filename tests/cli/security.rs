@@ -27,7 +27,10 @@ fn project() -> TestEnv {
     env.write("rk.yaml", "dispatch:\n  command: [\"true\"]\n");
     started_run(&env, "r1", CONFIG);
     env.write("outside/secret.txt", "keep me\n");
-    env.write("outside/run/run_state.json", "{\"schema_version\": 1, \"phases\": {}}\n");
+    env.write(
+        "outside/run/run_state.json",
+        "{\"schema_version\": 1, \"phases\": {}}\n",
+    );
     env.write("outside/run/effective_config.yaml", CONFIG);
     env.write("c.yaml", CONFIG);
     env
@@ -70,18 +73,39 @@ fn run(env: &TestEnv, args: &[String]) -> std::process::Output {
 fn rids_and_paths_that_leave_runs_dir_touch_nothing() {
     let env = project();
     let long = "a".repeat(5000);
-    for operand in ["..", "a/../../x", "../outside", "/etc", "/", "-rf", "", long.as_str(), "r1/..", "experiments/../outside"] {
+    for operand in [
+        "..",
+        "a/../../x",
+        "../outside",
+        "/etc",
+        "/",
+        "-rf",
+        "",
+        long.as_str(),
+        "r1/..",
+        "experiments/../outside",
+    ] {
         for args in writers(operand) {
             let before = tree(env.root());
             let out = run(&env, &args);
-            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", env.render_output(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{args:?}: {}",
+                env.render_output(&out)
+            );
             assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
             assert_same_tree(&before, &tree(env.root()), &format!("{args:?}"));
         }
     }
     for rid in ["..", "a/../../x", "/tmp/x", "-rf", "../outside/new"] {
         let out = env.run(&["init", rid, "--config", "c.yaml"]);
-        assert_eq!(out.status.code(), Some(2), "init {rid}: {}", env.render_output(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "init {rid}: {}",
+            env.render_output(&out)
+        );
     }
     assert!(!env.root().join("x").exists() && !env.root().join("outside/new").exists());
 }
@@ -136,13 +160,21 @@ fn symlinks_in_the_run_are_never_written_through() {
 fn a_run_dir_or_store_that_is_a_symlink_is_never_written_through() {
     // The run dir itself links to a run-shaped directory outside.
     let env = project();
-    symlink(env.root().join("outside/run"), env.root().join("experiments/run_evil")).unwrap();
+    symlink(
+        env.root().join("outside/run"),
+        env.root().join("experiments/run_evil"),
+    )
+    .unwrap();
     let outside = env.root().join("outside");
     let before = tree(&outside);
     for args in writers("evil") {
         let out = run(&env, &args);
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
-        assert_same_tree(&before, &tree(&outside), &format!("run dir symlink: {args:?}"));
+        assert_same_tree(
+            &before,
+            &tree(&outside),
+            &format!("run dir symlink: {args:?}"),
+        );
     }
     let out = env.run(&["init", "evil", "--config", "c.yaml"]);
     assert_ne!(out.status.code(), Some(0));
@@ -166,8 +198,16 @@ fn archive_reads_nothing_outside_the_run() {
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo of a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-    symlink(&fifo, env.root().join("experiments/run_r1/t1/results/pipe.csv")).unwrap();
-    symlink(env.root().join("outside"), env.root().join("experiments/run_r1/t1/out")).unwrap();
+    symlink(
+        &fifo,
+        env.root().join("experiments/run_r1/t1/results/pipe.csv"),
+    )
+    .unwrap();
+    symlink(
+        env.root().join("outside"),
+        env.root().join("experiments/run_r1/t1/out"),
+    )
+    .unwrap();
     let mut child = env
         .cmd(&["archive", "r1"])
         .stdout(Stdio::piped())
@@ -187,14 +227,21 @@ fn archive_reads_nothing_outside_the_run() {
     let m: serde_json::Value =
         serde_json::from_str(&env.read("experiments/run_r1/archive_manifest.json")).unwrap();
     let arts = m["trials"][0]["artifacts"].as_array().unwrap();
-    let pipe = arts.iter().find(|a| a["path"] == "t1/results/pipe.csv").unwrap();
-    assert!(pipe.get("link").is_some() && pipe.get("blake3").is_none(), "{pipe}");
+    let pipe = arts
+        .iter()
+        .find(|a| a["path"] == "t1/results/pipe.csv")
+        .unwrap();
+    assert!(
+        pipe.get("link").is_some() && pipe.get("blake3").is_none(),
+        "{pipe}"
+    );
     let verify = env.run(&["verify", "r1"]);
     assert!(verify.status.success(), "{}", env.render_output(&verify));
 }
 
 /// The dispatched program writes each argv element on its own line.
-const ECHO_ARGS: &str = "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$RK_ARGS_OUT\"\n";
+const ECHO_ARGS: &str =
+    "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$RK_ARGS_OUT\"\n";
 
 #[test]
 fn shell_syntax_reaches_dispatch_as_inert_argv() {
@@ -237,16 +284,29 @@ fn shell_syntax_reaches_dispatch_as_inert_argv() {
     for (i, e) in evil.iter().enumerate() {
         assert_eq!(lines[i], e, "argv element {i} changed:\n{got}");
     }
-    assert!(lines[evil.len()].ends_with("run_r1/effective_config.yaml"), "{got}");
+    assert!(
+        lines[evil.len()].ends_with("run_r1/effective_config.yaml"),
+        "{got}"
+    );
     assert_eq!(lines[evil.len() + 1], "r1");
     // `--` CMD is an argv too.
     let out = env
-        .cmd(&["resume", "r1", "--", "sh", script.to_str().unwrap(), &evil[0], &evil[1]])
+        .cmd(&[
+            "resume",
+            "r1",
+            "--",
+            "sh",
+            script.to_str().unwrap(),
+            &evil[0],
+            &evil[1],
+        ])
         .env("RK_ARGS_OUT", &args_out)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", env.render_output(&out));
-    assert!(std::fs::read_to_string(&args_out).unwrap().starts_with(&format!("{}\n{}\n", evil[0], evil[1])));
+    assert!(std::fs::read_to_string(&args_out)
+        .unwrap()
+        .starts_with(&format!("{}\n{}\n", evil[0], evil[1])));
     assert!(!pwned.exists(), "a shell ran a config value");
 }
 
@@ -276,7 +336,10 @@ fn files_are_0644_objects_0444_nothing_world_writable_under_umask_000() {
     env.write("rk.yaml", "dispatch:\n  command: [\"true\"]\n");
     env.write("c.yaml", CONFIG);
     env.write("experiments/run_l1/effective_config.yaml", CONFIG);
-    env.write("experiments/run_l1/t1/results/trial_manifest.json", "{\"datasets\": {");
+    env.write(
+        "experiments/run_l1/t1/results/trial_manifest.json",
+        "{\"datasets\": {",
+    );
     let rk = env!("CARGO_BIN_EXE_rk");
     let umask0 = |args: &[&str]| {
         let out = std::process::Command::new("sh")
