@@ -25,7 +25,7 @@ pub enum Error {
         "no rk project found in {start} or any parent: no rk.yaml and no experiments/ directory"
     )]
     NotFound { start: String },
-    #[error("{path}: {source}")]
+    #[error("{}", prefixed(path, source))]
     ProjectFile { path: String, source: canon::Error },
     #[error("{path}:{}: {message}", mark.map(|m| m.to_string()).unwrap_or_else(|| "1:1".into()))]
     BadProjectFile {
@@ -33,6 +33,8 @@ pub enum Error {
         mark: Option<Mark>,
         message: String,
     },
+    #[error("{path} is a symlink; rk never follows a symlink to a run directory")]
+    SymlinkedRun { path: String },
     #[error("invalid run id {rid:?}: {reason}")]
     BadRid { rid: String, reason: &'static str },
     #[error("no run {rid:?} in {runs_dir}{}", closest_suffix(closest))]
@@ -49,6 +51,27 @@ pub enum Error {
         state_file: String,
         config_file: String,
     },
+}
+
+/// A run directory that is itself a symlink could lead every write out of
+/// `runs_dir`: refused.
+fn refuse_symlinked_run(path: &Path) -> Result<(), Error> {
+    match path.symlink_metadata() {
+        Ok(m) if m.file_type().is_symlink() => Err(Error::SymlinkedRun {
+            path: path.display().to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The error of reading rk.yaml, naming the file once.
+fn prefixed(path: &str, source: &canon::Error) -> String {
+    let text = source.to_string();
+    if text.contains(path) {
+        text
+    } else {
+        format!("{path}: {text}")
+    }
 }
 
 fn closest_suffix(closest: &[String]) -> String {
@@ -69,10 +92,16 @@ impl Diagnostic for Error {
             Error::NotFound { .. } => Some(
                 "run rk inside a project, or name one with `rk -C DIR` or RK_PROJECT=DIR".into(),
             ),
-            Error::ProjectFile { source, .. } => source.hint(),
+            Error::ProjectFile { .. } => Some(
+                "fix rk.yaml at that place; see `man rk` (section rk.yaml) for the keys and their types"
+                    .into(),
+            ),
             Error::BadProjectFile { .. } => {
                 Some("see `man rk` (section rk.yaml) for the keys and their types".into())
             }
+            Error::SymlinkedRun { .. } => Some(
+                "name the run by the path of the directory the link points to".into(),
+            ),
             Error::BadRid { .. } => Some(
                 "a run id is 1-128 characters of A-Z a-z 0-9 . _ - starting with a letter or digit"
                     .into(),
@@ -211,7 +240,9 @@ impl Project {
     /// A project rooted at `root`, with its `rk.yaml` read when present.
     pub fn open(root: PathBuf) -> Result<Project, Error> {
         let file = root.join(PROJECT_FILE);
-        let settings = if file.is_file() {
+        // Anything at rk.yaml is read: a directory or a symlink loop there
+        // is an error naming it, never silently the defaults.
+        let settings = if file.symlink_metadata().is_ok() {
             Settings::load(&file)?
         } else {
             Settings::default()
@@ -237,6 +268,7 @@ impl Project {
         }
         validate_rid(operand)?;
         let path = self.run_path(operand);
+        refuse_symlinked_run(&path)?;
         if !path.is_dir() {
             return Err(Error::NoSuchRun {
                 rid: operand.into(),
@@ -261,6 +293,7 @@ impl Project {
     }
 
     fn resolve_path(&self, path: &Path) -> Result<RunDir, Error> {
+        refuse_symlinked_run(path)?;
         let s = &self.settings;
         let looks_like_run = path.is_dir()
             && (path.join(&s.state_file).exists()

@@ -169,6 +169,16 @@ pub fn resume(
     err: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let settings = &project.settings;
+    // 1. Bad step flags are refused before anything touches the disk (the
+    // lock file included); checked again below against the state read
+    // under the lock.
+    if let (Some(steps), Ok(loaded)) = (&opts.steps, state::load(run, settings)) {
+        let phases = match loaded {
+            Some(state) => state.pipeline(&settings.phases),
+            None => settings.phases.clone(),
+        };
+        validate_steps(steps, &phases)?;
+    }
     // 2. The dispatch lock, without waiting. A dry run only probes it, so it
     // writes nothing.
     let lock = if opts.dry_run {

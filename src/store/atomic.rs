@@ -70,6 +70,19 @@ pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Created> {
     }
 }
 
+/// Mode of directories rk creates (`.rk/`, `.rk/objects/xx/`).
+pub const DIR_MODE: u32 = 0o755;
+
+/// Create `dir` and its missing parents with [`DIR_MODE`] (never wider than
+/// it, whatever the umask), like `create_dir_all`.
+pub fn create_dir_all(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+}
+
 /// fsync a directory, so renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

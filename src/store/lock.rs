@@ -220,7 +220,7 @@ impl DispatchLock {
     pub fn try_acquire(run: &RunDir, holder: &Holder) -> Result<DispatchLock, Error> {
         let dir = run.store_dir();
         if !dir.is_dir() {
-            std::fs::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
+            super::atomic::create_dir_all(&dir).map_err(|e| io_err(&dir, e))?;
         }
         super::atomic::refuse_symlink(&dir.join("run.lock")).map_err(|e| io_err(&dir, e))?;
         let path = dispatch_lock_path(run);

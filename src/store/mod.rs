@@ -219,7 +219,7 @@ impl Store {
                 }
                 Ok(_) => {}
                 Err(_) => {
-                    std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
+                    atomic::create_dir_all(d).map_err(|e| io_err(d, e))?;
                 }
             }
         }

@@ -2,10 +2,13 @@
 //! real `rk` binary and checks stdout, stderr and the exit status together.
 
 mod archive;
+mod bad_input;
 mod cat_object;
 mod code_drift;
 mod common;
 mod compare;
+mod contention;
+mod crash;
 mod demo;
 mod diff_config;
 mod fsck;
@@ -20,8 +23,8 @@ mod read_state;
 mod restore;
 mod resume;
 mod scan_trials;
+mod security;
 mod status;
 mod status_md;
 mod stop;
-mod store_crash;
 mod write_state;
