@@ -20,7 +20,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..n {
         // Each snapshot differs: the checkpoint counts up.
         st.last_checkpoint = Some(serde_json::json!({ "step": i }));
-        state::commit(&run, &project.settings, &st, "bench", "history", &Expect::Any, None)?;
+        state::commit(
+            &run,
+            &project.settings,
+            &st,
+            "bench",
+            "history",
+            &Expect::Any,
+            None,
+        )?;
     }
     Ok(())
 }
