@@ -167,7 +167,7 @@ class Report:
                     break
         except OSError:
             pass
-        mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.strip() \
+        mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.rstrip() \
             if shutil.which("free") else "free: not available"
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                              text=True).stdout.strip() or "unknown"
