@@ -1,24 +1,35 @@
 #!/usr/bin/env python3
-"""rk's benchmark harness: times whole processes, prints medians and ratios.
+"""rk's benchmark harness: rk against its peers and floors, side by side.
 
 Usage:
-    python3 bench/bench.py            # everything, full sizes
-    python3 bench/bench.py --quick    # small sizes, few repetitions (minutes)
-    python3 bench/bench.py --only hash-config,scan-trials
+    python3 bench/bench.py                 # everything, full sizes (tens of minutes)
+    python3 bench/bench.py --quick         # target sizes, fewer reps, no 100k / 10k-snapshot growth
+    python3 bench/bench.py --only hash-config,list
+    python3 bench/bench.py --quick --record   # also rewrite the table in bench/RESULTS.md
 
-It builds rk in release mode, generates workloads under bench/work/ (ignored
-by git), and for every case runs rk and each peer (Python equivalents of the
-tool set rk replaces, and floors such as sha256sum, cat, b3sum) the same
-number of times after a warm-up. It prints min/median/max per command and the
-ratio of each peer's median to rk's, and writes bench/work/results.md.
+Needs python3 with PyYAML and the Rust toolchain. It builds rk (release) and
+the `bench_history` example, generates workloads with bench/gen.py under
+bench/work/ (git-ignored, reused between runs), then for each case runs rk
+and every peer the same number of times, interleaved (rk, peer, floor, rk,
+peer, floor, …) after one warm-up round, timing whole processes with
+os.wait4; peak memory (ru_maxrss) comes from one more run of each command
+forked through examples/bench_maxrss (see there why). It prints
+min/median/max, the ratio of each command's median to rk's, and every
+target with met / MISSED.
 
-Ratios, not absolute times, are what to quote: the machine is shared and noisy.
+Peers: the Python equivalents in bench/peers/, `sha256sum`, `cat` (the I/O
+floor), `b3sum` (found on PATH or in bench/.tools, else installed there with
+`cargo install b3sum`, else skipped with the reason) and DVC's
+`dvc params diff` (found on PATH or in bench/.tools/dvc-venv, installed
+there with pip in full mode or with --install-dvc; else skipped).
+
+Ratios from one run, not absolute times, are what to quote: the machine is
+shared and noisy.
 """
 
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import subprocess
@@ -26,213 +37,525 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gen  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / "work"
-PEERS = ROOT / "bench" / "peers"
-RK = ROOT / "target" / "release" / "rk"
+BENCH = ROOT / "bench"
+WORK = BENCH / "work"
+PEERS = BENCH / "peers"
+TOOLS = BENCH / ".tools"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+RK = TARGET / "release" / "rk"
+HISTORY = TARGET / "release" / "examples" / "bench_history"
+MAXRSS = TARGET / "release" / "examples" / "bench_maxrss"
+PY = sys.executable
 
 
-def run_quiet(argv, cwd=None, stdin=None):
-    with open(os.devnull, "wb") as null:
-        src = open(stdin, "rb") if stdin else subprocess.DEVNULL
-        try:
-            r = subprocess.run(argv, cwd=cwd, stdin=src, stdout=null, stderr=subprocess.PIPE)
-        finally:
-            if stdin:
-                src.close()
-    return r
+# ---------------------------------------------------------------- timing
 
+class Cmd:
+    """One measured command: argv (a list, or a str run by sh), cwd, an
+    optional untimed `prepare` callable run before every execution, and the
+    exit codes that count as success."""
 
-def time_command(argv, reps, cwd=None, shell=False):
-    """Median, min, max wall time in seconds of `argv` as a whole process."""
-    samples = []
-    for i in range(reps + 1):
+    def __init__(self, label, argv, cwd=None, prepare=None, ok=(0, 1)):
+        self.label, self.argv, self.cwd, self.prepare, self.ok = label, argv, cwd, prepare, ok
+        self.samples, self.rss_kb = [], None
+
+    @property
+    def shell(self):
+        return isinstance(self.argv, str)
+
+    def text(self):
+        a = self.argv if self.shell else " ".join(str(x) for x in self.argv)
+        a = a.replace(str(ROOT) + "/", "").replace(PY, "python3")
+        return f"(cd {Path(self.cwd).relative_to(ROOT)} && {a})" if self.cwd else a
+
+    def run_once(self):
+        if self.prepare:
+            self.prepare()
+        argv = ["sh", "-c", self.argv] if self.shell else [str(x) for x in self.argv]
         t0 = time.perf_counter()
-        if shell:
-            r = subprocess.run(argv, cwd=cwd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        else:
-            r = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        p = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, _usage = os.wait4(p.pid, 0)
         dt = time.perf_counter() - t0
-        if r.returncode not in (0, 1):
-            raise SystemExit(f"command failed ({r.returncode}): {argv}\n{r.stderr.decode(errors='replace')}")
-        if i > 0:  # the first run warms caches
-            samples.append(dt)
-    return statistics.median(samples), min(samples), max(samples)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        p.stderr.close()
+        if p.returncode not in self.ok:
+            raise SystemExit(f"command failed (exit {p.returncode}): {self.text()}\n{err.decode(errors='replace')}")
+        return dt
+
+    def peak_rss_kb(self):
+        """Peak memory of one more run, forked through examples/bench_maxrss:
+        a child forked from this Python process would start its ru_maxrss at
+        Python's own RSS."""
+        if self.shell:
+            return None
+        if self.prepare:
+            self.prepare()
+        r = subprocess.run([str(MAXRSS), *map(str, self.argv)], cwd=self.cwd, capture_output=True, text=True)
+        return int(r.stdout.split()[0]) if r.stdout.strip() else None
+
+    def median(self):
+        return statistics.median(self.samples)
 
 
-def peak_rss_kb(argv, cwd=None):
-    """Peak resident memory of a whole process, via wait4's rusage."""
-    p = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, _, usage = os.wait4(p.pid, 0)
-    return usage.ru_maxrss
+def measure(cmds, reps):
+    """Run every command once to warm up, then `reps` rounds, interleaved."""
+    for c in cmds:
+        c.run_once()
+    for _ in range(reps):
+        for c in cmds:
+            c.samples.append(c.run_once())
+    for c in cmds:
+        c.rss_kb = c.peak_rss_kb()
 
 
-# ---------------------------------------------------------------- workloads
-
-WORDS = ["alpha", "beta", "gamma", "delta", "control", "treatment", "baseline", "gpt", "llama",
-         "eval", "train", "holdout", "prompt", "judge", "retrieval", "rerank", "temperature"]
+def sh_quote(p):
+    return "'" + str(p).replace("'", "'\\''") + "'"
 
 
-def realistic_config(rng, target_bytes=10_000):
-    """A nested experiment config of roughly `target_bytes` of YAML."""
-    cfg = {
-        "experiment": {"name": "ablation-" + rng.choice(WORDS), "seed": 1234, "owner": "ml-team",
-                       "output_dir": "/data/runs/out", "tags": ["nightly", "v2", "gpu"]},
-        "model": {"name": "llama-3-8b-instruct", "temperature": 0.7, "top_p": 0.95, "max_tokens": 1024,
-                  "lr": 3.0e-05, "warmup_ratio": 0.03, "stop": ["\n\n", "###"]},
-        "datasets": {},
-        "trials": [],
-        "prompts": {"system": "You are a careful assistant.\nAnswer briefly.",
-                    "judge": "Rate the answer from 1 to 10: {answer}"},
-    }
-    i = 0
-    import yaml
-    while len(yaml.safe_dump(cfg)) < target_bytes:
-        cfg["datasets"][f"ds_{i:03d}"] = {"path": f"s3://bucket/data/{rng.choice(WORDS)}/{i}.jsonl",
-                                          "split": rng.choice(["train", "dev", "test"]),
-                                          "n": rng.randint(100, 100000), "weight": round(rng.random(), 4),
-                                          "enabled": rng.random() > 0.3}
-        cfg["trials"].append({"name": f"t{rng.choice([0.3, 0.7, 1.0])}_{rng.choice(WORDS)}_{i}",
-                              "temperature": rng.choice([0.3, 0.7, 1.0]), "repeats": rng.randint(1, 5)})
-        i += 1
-    return cfg
+# ---------------------------------------------------------------- report
+
+class Report:
+    def __init__(self, quick, reps):
+        self.quick, self.reps = quick, reps
+        self.sections, self.targets, self.commands, self.notes = [], [], [], []
+
+    def table(self, title, cmds, base=None):
+        """Print and keep a table of `cmds`; ratios are medians over `base`'s (default: the first)."""
+        base = base or cmds[0]
+        print(f"\n== {title}")
+        rows = []
+        for c in cmds:
+            r = c.median() / base.median()
+            mem = "-" if c.rss_kb is None else f"{c.rss_kb / 1024:.1f}"
+            print(f"  {c.label:34s} median {c.median() * 1e3:9.2f} ms  min {min(c.samples) * 1e3:9.2f}  "
+                  f"max {max(c.samples) * 1e3:9.2f}  {r:7.2f}x  rss {mem} MB")
+            rows.append(f"| {c.label} | {c.median() * 1e3:.2f} | {min(c.samples) * 1e3:.2f} | "
+                        f"{max(c.samples) * 1e3:.2f} | {r:.2f} | {mem} |")
+            self.commands.append(c.text())
+        self.sections.append(f"### {title}\n\n| command | median ms | min ms | max ms | median / {base.label} | peak RSS MB |\n"
+                             "|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+
+    def growth(self, title, header, rows):
+        print(f"\n== {title}")
+        print("  " + " | ".join(header))
+        for r in rows:
+            print("  " + " | ".join(r))
+        self.sections.append(f"### {title}\n\n| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n"
+                             + "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n")
+
+    def target(self, what, value, ok):
+        line = f"{'met' if ok else 'MISSED'}: {what}: {value}"
+        print("  target " + line)
+        self.targets.append((what, value, ok))
+
+    def skip(self, what, why):
+        print(f"\n== {what}: skipped: {why}")
+        self.notes.append(f"* {what}: skipped: {why}")
+
+    def markdown(self):
+        cpu = "unknown"
+        try:
+            for line in open("/proc/cpuinfo"):
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.rstrip() \
+            if shutil.which("free") else "free: not available"
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True).stdout.strip() or "unknown"
+        out = [f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; rk at {rev} (release build); "
+               f"mode: {'--quick' if self.quick else 'full'}; {self.reps} timed runs per command after one "
+               "warm-up round, commands interleaved.\n",
+               f"Machine: `nproc` = {os.cpu_count()}; CPU: {cpu}; {os.uname().sysname} {os.uname().release}; "
+               "shared with other jobs (noisy).\n", "```\n$ free -h\n" + mem + "\n```\n",
+               "#### Targets\n", "| target | measured | |\n|---|---|---|"]
+        out += [f"| {w} | {v} | {'met' if ok else '**missed**'} |" for w, v, ok in self.targets]
+        out.append("")
+        out += self.notes + [""] if self.notes else []
+        out += self.sections
+        out.append("#### Exact commands\n\n```")
+        seen = set()
+        for c in self.commands:
+            if c not in seen:
+                seen.add(c)
+                out.append(c)
+        out.append("```\n")
+        return "\n".join(out)
 
 
-def gen_config(path, rng):
-    import yaml
-    cfg = realistic_config(rng)
-    path.write_text("# experiment config\n" + yaml.safe_dump(cfg, sort_keys=False))
-    return path
+# ---------------------------------------------------------------- setup
+
+def cargo_build():
+    print("building rk and the bench_history example (release)…", flush=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "rk", "--example", "bench_history",
+                    "--example", "bench_maxrss"],
+                   cwd=ROOT, check=True)
 
 
-def manifest(rng, slug, run_id, version):
-    datasets = {f"{slug}": [f"ds-{j}" for j in range(rng.randint(2, 6))]}
-    parts = [f"{k}_p{j + 1:02d}" for k, ids in datasets.items() for j in range(len(ids))]
-    m = {
-        "run_id": run_id,
-        "datasets": datasets,
-        "jobs": {p: {"job_id": f"job-{rng.getrandbits(48):012x}", "submitted_at": "2025-09-02T21:47:10Z",
-                     "endpoint": "https://batch.example.com/v1/jobs", "cost_usd": round(rng.random(), 4)}
-                 for p in parts},
-        "job_status": {p: rng.choice(["completed", "downloaded", "running", "failed"]) for p in parts},
-        "stage_status": {s: {"status": rng.choice(["completed", "in_progress", "pending"]),
-                             "updated_at": "2025-09-02T22:00:00Z",
-                             "artifacts": {"file": f"results/{s}.json", "rows": rng.randint(1, 5000)}}
-                         for s in ["downloaded", "parsed", "scored", "stats", "costs", "report"]},
-        "timestamps": {"created": "2025-09-02T21:46:43Z", "updated": "2025-09-02T23:10:00Z"},
-        "notes": "x" * rng.randint(200, 600),
-    }
-    if version == 2:
-        m["schema_version"] = 2
-    return m
+def find_b3sum():
+    for cand in [shutil.which("b3sum"), TOOLS / "bin" / "b3sum"]:
+        if cand and Path(cand).exists():
+            return str(cand), None
+    print("b3sum is missing: cargo install b3sum --root bench/.tools …", flush=True)
+    try:
+        r = subprocess.run(["cargo", "install", "--quiet", "b3sum", "--root", str(TOOLS)], timeout=900,
+                           capture_output=True, text=True)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return None, f"`cargo install b3sum` did not finish: {e}"
+    if r.returncode != 0:
+        return None, "`cargo install b3sum` failed: " + r.stderr.strip().splitlines()[-1:][0] if r.stderr else "?"
+    return str(TOOLS / "bin" / "b3sum"), None
 
 
-def gen_run(run_dir, trials, rng, state=True, run_id="r0"):
-    """A run dir with `trials` trial manifests (mostly v2, some v1, a few corrupt)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "effective_config.yaml").write_text("model: {name: demo, lr: 0.001}\nseed: 1\n")
-    for t in range(trials):
-        slug = f"t{t:06d}"
-        res = run_dir / slug / "results"
-        res.mkdir(parents=True, exist_ok=True)
-        r = rng.random()
-        if r < 0.01:
-            (res / "trial_manifest.json").write_text('{"run_id": "' + run_id + '", "datasets": {')
+def find_dvc(install):
+    for cand in [shutil.which("dvc"), TOOLS / "dvc-venv" / "bin" / "dvc"]:
+        if cand and Path(cand).exists():
+            return str(cand), None
+    if not install:
+        return None, "dvc not found (on PATH or bench/.tools/dvc-venv); full mode or --install-dvc installs it"
+    print("dvc is missing: pip install dvc into bench/.tools/dvc-venv …", flush=True)
+    venv = TOOLS / "dvc-venv"
+    try:
+        subprocess.run([PY, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "dvc"], capture_output=True, text=True,
+                           timeout=600)
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, f"pip install dvc did not finish: {e}"
+    if r.returncode != 0:
+        return None, "pip install dvc failed: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+    return str(venv / "bin" / "dvc"), None
+
+
+def rk(*args):
+    r = subprocess.run([str(RK), *map(str, args)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"rk {' '.join(map(str, args))} failed ({r.returncode}): {r.stderr}")
+    return r.stdout
+
+
+def project(name):
+    """A fresh project dir bench/work/NAME (reused when its .done marker exists)."""
+    p = WORK / name
+    return p, (p / ".done").exists()
+
+
+def done(p):
+    (p / ".done").write_text("")
+
+
+def config_pair():
+    a, b = WORK / "config.yaml", WORK / "config-drifted.yaml"
+    if not b.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        cfg = gen.realistic_config()
+        gen.write_config(a, cfg)
+        gen.write_config(b, gen.drifted(cfg))
+    return a, b
+
+
+def run_with_trials(n, state=True):
+    """A project with one run `b` of n trials; with a state made by `rk init`."""
+    p, ready = project(f"trials{n}-{'state' if state else 'legacy'}")
+    run = p / "experiments" / "run_b"
+    if not ready:
+        shutil.rmtree(p, ignore_errors=True)
+        p.mkdir(parents=True)
+        print(f"  generating {n} trials ({'with state' if state else 'legacy'})…", flush=True)
+        if state:
+            rk("-C", p, "init", "b", "--config", config_pair()[0])
         else:
-            m = manifest(rng, slug, run_id, 1 if r < 0.2 else 2)
-            (res / "trial_manifest.json").write_text(json.dumps(m, indent=2))
-        if rng.random() < 0.7:
-            (res / "predictions.csv").write_text("id,pred\n1,a\n")
-    if state:
-        phases = ["prepare", "build", "submit", "poll", "parse", "score", "stats", "costs", "report"]
-        st = {"schema_version": 1, "run_id": run_id, "config_hash": "0" * 64,
-              "config_hash_scheme": "rk-c14n-v1", "config_path": "effective_config.yaml",
-              "phases": {p: {"status": "completed" if i < 4 else "not_started",
-                             "started_at": "2025-09-02T21:46:43.120001Z",
-                             "updated_at": "2025-09-02T21:47:10.500000Z", "last_error": None}
-                         for i, p in enumerate(phases)},
-              "last_checkpoint": None, "stop_requested": False, "migrated": False,
-              "notes": [], "config_drift": [], "sessions": []}
-        (run_dir / "run_state.json").write_text(json.dumps(st, indent=2) + "\n")
+            run.mkdir(parents=True)
+            shutil.copy(config_pair()[0], run / "effective_config.yaml")
+        gen.write_trials(str(run), n)
+        done(p)
+    return p, run
+
+
+def run_with_history(snapshots):
+    p, ready = project(f"history{snapshots}")
+    run = p / "experiments" / "run_h"
+    if not ready:
+        shutil.rmtree(p, ignore_errors=True)
+        p.mkdir(parents=True)
+        print(f"  writing {snapshots} snapshots…", flush=True)
+        rk("-C", p, "init", "h", "--config", config_pair()[0])
+        gen.write_trials(str(run), 100, seed=3)
+        subprocess.run([str(HISTORY), str(p), "h", str(snapshots - 1)], check=True)
+        done(p)
+    return p, run
 
 
 # ---------------------------------------------------------------- cases
 
-def case_hash_config(reps, quick):
-    rng = random.Random(7)
-    WORK.mkdir(parents=True, exist_ok=True)
-    cfg = gen_config(WORK / "config.yaml", rng)
-    size = cfg.stat().st_size
-    rk = [str(RK), "hash-config", str(cfg)]
-    py = [sys.executable, str(PEERS / "hash_config.py"), str(cfg)]
-    floor = ["sha256sum", str(cfg)]
-    check_same_hash(rk, py)
-    return f"hash-config on a {size / 1000:.1f} KB YAML config", [
-        ("rk hash-config", rk), ("python yaml+hashlib", py), ("sha256sum (floor)", floor)]
+def case_hash_config(rep, reps, quick):
+    cfg, _ = config_pair()
+    rkc = Cmd("rk hash-config", [RK, "hash-config", cfg])
+    py = Cmd("python PyYAML+hashlib", [PY, PEERS / "hash_config.py", cfg])
+    floor = Cmd("sha256sum (floor)", ["sha256sum", cfg])
+    true = Cmd("true (process start floor)", ["true"])
+    # pyyaml-sorted must reproduce the Python peer's digest exactly.
+    legacy = rk("hash-config", "--scheme", "pyyaml-sorted", cfg).split()[0]
+    peer = subprocess.run(py.argv, capture_output=True, text=True).stdout.split()[0]
+    if legacy != peer:
+        raise SystemExit(f"rk pyyaml-sorted {legacy} != PyYAML {peer}")
+    measure([rkc, py, floor, true], reps)
+    rep.table(f"hash-config, {cfg.stat().st_size / 1000:.1f} KB YAML", [rkc, py, floor, true])
+    rep.target("hash-config ≥ 80× Python", f"{py.median() / rkc.median():.1f}×", py.median() / rkc.median() >= 80)
+    rep.target("hash-config ≤ 2× sha256sum", f"{rkc.median() / floor.median():.2f}×",
+               rkc.median() / floor.median() <= 2)
 
 
-def check_same_hash(rk, py):
-    a = subprocess.run(rk, capture_output=True, text=True)
-    b = subprocess.run(py, capture_output=True, text=True)
-    if a.returncode != 0:
-        raise SystemExit(f"rk failed: {a.stderr}")
-    # The Python peer hashes PyYAML bytes, rk the canonical bytes: the work
-    # is comparable, the digests differ by design. Check pyyaml-sorted agrees.
-    legacy = subprocess.run(rk[:2] + ["--scheme", "pyyaml-sorted"] + rk[2:], capture_output=True, text=True)
-    if legacy.returncode == 0 and legacy.stdout.split()[0] != b.stdout.split()[0]:
-        raise SystemExit(f"pyyaml-sorted disagrees with PyYAML: {legacy.stdout} vs {b.stdout}")
+def scan_cmds(p, run, n):
+    rel = run.relative_to(p)
+    return [Cmd("rk scan-trials", [RK, "scan-trials", "b"], cwd=p),
+            Cmd("python scan", [PY, PEERS / "scan_trials.py", rel], cwd=p),
+            Cmd("cat manifests (floor)",
+                f"printf '%s\\0' {rel}/*/results/trial_manifest.json | xargs -0 cat > /dev/null", cwd=p)]
 
 
-def case_scan_trials(reps, quick):
-    n = 2_000 if quick else 10_000
-    rng = random.Random(11)
-    run = WORK / f"scan{n}" / "experiments" / "run_scan"
-    if not run.exists():
-        gen_run(run, n, rng)
-    manifests = sorted(str(p) for p in run.glob("*/results/trial_manifest.json"))
-    listfile = WORK / f"scan{n}.list"
-    listfile.write_text("\0".join(manifests))
-    rk = [str(RK), "-C", str(run.parent.parent), "scan-trials", "scan"]
-    py = [sys.executable, str(PEERS / "scan_trials.py"), str(run)]
-    cat = f"xargs -0 cat < {listfile} > /dev/null"
-    return f"scan-trials over {n} trials (~4 KB v2 manifests)", [
-        ("rk scan-trials", rk), ("python scan", py), ("cat manifests (floor)", cat)]
+def case_scan_trials(rep, reps, quick):
+    n = 10_000
+    p, run = run_with_trials(n)
+    rkc, py, cat = scan_cmds(p, run, n)
+    status = Cmd("rk status", [RK, "status", "b"], cwd=p)
+    measure([rkc, py, cat, status], reps)
+    rep.table(f"scan-trials and status, {n} trials (~4 KB manifests: 90% v2, 10% v1, 0.2% corrupt)",
+              [rkc, py, cat, status])
+    rep.target("scan-trials ≥ 5× Python", f"{py.median() / rkc.median():.1f}×", py.median() / rkc.median() >= 5)
+    rep.target("scan-trials ≤ 0.6× cat", f"{rkc.median() / cat.median():.2f}×", rkc.median() / cat.median() <= 0.6)
+    rep.target("status (10k trials) ≤ scan-trials", f"{status.median() / rkc.median():.2f}×",
+               status.median() <= rkc.median())
+
+
+def case_list(rep, reps, quick):
+    p, ready = project("list1000")
+    if not ready:
+        shutil.rmtree(p, ignore_errors=True)
+        print("  generating 1000 runs…", flush=True)
+        gen.write_state_runs(str(p), 1000)
+        done(p)
+    rkc = Cmd("rk list", [RK, "list"], cwd=p)
+    py = Cmd("python list", [PY, PEERS / "list_runs.py"], cwd=p)
+    cat = Cmd("cat state files (floor)",
+              "printf '%s\\0' experiments/*/run_state.json | xargs -0 cat > /dev/null", cwd=p)
+    pystart = Cmd("python3 -c 'import json' (start floor)", [PY, "-c", "import json"], cwd=p)
+    measure([rkc, py, cat, pystart], reps)
+    rep.table("list, 1000 runs (~11 KB state files; 1% legacy, 0.5% corrupt)", [rkc, py, cat, pystart])
+    rep.target("list ≥ 7× Python", f"{py.median() / rkc.median():.1f}×", py.median() / rkc.median() >= 7)
+    rep.target("list ≤ 0.8× cat", f"{rkc.median() / cat.median():.2f}×", rkc.median() / cat.median() <= 0.8)
+
+
+def case_status_small(rep, reps, quick):
+    p, run = run_with_trials(100)
+    st = Cmd("rk status (100 trials)", [RK, "status", "b"], cwd=p)
+    rs = Cmd("rk read-state (100 trials)", [RK, "read-state", "b"], cwd=p)
+    measure([st, rs], reps)
+    rep.table("status on a run with a state and 100 trials", [st, rs])
+    rep.target("status (100 trials) < 50 ms", f"{st.median() * 1e3:.1f} ms", st.median() < 0.05)
+
+
+def case_resume_migrate(rep, reps, quick):
+    p, run = run_with_trials(2_000)
+    res = Cmd("rk resume --dry-run (2000 trials)", [RK, "resume", "b", "--dry-run"], cwd=p)
+    lp, lrun = run_with_trials(10_000, state=False)
+    mig = Cmd("rk migrate --dry-run (10000 legacy)", [RK, "migrate", "b", "--dry-run"], cwd=lp)
+    py = Cmd("python migration inference (10000)", [PY, PEERS / "migrate_plan.py", lrun.relative_to(lp)], cwd=lp)
+    measure([res, mig, py], reps)
+    rep.table("resume --dry-run and migrate --dry-run", [res, mig, py])
+    rep.target("resume --dry-run (2000 trials) < 200 ms", f"{res.median() * 1e3:.1f} ms", res.median() < 0.2)
+    rep.target("migrate --dry-run (10000 trials) < 1 s", f"{mig.median() * 1e3:.0f} ms", mig.median() < 1.0)
+
+
+def case_archive(rep, reps, quick):
+    b3, why = find_b3sum()
+    mb = 256
+    p, ready = project(f"archive{mb}")
+    run = p / "experiments" / "run_big"
+    pristine = p / "pristine"
+    if not ready:
+        shutil.rmtree(p, ignore_errors=True)
+        p.mkdir(parents=True)
+        print(f"  generating {mb} MB of artifacts…", flush=True)
+        rk("-C", p, "init", "big", "--config", config_pair()[0])
+        gen.write_artifacts(str(run), mb)
+        st = json.loads(rk("-C", p, "read-state", "big"))
+        for ph in st["phases"].values():
+            ph["status"] = "completed"
+        subprocess.run([str(RK), "-C", str(p), "write-state", "big"], input=json.dumps(st), text=True,
+                       check=True, capture_output=True)
+        pristine.mkdir()
+        for name in ["run_state.json", ".rk", "STATUS.md"]:
+            src = run / name
+            if src.is_dir():
+                shutil.copytree(src, pristine / name)
+            elif src.exists():
+                shutil.copy2(src, pristine / name)
+        done(p)
+    files = sorted(str(f.relative_to(run)) for f in run.rglob("*")
+                   if f.is_file() and ".rk" not in f.parts and f.name not in ("archive_manifest.json", "STATUS.md"))
+    (p / "files.list").write_text("\0".join(files))
+
+    def reset():  # an unarchived run before every `rk archive` (not timed)
+        for name in ["archive_manifest.json", "STATUS.md", "run_state.json", ".rk"]:
+            t = run / name
+            if t.is_dir():
+                shutil.rmtree(t)
+            elif t.exists() or t.is_symlink():
+                t.unlink()
+        for src in pristine.iterdir():
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, run / src.name)
+
+    arch = Cmd(f"rk archive ({mb} MB)", [RK, "-C", p, "archive", "big"], prepare=reset)
+    cmds = [arch]
+    if b3:
+        cmds.append(Cmd("b3sum same files (floor)", f"xargs -0 {sh_quote(b3)} < ../../files.list > /dev/null",
+                        cwd=run))
+    cmds.append(Cmd("sha256sum same files", "xargs -0 sha256sum < ../../files.list > /dev/null", cwd=run))
+    measure(cmds, max(3, reps // 2))
+    reset()
+    rep.table(f"archive, {mb} MB in {len(files)} files (4 big files + 256 KB parts), page cache warm", cmds)
+    if b3:
+        rep.target("archive ≤ 1.25× b3sum", f"{arch.median() / cmds[1].median():.2f}×",
+                   arch.median() / cmds[1].median() <= 1.25)
+    else:
+        rep.skip("b3sum peer", why)
+
+
+def case_diff_config(rep, reps, quick):
+    a, b = config_pair()
+    rkc = Cmd("rk diff-config", [RK, "diff-config", a, b])
+    py = Cmd("python PyYAML+difflib", [PY, PEERS / "diff_config.py", a, b])
+    cmds = [rkc, py]
+    dvc, why = find_dvc(install=not quick or ARGS.install_dvc)
+    if dvc:
+        d, ready = project("dvc")
+        if not ready:
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+            env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b",
+                       GIT_COMMITTER_EMAIL="b@b")
+            subprocess.run(["git", "init", "-q"], cwd=d, check=True)
+            subprocess.run([dvc, "init", "-q"], cwd=d, check=True)
+            shutil.copy(a, d / "params.yaml")
+            subprocess.run(["git", "add", "-A"], cwd=d, check=True)
+            subprocess.run(["git", "commit", "-qm", "a"], cwd=d, check=True, env=env)
+            shutil.copy(b, d / "params.yaml")
+            done(d)
+        cmds.append(Cmd("dvc params diff", [dvc, "params", "diff"], cwd=d))
+    measure(cmds, reps)
+    rep.table("diff-config of two 10 KB configs (6 changed keys)", cmds)
+    if not dvc:
+        rep.skip("dvc params diff peer", why)
+
+
+def case_growth(rep, reps, quick):
+    sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
+    rows = []
+    greps = max(3, reps // 3)
+    rss = {}
+    for n in sizes:
+        p, run = run_with_trials(n)
+        lp, lrun = run_with_trials(n, state=False)
+        cmds = scan_cmds(p, run, n)[::2] + [
+            Cmd("rk status", [RK, "status", "b"], cwd=p),
+            Cmd("rk resume --dry-run", [RK, "resume", "b", "--dry-run"], cwd=p),
+            Cmd("rk migrate --dry-run", [RK, "migrate", "b", "--dry-run"], cwd=lp)]
+        measure(cmds, greps if n < 100_000 else 3)
+        for c in cmds:
+            rows.append([c.label, f"{n}", f"{c.median() * 1e3:.1f}", f"{c.median() / n * 1e6:.1f}",
+                         "-" if c.rss_kb is None else f"{c.rss_kb / 1024:.1f}"])
+            rss.setdefault(c.label, []).append(c.rss_kb)
+            rep.commands.append(c.text())
+    rows.sort(key=lambda r: (r[0], int(r[1])))
+    rep.growth("Growth in trials", ["operation", "trials", "median ms", "µs per trial", "peak RSS MB"], rows)
+    for label in ["rk scan-trials", "rk status", "rk migrate --dry-run"]:
+        lo, hi = rss[label][0], rss[label][-1]
+        rep.target(f"{label} peak memory flat in trials ({sizes[0]}→{sizes[-1]})",
+                   f"{lo / 1024:.1f} → {hi / 1024:.1f} MB", hi <= 2 * lo + 8 * 1024)
+
+    snaps = [10, 1_000] if quick else [10, 1_000, 10_000]
+    rows, med = [], {}
+    for s in snaps:
+        p, run = run_with_history(s)
+        cmds = [Cmd("rk read-state", [RK, "read-state", "h"], cwd=p),
+                Cmd("rk read-state --at HEAD~1", [RK, "read-state", "h", "--at", "HEAD~1"], cwd=p),
+                Cmd("rk status", [RK, "status", "h"], cwd=p),
+                Cmd("rk resume --dry-run", [RK, "resume", "h", "--dry-run"], cwd=p)]
+        measure(cmds, greps)
+        for c in cmds:
+            rows.append([c.label, f"{s}", f"{c.median() * 1e3:.2f}", f"{(c.rss_kb or 0) / 1024:.1f}"])
+            med.setdefault(c.label, []).append(c.median())
+            rep.commands.append(c.text())
+    rows.sort(key=lambda r: (r[0], int(r[1])))
+    rep.growth("Growth in history (run with 100 trials)", ["operation", "snapshots", "median ms", "peak RSS MB"],
+               rows)
+    for label in ["rk read-state", "rk status"]:
+        a, b = med[label][0], med[label][-1]
+        rep.target(f"{label} flat in history ({snaps[0]}→{snaps[-1]} snapshots)",
+                   f"{a * 1e3:.2f} → {b * 1e3:.2f} ms", b <= 1.25 * a + 0.002)
 
 
 CASES = {
     "hash-config": case_hash_config,
     "scan-trials": case_scan_trials,
+    "list": case_list,
+    "status": case_status_small,
+    "resume-migrate": case_resume_migrate,
+    "archive": case_archive,
+    "diff-config": case_diff_config,
+    "growth": case_growth,
 }
+ARGS = None
+
+
+def record(md):
+    """Replace the generated block of bench/RESULTS.md, keeping the prose around it."""
+    path = BENCH / "RESULTS.md"
+    begin, end = "<!-- generated by bench/bench.py --record: begin -->", "<!-- generated: end -->"
+    text = path.read_text() if path.exists() else f"# rk benchmark results\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{md}\n{end}{tail}")
+    print(f"recorded in {path}")
 
 
 def main():
+    global ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="small sizes and few repetitions")
-    ap.add_argument("--only", help="comma-separated case names: " + ",".join(CASES))
-    ap.add_argument("--reps", type=int, help="repetitions per command (default 30, quick 10)")
-    args = ap.parse_args()
-    reps = args.reps or (10 if args.quick else 30)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    names = args.only.split(",") if args.only else list(CASES)
-    lines = [f"# rk benchmark results\n", f"machine: {os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}; "
-             f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; reps: {reps}; quick: {args.quick}\n"]
-    for name in names:
-        title, cmds = CASES[name](reps, args.quick)
-        print(f"\n== {title}")
-        lines.append(f"\n## {title}\n\n| command | median ms | min | max | ratio vs rk |\n|---|---:|---:|---:|---:|\n")
-        results = []
-        for label, argv in cmds:
-            shell = isinstance(argv, str)
-            med, lo, hi = time_command(argv, reps, shell=shell)
-            results.append((label, med, lo, hi))
-        rk_med = results[0][1]
-        for label, med, lo, hi in results:
-            ratio = med / rk_med
-            print(f"  {label:28s} median {med * 1000:9.2f} ms  min {lo * 1000:9.2f}  max {hi * 1000:9.2f}  "
-                  f"{'(rk)' if label == results[0][0] else f'{ratio:6.2f}x rk'}")
-            lines.append(f"| {label} | {med * 1000:.2f} | {lo * 1000:.2f} | {hi * 1000:.2f} | {ratio:.2f} |\n")
-    (WORK / "results.md").write_text("".join(lines))
-    print(f"\nwrote {WORK / 'results.md'}")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions, no 100k-trial or 10k-snapshot growth")
+    ap.add_argument("--only", help="comma-separated cases: " + ",".join(CASES))
+    ap.add_argument("--reps", type=int, help="timed runs per command (default 21, quick 7)")
+    ap.add_argument("--record", action="store_true", help="write the results into bench/RESULTS.md")
+    ap.add_argument("--install-dvc", action="store_true", help="pip install dvc into bench/.tools in quick mode too")
+    ap.add_argument("--no-build", action="store_true", help="use the rk binary already built")
+    ARGS = ap.parse_args()
+    reps = ARGS.reps or (7 if ARGS.quick else 21)
+    names = ARGS.only.split(",") if ARGS.only else list(CASES)
+    for n in names:
+        if n not in CASES:
+            raise SystemExit(f"unknown case {n!r}; cases: {', '.join(CASES)}")
+    t0 = time.time()
+    if not ARGS.no_build:
+        cargo_build()
+    WORK.mkdir(parents=True, exist_ok=True)
+    rep = Report(ARGS.quick, reps)
+    for n in names:
+        CASES[n](rep, reps, ARGS.quick)
+    md = rep.markdown()
+    (WORK / "results.md").write_text(md)
+    missed = [t for t in rep.targets if not t[2]]
+    print(f"\n{len(rep.targets) - len(missed)}/{len(rep.targets)} targets met; "
+          f"wrote {WORK / 'results.md'}; {time.time() - t0:.0f} s in all")
+    if ARGS.record:
+        record(md + f"\nWhole harness: {time.time() - t0:.0f} s.\n")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ for path in sorted(glob.glob(os.path.join(run, "*/results/trial_manifest.json"))
     rel = os.path.relpath(path, run)
     slug = rel.split(os.sep)[0]
     row = {"format_version": 1, "slug": slug, "manifest": rel, "schema_version": None, "state": "ok",
-           "stages": {}, "jobs": {}, "expected_parts": 0, "error": None}
+           "reconstructed": False, "stages": {}, "jobs": {}, "expected_parts": [], "warnings": [], "error": None}
     try:
         with open(path) as f:
             m = json.load(f)
@@ -19,8 +19,10 @@ for path in sorted(glob.glob(os.path.join(run, "*/results/trial_manifest.json"))
             raise ValueError("not an object")
         row["schema_version"] = 2 if m.get("schema_version") == 2 else 1
         row["stages"] = {k: v.get("status") for k, v in (m.get("stage_status") or {}).items()}
-        row["jobs"] = dict(Counter((m.get("job_status") or {}).values()))
-        row["expected_parts"] = sum(len(v) for v in (m.get("datasets") or {}).values())
+        row["reconstructed"] = bool(m.get("reconstructed"))
+        row["jobs"] = dict(sorted(Counter((m.get("job_status") or {}).values()).items()))
+        row["expected_parts"] = [f"{k}_p{i:02d}" for k, ids in (m.get("datasets") or {}).items()
+                                 for i in range(1, len(ids) + 1)]
     except Exception as e:  # corrupt
         row["state"] = "corrupt"
         row["error"] = str(e)
