@@ -87,7 +87,9 @@ fn extra(known: &'static [&'static str]) -> impl Strategy<Value = Map<String, Va
     .prop_map(|e| e.into_iter().collect())
 }
 
-fn opt<T: std::fmt::Debug + Clone>(s: impl Strategy<Value = T>) -> impl Strategy<Value = Option<T>> {
+fn opt<T: std::fmt::Debug + Clone>(
+    s: impl Strategy<Value = T>,
+) -> impl Strategy<Value = Option<T>> {
     prop::option::of(s)
 }
 
@@ -101,7 +103,11 @@ fn nullable_int() -> impl Strategy<Value = Value> {
 
 /// An object: the known fields that are present (in a shuffled order), then
 /// the unknown ones.
-fn object(known: Vec<(&'static str, Option<Value>)>, extra: Map<String, Value>, rot: usize) -> Value {
+fn object(
+    known: Vec<(&'static str, Option<Value>)>,
+    extra: Map<String, Value>,
+    rot: usize,
+) -> Value {
     let mut present: Vec<(&str, Value)> = known
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -152,8 +158,14 @@ fn phase() -> impl Strategy<Value = Value> {
 }
 
 fn note() -> impl Strategy<Value = Value> {
-    (opt(text()), opt(text()), opt(text()), extra(&NOTE), any::<usize>()).prop_map(
-        |(by, at, m, x, rot)| {
+    (
+        opt(text()),
+        opt(text()),
+        opt(text()),
+        extra(&NOTE),
+        any::<usize>(),
+    )
+        .prop_map(|(by, at, m, x, rot)| {
             object(
                 vec![
                     ("created_by", by.map(Value::String)),
@@ -163,13 +175,18 @@ fn note() -> impl Strategy<Value = Value> {
                 x,
                 rot,
             )
-        },
-    )
+        })
 }
 
 fn drift() -> impl Strategy<Value = Value> {
-    (opt(text()), opt(text()), opt(any::<bool>()), extra(&DRIFT), any::<usize>()).prop_map(
-        |(e, a, f, x, rot)| {
+    (
+        opt(text()),
+        opt(text()),
+        opt(any::<bool>()),
+        extra(&DRIFT),
+        any::<usize>(),
+    )
+        .prop_map(|(e, a, f, x, rot)| {
             object(
                 vec![
                     ("detected_at", Some(Value::String("t".into()))),
@@ -180,8 +197,7 @@ fn drift() -> impl Strategy<Value = Value> {
                 x,
                 rot,
             )
-        },
-    )
+        })
 }
 
 fn strings() -> impl Strategy<Value = Value> {
@@ -190,7 +206,12 @@ fn strings() -> impl Strategy<Value = Value> {
 
 fn session() -> impl Strategy<Value = Value> {
     (
-        (opt(text()), opt(nullable_string()), opt(strings()), opt(strings())),
+        (
+            opt(text()),
+            opt(nullable_string()),
+            opt(strings()),
+            opt(strings()),
+        ),
         (opt(nullable_int()), opt(text()), opt(nullable_int())),
         (opt(nullable_string()), opt(nullable_string())),
         extra(&SESSION),
@@ -216,7 +237,13 @@ fn session() -> impl Strategy<Value = Value> {
 }
 
 fn gate() -> impl Strategy<Value = Value> {
-    (opt(text()), opt(nullable_string()), opt(nullable_string()), extra(&GATE), any::<usize>())
+    (
+        opt(text()),
+        opt(nullable_string()),
+        opt(nullable_string()),
+        extra(&GATE),
+        any::<usize>(),
+    )
         .prop_map(|(r, c, cl, x, rot)| {
             object(
                 vec![
@@ -241,14 +268,23 @@ fn phase_names() -> impl Strategy<Value = Vec<String>> {
     )
     .prop_map(|names| {
         let mut seen = std::collections::HashSet::new();
-        names.into_iter().filter(|n| seen.insert(n.clone())).collect()
+        names
+            .into_iter()
+            .filter(|n| seen.insert(n.clone()))
+            .collect()
     })
 }
 
 /// A valid state with random unknown fields everywhere, as a JSON value.
 fn state() -> impl Strategy<Value = Value> {
     (
-        (opt(Just(1i64)), opt(text()), opt(text()), opt(text()), opt(text())),
+        (
+            opt(Just(1i64)),
+            opt(text()),
+            opt(text()),
+            opt(text()),
+            opt(text()),
+        ),
         phase_names().prop_flat_map(|names| {
             let n = names.len();
             (Just(names), prop::collection::vec(phase(), n))
@@ -265,7 +301,14 @@ fn state() -> impl Strategy<Value = Value> {
         any::<usize>(),
     )
         .prop_map(
-            |((sv, rid, h, hs, cp), (names, phases), (lc, sr, mig), (notes, dr, ses, gates, ar), x, rot)| {
+            |(
+                (sv, rid, h, hs, cp),
+                (names, phases),
+                (lc, sr, mig),
+                (notes, dr, ses, gates, ar),
+                x,
+                rot,
+            )| {
                 let phases: Map<String, Value> = names.into_iter().zip(phases).collect();
                 let gates = gates.map(|g| Value::Object(g.into_iter().collect()));
                 object(
@@ -312,7 +355,10 @@ fn same_fields(a: &Value, b: &Value) -> bool {
 fn state_shaped() -> impl Strategy<Value = Value> {
     prop::collection::vec(
         (
-            prop_oneof![prop::sample::select(TOP.to_vec()).prop_map(str::to_string), text()],
+            prop_oneof![
+                prop::sample::select(TOP.to_vec()).prop_map(str::to_string),
+                text()
+            ],
             prop_oneof![
                 json(),
                 prop::collection::vec(json(), 0..3).prop_map(Value::Array),

@@ -260,11 +260,11 @@ impl<'a, T> Entries<'a, T> {
         }
     }
 
-    fn set(&mut self, key: &Cow<'a, str>, item: Option<T>) {
-        match self.at.get(key) {
+    fn set(&mut self, key: Cow<'a, str>, item: Option<T>) {
+        match self.at.get(key.as_ref()) {
             Some(&i) => self.items[i] = item,
             None => {
-                self.at.insert(key.clone(), self.items.len());
+                self.at.insert(key, self.items.len());
                 self.items.push(item);
             }
         }
@@ -515,7 +515,7 @@ macro_rules! lenient_map {
                         while let Some(Str($key)) = $map.next_key::<Str<'de>>()? {
                             let key = $key.clone();
                             let item = $entry;
-                            items.set(&key, item);
+                            items.set(key, item);
                         }
                         Ok($ty(Lenient::Map(items.finish(), $warnings)))
                     }
