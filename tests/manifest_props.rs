@@ -236,3 +236,22 @@ proptest! {
         prop_assert_eq!(view.lists_datasets(), !want.is_empty());
     }
 }
+
+/// The fuzz target's seeds (`fuzz/seeds/manifest`) are manifests both
+/// parsers read alike, so the seed corpus stays valid as the parsers change.
+#[test]
+fn fuzz_seeds_parse_alike() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/manifest");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let view = ManifestView::parse(&bytes).unwrap();
+        let whole = Manifest::parse(&bytes).unwrap();
+        let raw: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(view.version(), whole.schema_version);
+        assert_eq!(view.expected_parts(), expected_from_json(&raw));
+        assert_eq!(whole.expected_parts(), expected_from_json(&raw));
+        seen += 1;
+    }
+    assert!(seen >= 4, "seeds missing from {}", dir.display());
+}

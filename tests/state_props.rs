@@ -448,3 +448,19 @@ proptest! {
         prop_assert_eq!(out, expected);
     }
 }
+
+/// The fuzz target's seeds (`fuzz/seeds/state`) parse and round-trip, so the
+/// seed corpus stays a set of valid states as the model changes.
+#[test]
+fn fuzz_seeds_round_trip() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/state");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        RunState::from_json(value.clone()).unwrap();
+        check_round_trip(&value).unwrap();
+        seen += 1;
+    }
+    assert!(seen >= 3, "seeds missing from {}", dir.display());
+}
