@@ -799,6 +799,8 @@ mod tests {
     fn skipped_values_are_checked_like_the_whole_manifest() {
         let deep = format!("{{\"x\": {}{}}}", "[".repeat(200), "]".repeat(200));
         for text in [
+            // The `manifest` target's first crash, on the code before the fix.
+            b"{\"reconstructed\": true, \"reconstructed_from\": \"trial.\xce_manifest.json.bak\", \"datasets\": {\"k\": [\"2\",\"2\",\"3\"]}}".to_vec(),
             b"{\"x\": 1e400}".to_vec(),
             b"{\"x\": \"\xff\"}".to_vec(),
             b"{\"x\": \"\\ud800\"}".to_vec(),
