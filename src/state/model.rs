@@ -752,6 +752,29 @@ mod tests {
         );
     }
 
+    /// Property-test finding (`state_props::round_trip_keeps_unknown_fields`):
+    /// serde_json's default float parser can land one ulp off, so reading and
+    /// rewriting a state changed an unknown field's number
+    /// (`-3.9032551511533506e-215` came back as `-3.90325515115335e-215`).
+    /// Fixed by serde_json's `float_roundtrip` feature.
+    #[test]
+    fn rewriting_keeps_float_values_exact() {
+        let text = r#"{"phases": {"stats": {"status": "failed", "last_error": [-3.9032551511533506e-215]}},
+            "zz": [-3.9032551511533506e-215, 1.8357319306089825e+286, 5e-324, 0.1]}"#;
+        let state = RunState::from_slice(text.as_bytes()).unwrap();
+        let out = state.to_pretty(&pipeline());
+        for number in [
+            "-3.9032551511533506e-215",
+            "1.8357319306089825e+286",
+            "5e-324",
+            "0.1",
+        ] {
+            assert!(out.contains(number), "{number} changed:\n{out}");
+        }
+        let again = RunState::from_slice(out.as_bytes()).unwrap();
+        assert_eq!(again.to_pretty(&pipeline()), out);
+    }
+
     #[test]
     fn bad_types_name_their_pointer() {
         let p = RunState::from_slice(br#"{"phases": {"a/b": {"status": 3}}}"#).unwrap_err();

@@ -3,8 +3,8 @@
 //! (`"schema_version": 2`).
 //!
 //! Two readings of one parser. [`ManifestView`] borrows from the bytes and
-//! keeps only what rk reports, skipping everything else with
-//! `serde::de::IgnoredAny`: it is what a scan of 10,000 trials runs.
+//! keeps only what rk reports, skipping everything else (checked as strictly
+//! as a full read, never built): it is what a scan of 10,000 trials runs.
 //! [`Manifest`] owns its fields and keeps the whole JSON object for callers
 //! that rewrite or show it.
 //!
@@ -14,10 +14,16 @@
 //! treated as absent and reported as a warning string; it never makes the
 //! whole manifest corrupt, because the orchestrator's other fields are still
 //! worth reading and only `migrate` may rewrite a manifest.
+//!
+//! Both readings see what the orchestrator's `json.load` sees: of a duplicate
+//! key the last value wins, in the place of the first; and both call the same
+//! bytes corrupt (invalid UTF-8, a lone surrogate escape, a number out of
+//! `f64` range, nesting deeper than 128), wherever in the file they are.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Which layout a manifest has.
@@ -193,6 +199,82 @@ impl Manifest {
 
 // ---- the lenient borrowed parser ------------------------------------------
 
+/// Any JSON value, checked exactly as `serde_json::Value` would read it
+/// (UTF-8, escapes, number range, nesting limit) and then dropped.
+/// `serde::de::IgnoredAny` is not enough: serde_json skips it with a lax
+/// scanner, so a file the scan called fine was corrupt to [`Manifest::parse`].
+struct Skip;
+
+impl<'de> Deserialize<'de> for Skip {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Skip;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Skip, E> {
+                Ok(Skip)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+                while seq.next_element::<Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
+                Ok(Skip)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Entries of a JSON object as `json.load` keeps them: a duplicate key's last
+/// value replaces the first in its place (and a last value of the wrong type
+/// drops the entry).
+struct Entries<'a, T> {
+    items: Vec<Option<T>>,
+    at: HashMap<Cow<'a, str>, usize>,
+}
+
+impl<'a, T> Entries<'a, T> {
+    fn new() -> Self {
+        Entries {
+            items: Vec::new(),
+            at: HashMap::new(),
+        }
+    }
+
+    fn set(&mut self, key: Cow<'a, str>, item: Option<T>) {
+        match self.at.get(key.as_ref()) {
+            Some(&i) => self.items[i] = item,
+            None => {
+                self.at.insert(key, self.items.len());
+                self.items.push(item);
+            }
+        }
+    }
+
+    fn finish(self) -> Vec<T> {
+        self.items.into_iter().flatten().collect()
+    }
+}
+
 /// A string that borrows when the JSON text needs no unescaping.
 struct Str<'a>(Cow<'a, str>);
 
@@ -261,11 +343,11 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
                 Ok(Scalar::Other("null", None))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Skip>()?.is_some() {}
                 Ok(Scalar::Other("list", None))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
                 Ok(Scalar::Other("object", None))
             }
         }
@@ -326,7 +408,7 @@ impl<'de> Deserialize<'de> for Ids<'de> {
                 Ok(Ids::List(ids))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                while map.next_entry::<Skip, Skip>()?.is_some() {}
                 Ok(Ids::Not("object"))
             }
             fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
@@ -373,11 +455,12 @@ impl<'de> Deserialize<'de> for Stage<'de> {
                 let mut status = None;
                 while let Some(key) = map.next_key::<Str<'de>>()? {
                     if key.0 == "status" {
-                        if let Scalar::Str(s) = map.next_value::<Scalar<'de>>()? {
-                            status = Some(s);
-                        }
+                        status = match map.next_value::<Scalar<'de>>()? {
+                            Scalar::Str(s) => Some(s),
+                            _ => None,
+                        };
                     } else {
-                        map.next_value::<IgnoredAny>()?;
+                        map.next_value::<Skip>()?;
                     }
                 }
                 Ok(Stage::Status(status))
@@ -389,7 +472,7 @@ impl<'de> Deserialize<'de> for Stage<'de> {
                 Ok(Stage::Status(Some(Cow::Owned(v.to_owned()))))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                while seq.next_element::<Skip>()?.is_some() {}
                 Ok(Stage::Not("list"))
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
@@ -427,20 +510,20 @@ macro_rules! lenient_map {
                         self,
                         mut $map: A,
                     ) -> Result<Self::Value, A::Error> {
-                        let mut items: Vec<$item> = Vec::new();
+                        let mut items: Entries<'de, $item> = Entries::new();
                         let mut $warnings: Vec<String> = Vec::new();
                         while let Some(Str($key)) = $map.next_key::<Str<'de>>()? {
-                            if let Some(item) = $entry {
-                                items.push(item);
-                            }
+                            let key = $key.clone();
+                            let item = $entry;
+                            items.set(key, item);
                         }
-                        Ok($ty(Lenient::Map(items, $warnings)))
+                        Ok($ty(Lenient::Map(items.finish(), $warnings)))
                     }
                     fn visit_seq<A: SeqAccess<'de>>(
                         self,
                         mut seq: A,
                     ) -> Result<Self::Value, A::Error> {
-                        while seq.next_element::<IgnoredAny>()?.is_some() {}
+                        while seq.next_element::<Skip>()?.is_some() {}
                         Ok($ty(Lenient::Not("list")))
                     }
                     fn visit_borrowed_str<E: de::Error>(
@@ -562,10 +645,13 @@ impl<'de> Visitor<'de> for ViewVisitor {
                 "run_id" => match map.next_value::<Scalar<'de>>()? {
                     Scalar::Str(s) => v.run_id = Some(s),
                     Scalar::Other("null", _) => v.run_id = None,
-                    other => v.warnings.push(format!(
-                        "run_id is a {}, not a string; ignored",
-                        other.kind()
-                    )),
+                    other => {
+                        v.run_id = None;
+                        v.warnings.push(format!(
+                            "run_id is a {}, not a string; ignored",
+                            other.kind()
+                        ))
+                    }
                 },
                 "datasets" => {
                     let Datasets(d) = map.next_value()?;
@@ -581,13 +667,16 @@ impl<'de> Visitor<'de> for ViewVisitor {
                 }
                 "reconstructed" => match map.next_value::<Scalar<'de>>()? {
                     Scalar::Bool(b) => v.reconstructed = b,
-                    other => v.warnings.push(format!(
-                        "reconstructed is a {}, not a boolean; ignored",
-                        other.kind()
-                    )),
+                    other => {
+                        v.reconstructed = false;
+                        v.warnings.push(format!(
+                            "reconstructed is a {}, not a boolean; ignored",
+                            other.kind()
+                        ))
+                    }
                 },
                 _ => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value::<Skip>()?;
                 }
             }
         }
@@ -595,7 +684,7 @@ impl<'de> Visitor<'de> for ViewVisitor {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        while seq.next_element::<Skip>()?.is_some() {}
         Ok(None)
     }
     fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
@@ -701,6 +790,61 @@ mod tests {
     fn escaped_keys_are_owned() {
         let v = ManifestView::parse(br#"{"job_status": {"a\u005fp01": "done"}}"#).unwrap();
         assert!(v.has_job("a_p01"));
+    }
+
+    /// Fuzz finding (target `manifest`): values the view skipped were not
+    /// checked, so a scan called a file fine that `Manifest::parse` (compare,
+    /// archive, migrate) called corrupt.
+    #[test]
+    fn skipped_values_are_checked_like_the_whole_manifest() {
+        let deep = format!("{{\"x\": {}{}}}", "[".repeat(200), "]".repeat(200));
+        for text in [
+            // The `manifest` target's first crash, on the code before the fix.
+            b"{\"reconstructed\": true, \"reconstructed_from\": \"trial.\xce_manifest.json.bak\", \"datasets\": {\"k\": [\"2\",\"2\",\"3\"]}}".to_vec(),
+            b"{\"x\": 1e400}".to_vec(),
+            b"{\"x\": \"\xff\"}".to_vec(),
+            b"{\"x\": \"\\ud800\"}".to_vec(),
+            b"{\"jobs\": {\"\xc3\": 1}}".to_vec(),
+            b"{\"datasets\": {\"a\": [[1e999]]}}".to_vec(),
+            b"{\"stage_status\": {\"s\": {\"artifacts\": [-1e309]}}}".to_vec(),
+            deep.into_bytes(),
+        ] {
+            let shown = String::from_utf8_lossy(&text[..text.len().min(30)]).into_owned();
+            assert!(ManifestView::parse(&text).is_err(), "{shown}");
+            assert!(Manifest::parse(&text).is_err(), "{shown}");
+        }
+        let fine = format!("{{\"x\": {}{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(ManifestView::parse(fine.as_bytes()).is_ok());
+        assert!(Manifest::parse(fine.as_bytes()).is_ok());
+    }
+
+    /// Fuzz finding (target `manifest`): of a duplicate key the view kept
+    /// every value, or the first; the orchestrator's `json.load` (and
+    /// `Manifest::raw`) keeps the last, in the place of the first.
+    #[test]
+    fn duplicate_keys_last_value_wins() {
+        let text = br#"{"datasets": {"a": ["1"], "b": ["x"], "a": ["1", "2"]},
+            "job_status": {"a_p01": "failed", "a_p02": "running", "a_p01": "completed", "a_p02": 3},
+            "stage_status": {"parsed": {"status": "completed", "status": 1}, "scored": "pending", "scored": []},
+            "run_id": "r1", "run_id": 7, "reconstructed": true, "reconstructed": "yes"}"#;
+        let v = ManifestView::parse(text).unwrap();
+        assert_eq!(v.expected_parts(), ["a_p01", "a_p02", "b_p01"]);
+        assert_eq!(
+            v.job_status,
+            [(Cow::Borrowed("a_p01"), Cow::Borrowed("completed"))]
+        );
+        assert_eq!(
+            v.stage_status,
+            [StageStatus {
+                stage: "parsed".into(),
+                status: None
+            }]
+        );
+        assert_eq!(v.run_id, None);
+        assert!(!v.reconstructed);
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(m.expected_parts(), v.expected_parts());
+        assert_eq!(m.raw["job_status"]["a_p01"], "completed");
     }
 
     #[test]
