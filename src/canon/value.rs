@@ -95,12 +95,15 @@ impl From<&serde_json::Value> for Value {
         match v {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            // serde_json keeps each number's literal (`arbitrary_precision`):
-            // an integer literal of any size stays exact, as in `canon::json`.
-            serde_json::Value::Number(n) => match Integer::from_decimal(&n.to_string()) {
-                Some(i) => Value::Int(i),
-                None => Value::Float(n.as_f64().unwrap_or(0.0)),
-            },
+            serde_json::Value::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Value::Int(i.into())
+                } else if let Some(u) = n.as_u64() {
+                    Value::Int(u.into())
+                } else {
+                    Value::Float(n.as_f64().unwrap_or(0.0))
+                }
+            }
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(items) => {
                 Value::Array(items.iter().map(Value::from).collect())

@@ -43,11 +43,9 @@ const SPLIT_FROM: u64 = 16 * 1024 * 1024;
 /// Smallest subtree hashed on its own thread.
 const LEAF: u64 = 4 * 1024 * 1024;
 
-/// One archived entry: `{path, bytes, blake3}` for a file, `{path, link}` for
-/// a symlink. Read through [`ArtifactFields`] rather than an untagged enum,
-/// which serde_json cannot buffer exactly when numbers keep their digits.
+/// One archived entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged, try_from = "ArtifactFields")]
+#[serde(untagged)]
 pub enum Artifact {
     File {
         path: String,
@@ -58,34 +56,6 @@ pub enum Artifact {
         path: String,
         link: String,
     },
-}
-
-/// Every field an artifact entry can have.
-#[derive(Deserialize)]
-pub struct ArtifactFields {
-    path: String,
-    bytes: Option<u64>,
-    blake3: Option<String>,
-    link: Option<String>,
-}
-
-impl TryFrom<ArtifactFields> for Artifact {
-    type Error = String;
-
-    fn try_from(f: ArtifactFields) -> Result<Artifact, String> {
-        match (f.bytes, f.blake3, f.link) {
-            (Some(bytes), Some(blake3), None) => Ok(Artifact::File {
-                path: f.path,
-                bytes,
-                blake3,
-            }),
-            (None, None, Some(link)) => Ok(Artifact::Link { path: f.path, link }),
-            _ => Err(format!(
-                "artifact {:?} must have either bytes and blake3, or link",
-                f.path
-            )),
-        }
-    }
 }
 
 impl Artifact {

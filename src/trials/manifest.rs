@@ -801,25 +801,17 @@ mod tests {
         for text in [
             // The `manifest` target's first crash, on the code before the fix.
             b"{\"reconstructed\": true, \"reconstructed_from\": \"trial.\xce_manifest.json.bak\", \"datasets\": {\"k\": [\"2\",\"2\",\"3\"]}}".to_vec(),
+            b"{\"x\": 1e400}".to_vec(),
             b"{\"x\": \"\xff\"}".to_vec(),
             b"{\"x\": \"\\ud800\"}".to_vec(),
             b"{\"jobs\": {\"\xc3\": 1}}".to_vec(),
+            b"{\"datasets\": {\"a\": [[1e999]]}}".to_vec(),
+            b"{\"stage_status\": {\"s\": {\"artifacts\": [-1e309]}}}".to_vec(),
             deep.into_bytes(),
         ] {
             let shown = String::from_utf8_lossy(&text[..text.len().min(30)]).into_owned();
             assert!(ManifestView::parse(&text).is_err(), "{shown}");
             assert!(Manifest::parse(&text).is_err(), "{shown}");
-        }
-        // Numbers keep their literal (serde_json `arbitrary_precision`), so a
-        // float beyond f64 is no longer a parse error; Python's `json.load`
-        // reads it too (as inf). Both parsers agree it is not corrupt.
-        for text in [
-            &b"{\"x\": 1e400}"[..],
-            b"{\"datasets\": {\"a\": [[1e999]]}}",
-            b"{\"stage_status\": {\"s\": {\"artifacts\": [-1e309]}}}",
-        ] {
-            assert!(ManifestView::parse(text).is_ok());
-            assert!(Manifest::parse(text).is_ok());
         }
         let fine = format!("{{\"x\": {}{}}}", "[".repeat(100), "]".repeat(100));
         assert!(ManifestView::parse(fine.as_bytes()).is_ok());
