@@ -270,10 +270,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     row.config_hash = s.config_hash.map(Cow::into_owned);
     row.config_hash_scheme = s.config_hash_scheme.map(Cow::into_owned);
     row.drift_records = s.config_drift.map_or(0, |d| d.len());
-    row.last_update = phases
-        .iter()
-        .filter_map(|(_, p)| p.updated_at.as_deref().and_then(Timestamp::parse))
-        .max();
+    row.last_update = latest(phases.iter().filter_map(|(_, p)| p.updated_at.as_deref()));
     row.updated_from = Some(UpdatedFrom::Phase);
     if row.last_update.is_none() {
         row.last_update = file
@@ -288,6 +285,23 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         running_or(run, state::from_phases(&settings.phases, &refs))
     };
     row
+}
+
+/// The latest of some RFC 3339 times. Times in rk's own form (UTC,
+/// microseconds, `Z`: all the same length) order as strings, so only the
+/// latest is parsed; any other form is parsed to compare.
+fn latest<'a>(times: impl Iterator<Item = &'a str>) -> Option<Timestamp> {
+    const OWN_FORM: usize = "2025-09-02T21:46:43.120001Z".len();
+    let times: Vec<&str> = times.collect();
+    if times
+        .iter()
+        .all(|t| t.len() == OWN_FORM && t.ends_with('Z'))
+    {
+        if let Some(t) = times.iter().max().and_then(|t| Timestamp::parse(t)) {
+            return Some(t);
+        }
+    }
+    times.iter().filter_map(|t| Timestamp::parse(t)).max()
 }
 
 fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {

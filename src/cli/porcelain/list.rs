@@ -110,11 +110,12 @@ fn row_json(row: &Row) -> serde_json::Value {
 
 /// A timestamp to the second, for tables: `2025-09-02T21:47:10Z`.
 pub fn short_time(t: &crate::clock::Timestamp) -> String {
-    let s = t.to_string();
-    match s.get(..19) {
-        Some(head) => format!("{head}Z"),
-        None => s,
+    let mut s = t.to_string();
+    if s.len() > 19 {
+        s.truncate(19);
+        s.push('Z');
     }
+    s
 }
 
 fn write_table(out: &mut dyn Write, rows: &[Row], ctx: &Context) -> std::io::Result<()> {
@@ -122,57 +123,74 @@ fn write_table(out: &mut dyn Write, rows: &[Row], ctx: &Context) -> std::io::Res
     let header = [
         "RUN", "STATUS", "PHASE", "MIGRATED", "CONFIG", "DRIFT", "UPDATED",
     ];
-    let cells: Vec<[String; 7]> = rows
+    // Only the cells that need formatting are owned; the rest borrow.
+    let owned: Vec<[String; 4]> = rows
         .iter()
         .map(|r| {
             [
-                r.rid.clone(),
-                r.status.as_str().to_string(),
                 r.phase.as_ref().map_or("-".into(), |p| {
                     format!("{} {}/{}", p.name, p.index, p.count)
                 }),
-                if r.migrated { "yes" } else { "no" }.into(),
                 r.short_hash(),
                 r.drift_records.to_string(),
                 r.last_update.as_ref().map_or("-".into(), short_time),
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
+    let width = |c: &str| {
+        if c.is_ascii() {
+            c.len()
+        } else {
+            c.chars().count()
+        }
+    };
+    let mut widths = header.map(width);
+    for (r, o) in rows.iter().zip(&owned) {
+        for (w, c) in widths.iter_mut().zip(cells(r, o)) {
+            *w = (*w).max(width(c));
         }
     }
-    let line = |cols: [&str; 7], status: Option<OverallStatus>| {
-        let mut s = String::new();
+    let mut line = |cols: [&str; 7], status: Option<OverallStatus>| -> std::io::Result<()> {
         for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
             if i == 6 {
-                s.push_str(c);
+                out.write_all(c.as_bytes())?;
                 break;
             }
-            let pad = " ".repeat(w - c.chars().count() + 2);
-            let painted = match (i, status) {
-                (1, Some(st)) => style.status(st, c),
-                _ => c.to_string(),
-            };
-            s.push_str(&painted);
-            s.push_str(&pad);
+            match (i, status) {
+                (1, Some(st)) if style.color => write!(out, "{}", style.status(st, c))?,
+                _ => out.write_all(c.as_bytes())?,
+            }
+            pad(out, w - width(c) + 2)?;
         }
-        s
+        out.write_all(b"\n")
     };
-    writeln!(out, "{}", line(header, None))?;
-    for (row, r) in cells.iter().zip(rows) {
-        let cols = [
-            row[0].as_str(),
-            &row[1],
-            &row[2],
-            &row[3],
-            &row[4],
-            &row[5],
-            &row[6],
-        ];
-        writeln!(out, "{}", line(cols, Some(r.status)))?;
+    line(header, None)?;
+    for (r, o) in rows.iter().zip(&owned) {
+        line(cells(r, o), Some(r.status))?;
+    }
+    Ok(())
+}
+
+/// The seven cells of a row: borrowed from the row, or from its formatted cells.
+fn cells<'a>(r: &'a Row, o: &'a [String; 4]) -> [&'a str; 7] {
+    [
+        r.rid.as_str(),
+        r.status.as_str(),
+        o[0].as_str(),
+        if r.migrated { "yes" } else { "no" },
+        o[1].as_str(),
+        o[2].as_str(),
+        o[3].as_str(),
+    ]
+}
+
+/// `n` spaces, without formatting machinery (this runs once per cell).
+fn pad(out: &mut dyn Write, mut n: usize) -> std::io::Result<()> {
+    const SPACES: &[u8; 32] = b"                                ";
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.write_all(&SPACES[..k])?;
+        n -= k;
     }
     Ok(())
 }
