@@ -5,17 +5,7 @@ use crate::common::{orchestrated_project, state_of, TestEnv};
 use std::process::Command;
 
 fn git(env: &TestEnv, args: &[&str]) {
-    let ok = Command::new("git")
-        .current_dir(env.root())
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(ok, "git {args:?}");
+    assert!(crate::common::git(env.root(), args), "git {args:?}");
 }
 
 fn repo(env: &TestEnv, policy: &str) -> bool {

@@ -203,3 +203,18 @@ pub fn phase_statuses(run_dir: &Path) -> Vec<(String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// Run git in `dir` with a fixed identity; false when git is missing or fails.
+pub fn git(dir: &Path, args: &[&str]) -> bool {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}

@@ -99,19 +99,7 @@ fn outside_a_project_the_cwd_becomes_the_root() {
 
 #[test]
 fn records_the_code_version_in_a_git_repository() {
-    let git = |args: &[&str], dir: &std::path::Path| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
+    let git = |args: &[&str], dir: &std::path::Path| crate::common::git(dir, args);
     let env = project();
     if !git(&["init", "-q"], env.root()) {
         eprintln!("skipped: no git");
