@@ -157,3 +157,65 @@ fn a_file_vanishing_while_hashed_is_a_clear_error() {
     let e = r.into_iter().next().unwrap().unwrap_err();
     assert!(e.to_string().contains("changed while it was hashed"), "{e}");
 }
+
+/// A full disk while the manifest is written: nothing half-written, the run
+/// is not archived, and archiving again afterwards completes it.
+#[test]
+fn a_full_disk_while_writing_the_manifest_leaves_nothing_half_written() {
+    let env = TestEnv::new();
+    crate::common::orchestrated_project(&env, "");
+    let run = crate::common::started_run(&env, "r1", "trials:\n  t1: [ds-1]\n");
+    assert_eq!(env.run(&["resume", "r1"]).status.code(), Some(0));
+    for i in 0..300 {
+        env.write(
+            &format!("experiments/run_r1/t1/results/extra/part_{i:03}.csv"),
+            "x\n",
+        );
+    }
+    // Files up to 8 KiB may be written (the state, its snapshot, STATUS.md);
+    // the manifest of 300+ artifacts is larger.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_rk"),
+            "archive",
+            "r1",
+        ])
+        .current_dir(env.root())
+        .env("RK_NOW", crate::common::NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("RK_PROJECT")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(
+        stderr.starts_with("rk: error: cannot write ") && stderr.contains("archive_manifest.json"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+    assert!(!run.join("archive_manifest.json").exists());
+    let leftovers: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let status = env.run(&["status", "r1", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        v["status"], "completed",
+        "not archived until the manifest exists"
+    );
+    // With room again, archiving completes and verifies.
+    let again = env.run(&["archive", "r1"]);
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(env.run(&["verify", "r1"]).status.code(), Some(0));
+}
