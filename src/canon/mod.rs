@@ -201,6 +201,13 @@ enum KeyMarks {
     Skip,
 }
 
+/// Load a config and get its canonical bytes:
+///
+/// ```
+/// let doc = rk::canon::load(b"b: 1\na: [1.0, 2]  # a comment\n", None, "config.yaml").unwrap();
+/// assert_eq!(rk::canon::canonical_bytes(&doc.value), br#"{"a":[1,2],"b":1}"#);
+/// ```
+///
 /// Decide the format: an explicit one wins; a `.json` name is JSON; stdin
 /// (`origin == "-"`) whose first non-blank byte is `{` or `[` is tried as JSON
 /// first, then (on a JSON syntax error) YAML; everything else is YAML.
