@@ -159,31 +159,47 @@ pub fn orchestrated_project(env: &TestEnv, extra_yaml: &str) {
 
 /// A started run (as `rk init` makes one): config, first state, config object.
 pub fn started_run(env: &TestEnv, rid: &str, config: &str) -> PathBuf {
-    use rk::canon;
-    use rk::state::{self, Expect, RunState};
-    let dir = env.root().join(format!("experiments/run_{rid}"));
+    let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
+    let mut state = rk::state::RunState::new(rid, &project.settings.phases);
+    state.config_hash = Some(c14n_hash(config));
+    state.config_hash_scheme = Some("rk-c14n-v1".into());
+    run_with_state(env, rid, config, &state)
+}
+
+/// A run with `config` and `state`, committed through the library's one
+/// write path with the config recorded as its config object.
+pub fn run_with_state(
+    env: &TestEnv,
+    rid: &str,
+    config: &str,
+    state: &rk::state::RunState,
+) -> PathBuf {
     env.write(
         &format!("experiments/run_{rid}/effective_config.yaml"),
         config,
     );
     let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
     let run = project.resolve_run(rid).unwrap();
-    let doc = canon::load(config.as_bytes(), None, "config").unwrap();
-    let mut state = RunState::new(rid, &project.settings.phases);
-    state.config_hash = Some(canon::sha256_hex(&canon::canonical_bytes(&doc.value)));
-    state.config_hash_scheme = Some("rk-c14n-v1".into());
-    let config = rk::store::Store::new(&run).put_value(&doc.value).unwrap();
-    state::commit(
+    let doc = rk::canon::load(config.as_bytes(), None, "config").unwrap();
+    let object = rk::store::Store::new(&run).put_value(&doc.value).unwrap();
+    let expect = rk::state::Expect::NoHead;
+    rk::state::commit(
         &run,
         &project.settings,
-        &state,
+        state,
         "init",
         "test",
-        &Expect::NoHead,
-        Some(config),
+        &expect,
+        Some(object),
     )
     .unwrap();
-    dir
+    run.path
+}
+
+/// The rk-c14n-v1 hash of a YAML config.
+pub fn c14n_hash(config: &str) -> String {
+    let doc = rk::canon::load(config.as_bytes(), None, "config").unwrap();
+    rk::canon::sha256_hex(&rk::canon::canonical_bytes(&doc.value))
 }
 
 /// The JSON of a run's run_state.json.

@@ -2,11 +2,9 @@
 //! shell script that appends its arguments to a log, so each test sees
 //! exactly what was dispatched, how often, and with which exit code.
 
-use crate::common::TestEnv;
+use crate::common::{c14n_hash, TestEnv};
 use rk::canon::{self, ConfigHash, Scheme};
-use rk::project::Project;
-use rk::state::{self, Expect, RunState};
-use rk::store::Store;
+use rk::state::RunState;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -40,14 +38,6 @@ fn project(env: &TestEnv) {
     );
 }
 
-fn c14n_hash(text: &str) -> String {
-    let doc = canon::load(text.as_bytes(), Some(canon::Format::Yaml), "cfg").unwrap();
-    match canon::config_hash(&doc, Scheme::C14nV1) {
-        ConfigHash::Hex(h) => h,
-        ConfigHash::Unverifiable(r) => panic!("{r}"),
-    }
-}
-
 fn state_json(rid: &str, hash: &str, scheme: Option<&str>, statuses: &[(&str, &str)]) -> String {
     let phases: Vec<String> = statuses
         .iter()
@@ -70,25 +60,9 @@ fn state_json(rid: &str, hash: &str, scheme: Option<&str>, statuses: &[(&str, &s
 /// A run whose state and recorded config object are written through the
 /// library's one write path, as `rk init` would.
 fn recorded_run(env: &TestEnv, rid: &str, statuses: &[(&str, &str)]) -> PathBuf {
-    let dir = format!("experiments/run_{rid}");
-    env.write(&format!("{dir}/effective_config.yaml"), CONFIG);
-    let project = Project::open(env.root().to_path_buf()).unwrap();
-    let run = project.resolve_run(rid).unwrap();
     let text = state_json(rid, &c14n_hash(CONFIG), Some("rk-c14n-v1"), statuses);
     let state = RunState::from_slice(text.as_bytes()).unwrap();
-    let doc = canon::load(CONFIG.as_bytes(), None, "cfg").unwrap();
-    let config = Store::new(&run).put_value(&doc.value).unwrap();
-    state::commit(
-        &run,
-        &project.settings,
-        &state,
-        "init",
-        "test",
-        &Expect::NoHead,
-        Some(config),
-    )
-    .unwrap();
-    env.root().join(dir)
+    crate::common::run_with_state(env, rid, CONFIG, &state)
 }
 
 fn dispatched(env: &TestEnv) -> Vec<String> {
