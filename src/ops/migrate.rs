@@ -281,12 +281,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
     };
 
     // The evidence, for the rules of pipeline phases only.
-    let rules: Vec<(String, EvidenceRule)> = settings
-        .evidence
-        .iter()
-        .filter(|(phase, _)| settings.phases.contains(phase))
-        .cloned()
-        .collect();
+    let rules = pipeline_rules(settings);
     let evidence = trials::evaluate(&run.path, &settings.trials_manifest, &rules)?;
 
     let mut notes = Vec::new();
@@ -442,12 +437,7 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
 
     // Manifests are the orchestrator's files too: rewrite them under its lock.
     if !plan.repairs.is_empty() {
-        let rules: Vec<(String, EvidenceRule)> = settings
-            .evidence
-            .iter()
-            .filter(|(phase, _)| settings.phases.contains(phase))
-            .cloned()
-            .collect();
+        let rules = pipeline_rules(settings);
         let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
         for repair in &plan.repairs {
             let manifest = run.path.join(&repair.manifest);
@@ -520,6 +510,17 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
     applied.observed = committed.observed;
     applied.warnings.extend(committed.warnings);
     Ok(applied)
+}
+
+/// The evidence rules of the pipeline's phases (a rule for a phase outside
+/// the pipeline is ignored).
+fn pipeline_rules(settings: &crate::project::Settings) -> Vec<(String, EvidenceRule)> {
+    settings
+        .evidence
+        .iter()
+        .filter(|(phase, _)| settings.phases.contains(phase))
+        .cloned()
+        .collect()
 }
 
 /// The state a plan writes: for a rebuild, the old state keeps what evidence

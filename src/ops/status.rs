@@ -397,18 +397,15 @@ pub fn next_command(report: &Report) -> Option<String> {
         OverallStatus::Stopped
         | OverallStatus::Interrupted
         | OverallStatus::Failed
-        | OverallStatus::NotStarted => Some(match &report.config {
-            _ if gated(report).is_some() => {
-                let g = gated(report).expect("checked");
-                format!(
-                    "rk gate clear {run} {} --note \"what was reviewed\"",
-                    g.phase
-                )
-            }
-            ConfigFacts::Drifted { keys: Some(_), .. } => {
+        | OverallStatus::NotStarted => Some(match (&report.config, gated(report)) {
+            (_, Some(g)) => format!(
+                "rk gate clear {run} {} --note \"what was reviewed\"",
+                g.phase
+            ),
+            (ConfigFacts::Drifted { keys: Some(_), .. }, None) => {
                 format!("rk diff-config {run}@recorded {run}\nrk resume {run} --force")
             }
-            ConfigFacts::Drifted { keys: None, .. } | ConfigFacts::Unverifiable { .. } => {
+            (ConfigFacts::Drifted { keys: None, .. } | ConfigFacts::Unverifiable { .. }, None) => {
                 format!("rk resume {run} --force")
             }
             _ => format!("rk resume {run}"),

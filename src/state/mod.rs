@@ -201,20 +201,9 @@ pub fn commit(
     }
 
     // The parent snapshot: HEAD, or (no condition, HEAD unreadable) the last good one.
-    let mut parent = match head {
-        Ok(None) => None,
-        Ok(Some(h)) => match store.read_snapshot(&h) {
-            Ok(s) => Some(s),
-            Err(e) if *expect != Expect::Any => return Err(e.into()),
-            Err(e) => {
-                warnings.push(format!(
-                    "{e}; the new snapshot continues from the last good one"
-                ));
-                store
-                    .last_good_snapshot()
-                    .and_then(|id| store.read_snapshot(&id).ok())
-            }
-        },
+    let mut parent = match head.and_then(|h| h.map(|id| store.read_snapshot(&id)).transpose()) {
+        Ok(parent) => parent,
+        Err(e) if *expect != Expect::Any => return Err(e.into()),
         Err(e) => {
             warnings.push(format!(
                 "{e}; the new snapshot continues from the last good one"

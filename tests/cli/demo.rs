@@ -79,3 +79,27 @@ fn a_second_demo_replaces_its_own_directory_and_nothing_else() {
     "#);
     assert_eq!(env.read("mine/notes.txt"), "keep me\n");
 }
+
+#[test]
+fn the_simulated_orchestrator_refuses_a_state_that_is_not_an_object() {
+    let env = TestEnv::new();
+    env.write(
+        "experiments/run_r1/effective_config.yaml",
+        "trials:\n  t1: [ds-1]\n",
+    );
+    env.write("experiments/run_r1/run_state.json", "[]\n");
+    let out = env.run(&[
+        "demo-orchestrator",
+        "--run-dir",
+        "experiments/run_r1",
+        "--run_id",
+        "r1",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not a JSON object") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert_eq!(env.read("experiments/run_r1/run_state.json"), "[]\n");
+}

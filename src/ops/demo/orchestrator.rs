@@ -115,8 +115,14 @@ pub fn trial_plan(run_dir: &Path, config_file: &str) -> Result<Vec<(String, Vec<
 
 fn read_state(path: &Path, run_id: &str) -> Result<Value, Error> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display()))),
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(state @ Value::Object(_)) => Ok(state),
+            Ok(_) => Err(Error::Invalid(format!(
+                "{}: not a JSON object",
+                path.display()
+            ))),
+            Err(e) => Err(Error::Invalid(format!("{}: {e}", path.display()))),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(json!({
             "schema_version": 1, "run_id": run_id, "phases": {},
             "last_checkpoint": null, "stop_requested": false,
