@@ -248,6 +248,21 @@ pub fn load_file(path: &Path, format: Option<Format>) -> Result<Document, Error>
     load_file_as(path, format, KeyMarks::Skip)
 }
 
+/// Read and load a config from `reader`, shown as `-` in messages (stdin).
+pub fn load_reader(
+    reader: &mut dyn std::io::Read,
+    format: Option<Format>,
+) -> Result<Document, Error> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Read {
+            path: "-".into(),
+            source,
+        })?;
+    load(&bytes, format, "-")
+}
+
 /// [`load_file`], recording where each mapping key starts
 /// ([`Document::mark_of`]) for messages that point into the file.
 pub fn load_file_with_marks(path: &Path, format: Option<Format>) -> Result<Document, Error> {

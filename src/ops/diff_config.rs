@@ -122,16 +122,7 @@ pub fn resolve(
     };
     let project = || project.ok_or_else(|| Error::usage("no project for a run operand", None));
     match operand {
-        Operand::Stdin => {
-            let mut bytes = Vec::new();
-            stdin
-                .read_to_end(&mut bytes)
-                .map_err(|source| canon::Error::Read {
-                    path: "-".into(),
-                    source,
-                })?;
-            Ok(side(canon::load(&bytes, None, "-")?.value))
-        }
+        Operand::Stdin => Ok(side(canon::load_reader(stdin, None)?.value)),
         Operand::File(path) => Ok(side(
             canon::load_file(std::path::Path::new(path), None)?.value,
         )),

@@ -1,7 +1,7 @@
 use crate::canon::{self, ConfigHash, Format, Pointer, Scheme};
 use crate::cli::{stdout, Context};
 use crate::error::{Error, Exit};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// Print the config hash of each FILE, like sha256sum: `<hex>  <file>`.
@@ -125,16 +125,10 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
 }
 
 /// Load a config operand: a file, or `-` for stdin.
-pub fn load(file: &str, format: Option<Format>) -> Result<canon::Document, Error> {
-    if file == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut bytes)
-            .map_err(|source| canon::Error::Read {
-                path: "-".into(),
-                source,
-            })?;
-        return Ok(canon::load(&bytes, format, "-")?);
-    }
-    Ok(canon::load_file(Path::new(file), format)?)
+fn load(file: &str, format: Option<Format>) -> Result<canon::Document, Error> {
+    Ok(if file == "-" {
+        canon::load_reader(&mut std::io::stdin().lock(), format)?
+    } else {
+        canon::load_file(Path::new(file), format)?
+    })
 }
