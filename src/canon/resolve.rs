@@ -115,8 +115,7 @@ impl<'a> Cur<'a> {
     /// `[0-5]?[0-9]` followed by something that is not a digit.
     fn sexagesimal_digit(&mut self) -> bool {
         match self.rest() {
-            [a @ b'0'..=b'5', b'0'..=b'9', ..] => {
-                let _ = a;
+            [b'0'..=b'5', b'0'..=b'9', ..] => {
                 self.i += 2;
                 !matches!(self.peek(), Some(b'0'..=b'9'))
             }
