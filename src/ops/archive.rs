@@ -506,13 +506,7 @@ pub fn archive(
         }
         _ => {}
     }
-    let mut names: Vec<String> = settings.phases.clone();
-    names.extend(
-        st.phases
-            .iter()
-            .map(|(n, _)| n.clone())
-            .filter(|n| !settings.phases.contains(n)),
-    );
+    let names = st.pipeline(&settings.phases);
     let phase_status = |n: &str| st.phase(n).map(|p| p.status.clone());
     let incomplete: Vec<(String, String)> = names
         .iter()

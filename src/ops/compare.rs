@@ -207,15 +207,10 @@ fn side(
         }
         Err(e) => problems.push(format!("run {}: {e}", run.rid)),
     }
-    let mut names: Vec<String> = settings.phases.clone();
-    if let Some(s) = &st {
-        names.extend(
-            s.phases
-                .iter()
-                .map(|(n, _)| n.clone())
-                .filter(|n| !settings.phases.contains(n)),
-        );
-    }
+    let names = match &st {
+        Some(s) => s.pipeline(&settings.phases),
+        None => settings.phases.clone(),
+    };
     let phases = names
         .into_iter()
         .map(|n| {

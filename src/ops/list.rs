@@ -169,6 +169,10 @@ struct ListState<'a> {
     phases: Option<Entries<ListPhase<'a>>>,
     #[serde(default)]
     migrated: Option<bool>,
+    /// A run's own pipeline (`rk init --phases`), read as leniently as
+    /// `RunState::pipeline` reads it.
+    #[serde(default)]
+    pipeline: Option<serde_json::Value>,
     #[serde(default)]
     config_drift: Option<Vec<IgnoredAny>>,
     #[serde(default)]
@@ -252,8 +256,12 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .map(|(n, p)| (n.as_str(), PhaseStatus::parse(&p.status)))
         .collect();
     let refs: Vec<(&str, &PhaseStatus)> = statuses.iter().map(|(n, s)| (*n, s)).collect();
-    row.phase = settings
-        .phases
+    let pipeline = state::pipeline_of(
+        s.pipeline.as_ref(),
+        &settings.phases,
+        phases.iter().map(|(n, _)| n.as_str()),
+    );
+    row.phase = pipeline
         .iter()
         .enumerate()
         .find(|(_, name)| {
@@ -264,7 +272,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .map(|(i, name)| CurrentPhase {
             name: name.clone(),
             index: i + 1,
-            count: settings.phases.len(),
+            count: pipeline.len(),
         });
     row.migrated = s.migrated.unwrap_or(false);
     row.config_hash = s.config_hash.map(Cow::into_owned);
@@ -282,7 +290,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {
-        running_or(run, state::from_phases(&settings.phases, &refs))
+        running_or(run, state::from_phases(&pipeline, &refs))
     };
     row
 }

@@ -11,7 +11,9 @@ mod model;
 mod status;
 
 pub use fsck::{fsck, FsckReport};
-pub use model::{DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session};
+pub use model::{
+    pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
+};
 pub use status::{from_phases, overall_status, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};

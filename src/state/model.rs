@@ -637,22 +637,11 @@ impl RunState {
     /// project's phases followed by any other phase the state lists, in file
     /// order. Phases the state does not list yet are not started.
     pub fn pipeline(&self, project_phases: &[String]) -> Vec<String> {
-        if let Some(Value::Array(items)) = self.extra.get("pipeline") {
-            let own: Vec<String> = items
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect();
-            if !own.is_empty() {
-                return own;
-            }
-        }
-        let mut phases = project_phases.to_vec();
-        for (name, _) in &self.phases {
-            if !phases.contains(name) {
-                phases.push(name.clone());
-            }
-        }
-        phases
+        pipeline_of(
+            self.extra.get("pipeline"),
+            project_phases,
+            self.phases.iter().map(|(n, _)| n.as_str()),
+        )
     }
 
     /// Whether the state records an archive (`rk archive`).
@@ -674,6 +663,32 @@ impl RunState {
             ..RunState::default()
         }
     }
+}
+
+/// A run's phases in pipeline order (see [`RunState::pipeline`]): its own
+/// `pipeline` list when it is a non-empty list of strings, else
+/// `project_phases` followed by the other phases it lists, in order.
+pub fn pipeline_of<'a>(
+    own: Option<&Value>,
+    project_phases: &[String],
+    listed: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    if let Some(Value::Array(items)) = own {
+        let own: Vec<String> = items
+            .iter()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect();
+        if !own.is_empty() {
+            return own;
+        }
+    }
+    let mut phases = project_phases.to_vec();
+    for name in listed {
+        if !phases.iter().any(|p| p == name) {
+            phases.push(name.to_string());
+        }
+    }
+    phases
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ pub fn overall_status(
         .iter()
         .map(|(n, p)| (n.as_str(), &p.status))
         .collect();
-    from_phases(&settings.phases, &known)
+    from_phases(&s.pipeline(&settings.phases), &known)
 }
 
 /// The part of the overall status that the phases alone decide (a run with a

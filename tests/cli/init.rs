@@ -159,3 +159,36 @@ fn bad_input_is_exit_2_and_creates_nothing() {
     }
     insta::assert_snapshot!(all);
 }
+
+/// A run with its own pipeline is judged by that pipeline everywhere: list,
+/// status and archive agree that it is completed when its phases are.
+#[test]
+fn a_custom_pipeline_is_what_list_status_and_archive_judge() {
+    let env = project();
+    env.write("c.yaml", "a: 1\n");
+    assert!(env
+        .run(&[
+            "init",
+            "r2",
+            "--config",
+            "c.yaml",
+            "--phases",
+            "fetch,train"
+        ])
+        .status
+        .success());
+    let mut state: serde_json::Value =
+        serde_json::from_str(&env.read("experiments/run_r2/run_state.json")).unwrap();
+    for phase in ["fetch", "train"] {
+        state["phases"][phase]["status"] = "completed".into();
+    }
+    let out = env.run_stdin(&["write-state", "r2"], state.to_string().as_bytes());
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    let list = String::from_utf8(env.run(&["list", "--json"]).stdout).unwrap();
+    assert!(list.contains("\"status\":\"completed\""), "{list}");
+    let status: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "r2", "--json"]).stdout).unwrap();
+    assert_eq!(status["status"], "completed");
+    assert_eq!(status["next"], "rk archive r2");
+    assert!(env.run(&["archive", "r2"]).status.success());
+}
