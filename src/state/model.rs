@@ -8,6 +8,7 @@
 //! reading and writing a file changes nothing but the layout.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Unknown fields, in the order they were read.
@@ -642,6 +643,7 @@ impl RunState {
             project_phases,
             self.phases.iter().map(|(n, _)| n.as_str()),
         )
+        .into_owned()
     }
 
     /// Whether the state records an archive (`rk archive`).
@@ -668,24 +670,24 @@ impl RunState {
 /// A run's phases in pipeline order (see [`RunState::pipeline`]): its own
 /// `pipeline` list when it is a non-empty list of strings, else
 /// `project_phases` followed by the other phases it lists, in order.
-pub fn pipeline_of<'a>(
+pub fn pipeline_of<'p, 'a>(
     own: Option<&Value>,
-    project_phases: &[String],
+    project_phases: &'p [String],
     listed: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
+) -> Cow<'p, [String]> {
     if let Some(Value::Array(items)) = own {
         let own: Vec<String> = items
             .iter()
             .filter_map(|v| v.as_str().map(String::from))
             .collect();
         if !own.is_empty() {
-            return own;
+            return Cow::Owned(own);
         }
     }
-    let mut phases = project_phases.to_vec();
+    let mut phases = Cow::Borrowed(project_phases);
     for name in listed {
         if !phases.iter().any(|p| p == name) {
-            phases.push(name.to_string());
+            phases.to_mut().push(name.to_string());
         }
     }
     phases
