@@ -15,6 +15,7 @@ pub mod drift;
 pub mod error;
 pub mod ops;
 pub mod output;
+pub mod pool;
 pub mod project;
 pub mod run_config;
 pub mod state;

@@ -45,7 +45,9 @@ use std::path::PathBuf;
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
 /// instead of the clock), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
-/// .state.lock, default 10000).
+/// .state.lock, default 10000), RK_THREADS (worker threads for scan-trials,
+/// status, migrate, list, archive and verify; default the number of cores, at
+/// most 8; 1 does the work on one thread).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
 pub struct Cli {
@@ -154,6 +156,14 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 Some("-C takes an existing directory".into()),
             )
         })?;
+    }
+    if let Err(e) = crate::pool::threads_from_env() {
+        return Err(Error::usage(
+            e,
+            Some(
+                "set RK_THREADS to a whole number from 1 up, or unset it to use every core".into(),
+            ),
+        ));
     }
     let ctx = Context {
         color: cli.color,

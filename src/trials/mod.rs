@@ -49,6 +49,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Pattern(#[from] PatternError),
+    #[error(transparent)]
+    Worker(#[from] crate::pool::Panicked),
 }
 
 impl Diagnostic for Error {
@@ -59,6 +61,9 @@ impl Diagnostic for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Read { .. } => None,
+            Error::Worker(_) => {
+                Some("this is a bug in rk: please report it with the panic message above".into())
+            }
             Error::Pattern(_) => Some(
                 "trials.manifest in rk.yaml is a glob relative to the run dir, \
                  e.g. \"*/results/trial_manifest.json\""

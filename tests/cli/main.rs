@@ -15,6 +15,7 @@ mod fsck;
 mod gate;
 mod hash_config;
 mod init;
+mod list;
 mod log;
 mod man_pages;
 mod migrate;
