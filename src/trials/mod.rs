@@ -23,7 +23,7 @@ use crate::error::{Diagnostic, Exit};
 use std::path::Path;
 
 pub use evidence::{Concern, EvidenceStatus, PhaseEvidence};
-pub use glob::{Candidate, Pattern, PatternError};
+pub use glob::{Candidate, Candidates, Pattern, PatternError};
 pub use manifest::{expected_parts, Manifest, ManifestView, SchemaVersion};
 
 /// How `migrate` infers one phase from a trial directory (rk.yaml `evidence`).

@@ -1,12 +1,12 @@
 //! Reading every trial manifest of a run, in slug order, on every core.
 //!
 //! [`scan`] is the one loop: the glob lists the candidates (sorted), worker
-//! threads of [`crate::pool`] take them in batches, read each file once into a
-//! buffer they reuse, and turn it into whatever the caller's `map` makes of it
-//! (an NDJSON line, an evidence verdict, an owned manifest). The calling
-//! thread hands each result to `each` in slug order while the next batch is
-//! read. Memory stays flat in the number of trials: at most two batches of
-//! results are held.
+//! threads ([`crate::pool::stream`]) take them in chunks, read each file once
+//! into a buffer they reuse, and turn it into whatever the caller's `map`
+//! makes of it (an NDJSON line, an evidence verdict, an owned manifest). The
+//! calling thread hands each result to `each` in slug order while the next
+//! are read. Memory stays flat in the number of trials: at most a window of
+//! chunks of results waits for a slow neighbour.
 //!
 //! Files are opened relative to the run dir with `openat2(RESOLVE_BENEATH)`
 //! on Linux, so no symlink can lead a read out of the run dir; elsewhere (or
@@ -19,8 +19,6 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-/// Trials read in one batch: the results of at most two batches are held.
-const BATCH: usize = 512;
 /// Below this many candidates one thread is faster than starting workers.
 const PARALLEL_FROM: usize = 64;
 
@@ -53,14 +51,13 @@ where
     })?;
     let opener = Opener::new(run_dir)?;
     let process = |i: usize, buf: &mut Vec<u8>| -> Option<T> {
-        let candidate = &candidates[i];
+        let candidate = candidates.get(i);
         let read = opener.read(&candidate.path, buf)?;
-        Some(map(candidate, read))
+        Some(map(&candidate, read))
     };
     crate::pool::stream(
         "reading trial manifests",
         candidates.len(),
-        BATCH,
         PARALLEL_FROM,
         Vec::new,
         |buf, i| process(i, buf),
