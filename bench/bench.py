@@ -64,7 +64,7 @@ class Cmd:
     def __init__(self, label, argv, cwd=None, prepare=None, ok=(0,), env=None, reps=None, timeout=None):
         self.label, self.argv, self.cwd, self.prepare, self.ok = label, argv, cwd, prepare, ok
         self.env, self.reps, self.timeout = env, reps, timeout
-        self.samples, self.rss_kb = [], None
+        self.samples, self.rss_kb, self.timed_out = [], None, False
 
     @property
     def shell(self):
@@ -81,18 +81,34 @@ class Cmd:
         if self.prepare:
             self.prepare()
         argv = ["sh", "-c", self.argv] if self.shell else [str(x) for x in self.argv]
-        t0 = time.perf_counter()
         env = dict(os.environ, **self.env) if self.env else None
-        p = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, env=env)
-        err = p.stderr.read()
-        _, status, _usage = os.wait4(p.pid, 0)
-        dt = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        p.stderr.close()
+        if self.timeout:  # a slow peer: stopped after `timeout` s, that figure kept as a lower bound
+            with open(WORK / "peer-stderr.txt", "w+b") as err_file:
+                t0 = time.perf_counter()
+                p = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=err_file, env=env)
+                try:
+                    p.wait(timeout=self.timeout)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                    self.timed_out = True
+                    return float(self.timeout)
+                dt = time.perf_counter() - t0
+                err_file.seek(0)
+                err = err_file.read()
+        else:
+            t0 = time.perf_counter()
+            p = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env=env)
+            err = p.stderr.read()
+            _, status, _usage = os.wait4(p.pid, 0)
+            dt = time.perf_counter() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            p.stderr.close()
         if p.returncode not in self.ok:
             raise SystemExit(f"command ended with exit {p.returncode}, expected {' or '.join(map(str, self.ok))}: "
-                             f"{self.text()}\n{err.decode(errors='replace')}")
+                             f"{self.text()}\n{err.decode(errors='replace')[-3000:]}")
         return dt
 
     def peak_rss_kb(self):
@@ -615,7 +631,7 @@ def snakemake_project(p, run, n):
     markers(p, slugs)
     rel = run.relative_to(p)
     lines = [f"TRIALS = {slugs!r}", "", "rule all:",
-             f"    input: expand({PIPELINE[-1][1].replace('{run}', str(rel)).replace('{t}', '{{t}}')!r}, t=TRIALS)", ""]
+             f"    input: expand({PIPELINE[-1][1].replace('{run}', str(rel))!r}, t=TRIALS)", ""]
     for i, (phase, out) in enumerate(PIPELINE):
         lines.append(f"rule {phase}:")
         if i:
@@ -642,8 +658,10 @@ def dvc_project(d, run, n):
     stages = {}
     lock = {}
     for i, (phase, out) in enumerate(PIPELINE):
+        # cache: false: DVC checks the files in the workspace against
+        # dvc.lock, as rk checks the trials' files, with no cache to fill.
         do = {"cmd": "touch " + out.replace("{run}", str(rel)).replace("{t}", "${item}"),
-              "outs": [out.replace("{run}", str(rel)).replace("{t}", "${item}")]}
+              "outs": [{out.replace("{run}", str(rel)).replace("{t}", "${item}"): {"cache": False}}]}
         if i:
             do["deps"] = [PIPELINE[i - 1][1].replace("{run}", str(rel)).replace("{t}", "${item}")]
         stages[phase] = {"foreach": slugs, "do": do}
@@ -655,7 +673,7 @@ def dvc_project(d, run, n):
             def entry(q):
                 b = (d / q).read_bytes()
                 return {"path": q, "hash": "md5", "md5": hashlib.md5(b).hexdigest(), "size": len(b)}
-            e = {"cmd": do["cmd"].replace("${item}", t), "outs": [entry(paths[-1])]}
+            e = {"cmd": do["cmd"].replace("${item}", t), "outs": [dict(entry(paths[-1]), cache=False)]}
             if i:
                 e["deps"] = [entry(paths[-2])]
             lock[f"{phase}@{t}"] = e
@@ -684,12 +702,15 @@ def case_peers(rep, reps, quick):
         slow = 3 if n <= 1_000 else 1
         if smk:
             snakemake_project(p, run, n)
-            cmds.append(Cmd(f"snakemake -n ({n} trials)", [smk, "-n", "-c1"], cwd=p, reps=slow))
+            cmds.append(Cmd(f"snakemake -n ({n} trials)", [smk, "-n", "-c1"], cwd=p, reps=slow, timeout=900))
         if DVC:
             d = WORK / f"dvc-status{n}"
             dvc_project(d, run, n)
-            cmds.append(Cmd(f"dvc status ({n} trials)", [DVC, "status"], cwd=d, reps=slow))
+            cmds.append(Cmd(f"dvc status ({n} trials)", [DVC, "status"], cwd=d, reps=slow, timeout=900))
         measure(cmds, reps, rss=False)
+        for c in cmds:
+            if c.timed_out:
+                rep.notes.append(f"* {c.label}: stopped after {c.timeout} s; its figure is that lower bound")
         rep.table(f"status against workflow engines, {n} trials × 9 phases "
                   f"(rk: {reps} runs; peers: {slow} run{'s' if slow > 1 else ''}"
                   f"{', after a warm-up' if slow > 1 else ', no warm-up'})", cmds)

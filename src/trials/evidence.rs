@@ -163,7 +163,7 @@ pub fn judge(
                 Some(m) => RuleVerdict {
                     counted: true,
                     satisfied: if *rule == EvidenceRule::JobsRecorded {
-                        jobs_recorded(m, &mut probe.part)
+                        all_jobs_recorded(m, &mut probe.part)
                     } else {
                         probe.downloaded(m)
                     },
@@ -178,7 +178,7 @@ pub fn judge(
 /// Every expected part of `m` has a `job_status` entry. Parts are looked up
 /// from where the previous one was found: manifests list their jobs in part
 /// order, so this is one pass over `job_status`, not one per part.
-fn jobs_recorded(m: &ManifestView<'_>, name: &mut String) -> bool {
+fn all_jobs_recorded(m: &ManifestView<'_>, name: &mut String) -> bool {
     let jobs = &m.job_status;
     let mut cursor = 0;
     for (key, ids) in &m.datasets {
@@ -660,13 +660,13 @@ mod tests {
                  "job_status": {"b_p01": "completed", "a_p03": "completed", "a_p01": "running", "a_p02": "x"}}"#,
         )
         .unwrap();
-        assert!(jobs_recorded(&v, &mut name));
+        assert!(all_jobs_recorded(&v, &mut name));
         let v = ManifestView::parse(
             br#"{"datasets": {"a": ["x", "y"], "b": ["u"]},
                  "job_status": {"b_p01": "completed", "a_p01": "running", "a_p03": "x"}}"#,
         )
         .unwrap();
-        assert!(!jobs_recorded(&v, &mut name));
+        assert!(!all_jobs_recorded(&v, &mut name));
     }
 
     #[test]

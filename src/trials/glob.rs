@@ -212,11 +212,20 @@ impl Pattern {
             tail: tail.join("/"),
         };
         let mut order: Vec<u32> = (0..out.prefixes.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (out.path_bytes(a), out.path_bytes(b));
+        let suffix = if out.tail.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", out.tail)
+        };
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (
+                out.prefixes.get(a as usize).as_bytes(),
+                out.prefixes.get(b as usize).as_bytes(),
+            );
             let slug = |p: &[u8]| p.iter().position(|&c| c == b'/').unwrap_or(p.len());
-            let (sa, sb) = (slug(&a), slug(&b));
-            a[..sa].cmp(&b[..sb]).then_with(|| a.cmp(&b))
+            a[..slug(a)]
+                .cmp(&b[..slug(b)])
+                .then_with(|| cmp_with_suffix(a, b, suffix.as_bytes()))
         });
         out.order = order;
         Ok(out)
@@ -291,20 +300,21 @@ impl Candidates {
     pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
+}
 
-    /// The whole path of prefix `i` as bytes, for sorting.
-    fn path_bytes(&self, i: u32) -> std::borrow::Cow<'_, [u8]> {
-        let prefix = self.prefixes.get(i as usize);
-        if self.tail.is_empty() {
-            return std::borrow::Cow::Borrowed(prefix.as_bytes());
-        }
-        let mut v = Vec::with_capacity(prefix.len() + 1 + self.tail.len());
-        v.extend_from_slice(prefix.as_bytes());
-        if !prefix.is_empty() {
-            v.push(b'/');
-        }
-        v.extend_from_slice(self.tail.as_bytes());
-        std::borrow::Cow::Owned(v)
+/// `a + suffix` against `b + suffix`, without building either.
+fn cmp_with_suffix(a: &[u8], b: &[u8], suffix: &[u8]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let n = a.len().min(b.len());
+    match a[..n].cmp(&b[..n]) {
+        Ordering::Equal => {}
+        other => return other,
+    }
+    // One is the other plus a rest: compare what follows the common part.
+    if a.len() < b.len() {
+        suffix.iter().cmp(b[n..].iter().chain(suffix))
+    } else {
+        a[n..].iter().chain(suffix).cmp(suffix.iter())
     }
 }
 
@@ -424,6 +434,23 @@ mod tests {
     fn bad_patterns() {
         for p in ["", "/abs/*", "a/../b", "[abc", "**/x", "./."] {
             assert!(Pattern::parse(p).is_err(), "{p}");
+        }
+    }
+
+    #[test]
+    fn sorting_with_a_suffix_is_sorting_the_whole_paths() {
+        let names = ["a", "a/b", "a/b-c", "a/b/c", "a-b", "ab", "b", ""];
+        for suffix in ["", "/m.json", "/-"] {
+            for x in names {
+                for y in names {
+                    let whole = format!("{x}{suffix}").cmp(&format!("{y}{suffix}"));
+                    assert_eq!(
+                        cmp_with_suffix(x.as_bytes(), y.as_bytes(), suffix.as_bytes()),
+                        whole,
+                        "{x:?} {y:?} {suffix:?}"
+                    );
+                }
+            }
         }
     }
 
