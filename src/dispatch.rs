@@ -114,7 +114,10 @@ pub struct SpawnError {
 /// The caller makes the dispatch lock's descriptor inheritable first
 /// (`DispatchLock::inheritable_fd`), so the child holds the lock for as long
 /// as it lives, even if rk itself is killed.
-pub fn run_child(argv: &[String]) -> Result<ChildExit, SpawnError> {
+///
+/// The child runs in `cwd`, the project root, wherever rk was started
+/// (`python -m scripts.run_all` only works from there).
+pub fn run_child(argv: &[String], cwd: &std::path::Path) -> Result<ChildExit, SpawnError> {
     let spawn_error = |source| SpawnError {
         program: argv.first().cloned().unwrap_or_default(),
         source,
@@ -128,6 +131,7 @@ pub fn run_child(argv: &[String]) -> Result<ChildExit, SpawnError> {
     install_forwarding();
     let mut child = Command::new(program)
         .args(args)
+        .current_dir(cwd)
         .spawn()
         .map_err(spawn_error)?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);

@@ -15,10 +15,10 @@ use crate::dispatch::{self, Placeholders, StepRange};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{gate, migrate, status_md, stop};
+use crate::ops::{gate, migrate, plan, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
 use crate::run_config;
-use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
+use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
 use serde_json::json;
 use std::io::Write;
@@ -48,14 +48,6 @@ pub enum Outcome {
     DryRun { argv: Vec<String>, reason: String },
     /// The orchestrator ran and ended with `code`.
     Dispatched { argv: Vec<String>, code: i32 },
-}
-
-/// The first phase that is not completed, in pipeline order.
-pub fn first_unfinished(state: &RunState, phases: &[String]) -> Option<String> {
-    phases
-        .iter()
-        .find(|p| state.phase(p).map(|ph| &ph.status) != Some(&PhaseStatus::Completed))
-        .cloned()
 }
 
 /// Check step flags against the run's phases: unknown step, or from after to.
@@ -169,12 +161,14 @@ pub fn resume(
     err: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let settings = &project.settings;
+    // A stop token written from now on is for the orchestrator about to start.
+    let began = std::time::SystemTime::now();
     // 1. Bad step flags are refused before anything touches the disk (the
     // lock file included); checked again below against the state read
     // under the lock.
     if let (Some(steps), Ok(loaded)) = (&opts.steps, state::load(run, settings)) {
         let phases = match loaded {
-            Some(state) => state.pipeline(&settings.phases),
+            Some(state) => state.steps(&settings.phases),
             None => settings.phases.clone(),
         };
         validate_steps(steps, &phases)?;
@@ -205,10 +199,13 @@ pub fn resume(
         Some(state) => state,
         None => migrate_first(project, run, opts.dry_run, err)?,
     };
-    let phases = state.pipeline(&settings.phases);
+    // The steps the orchestrator knows: a phase the state lists beyond them
+    // is kept and shown, never passed as a step.
+    let phases = state.steps(&settings.phases);
     if let Some(steps) = &opts.steps {
         validate_steps(steps, &phases)?;
     }
+    refuse_archived(run, &state, opts.force)?;
 
     // 5. Drift.
     let store = Store::new(run);
@@ -216,7 +213,7 @@ pub fn resume(
     let mut config_object: Option<ObjectId> = None;
     let mut notes: Vec<String> = Vec::new();
     let check = drift::check(
-        state.config_hash.as_deref(),
+        state.recorded_hash(),
         state.config_hash_scheme.as_deref(),
         &chosen.doc,
         &settings.hash_ignore,
@@ -256,31 +253,44 @@ pub fn resume(
     let code_now = code_version::probe(&project.root);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
-    // 6. The plan.
-    let (steps, reason) = match &opts.steps {
-        Some(steps) => (
-            steps.clone(),
-            "the steps named on the command line".to_string(),
-        ),
-        None => match first_unfinished(&state, &phases) {
-            Some(first) => (
-                StepRange::Range {
-                    from: Some(first.clone()),
-                    to: None,
-                },
-                format!("{first} is the first phase not completed"),
-            ),
-            None => {
-                writeln!(
-                    err,
-                    "rk: nothing to resume: every phase of run {} is completed",
-                    run.rid
-                )?;
-                return Ok(Outcome::NothingToResume);
-            }
-        },
+    // 6. The plan: rk's reading of the run, and the step flags rk.yaml
+    // `dispatch.plan` gives the orchestrator.
+    let reading = plan::read(project, run, &state);
+    let (covered, flags, reason) = match plan::decide(
+        settings.dispatch.plan,
+        opts.steps.as_ref(),
+        &reading,
+        &phases,
+    ) {
+        plan::Decision::Nothing => {
+            writeln!(
+                err,
+                "rk: nothing to resume: run {} is completed and its outputs are all there",
+                run.rid
+            )?;
+            return Ok(Outcome::NothingToResume);
+        }
+        plan::Decision::Dispatch {
+            covered,
+            flags,
+            reason,
+        } => (covered, flags, reason),
     };
-    let (steps, reason) = apply_gates(run, &state, settings, &phases, steps, reason, err)?;
+    let (gated, reason) = apply_gates(run, &state, settings, &phases, covered, reason, err)?;
+    let session_steps: Vec<String> = gated.phases(&phases).to_vec();
+    let steps = match (&flags, gated) {
+        // The flags the plan gives, with the `--to_step` a gate requires.
+        (StepRange::Range { from, to: None }, StepRange::Range { to: Some(to), .. })
+            if opts.steps.is_none() =>
+        {
+            StepRange::Range {
+                from: from.clone(),
+                to: Some(to),
+            }
+        }
+        (_, gated) if opts.steps.is_some() => gated,
+        _ => flags.clone(),
+    };
     let config_arg = chosen_config_arg(run, settings, &chosen);
     let argv = dispatch::argv(
         &settings.dispatch,
@@ -294,13 +304,10 @@ pub fn resume(
     if opts.dry_run {
         return Ok(Outcome::DryRun { argv, reason });
     }
-    for token in [stop::STOP_REQUESTED, stop::STOP_NOW] {
-        let path = run.path.join(token);
-        if path.symlink_metadata().is_ok() {
-            let cleared = format!("{token}.cleared.{}", clock::file_stamp(clock::now()));
-            std::fs::rename(&path, run.path.join(&cleared)).map_err(|e| store::io_err(&path, e))?;
-            writeln!(err, "rk: cleared a leftover {token} (kept as {cleared})")?;
-            notes.push(format!("cleared a leftover {token} (kept as {cleared})"));
+    for message in stop::clear_before(run, began)? {
+        writeln!(err, "rk: {message}")?;
+        if message.starts_with("cleared") {
+            notes.push(message);
         }
     }
     if state.stop_requested == Some(true) {
@@ -308,12 +315,11 @@ pub fn resume(
     }
 
     // 7. The session start, then the child.
-    let covered: Vec<String> = steps.phases(&phases).to_vec();
     let mut session = Session {
         started_at: Some(now.clone()),
         ended_at: Some(None),
         command: Some(argv.clone()),
-        steps: Some(covered),
+        steps: Some(session_steps),
         exit_code: Some(None),
         host: Some(store::lock::hostname()),
         pid: Some(Some(std::process::id() as i64)),
@@ -362,7 +368,7 @@ pub fn resume(
             program: argv.first().cloned().unwrap_or_default(),
             source: e,
         })
-        .and_then(|_| dispatch::run_child(&argv));
+        .and_then(|_| dispatch::run_child(&argv, &project.root));
 
     // 8. The session end.
     let (code, failure) = match &result {
@@ -436,7 +442,7 @@ fn force_drift(
     err: &mut dyn Write,
 ) -> Result<Option<ObjectId>, Error> {
     let settings = &project.settings;
-    let expected = state.config_hash.clone().unwrap_or_default();
+    let expected = state.recorded_hash().unwrap_or_default().to_string();
     let (new_hash, new_scheme) = adopt_config(state, chosen, settings)?;
     let mut record = DriftRecord {
         detected_at: Some(now.to_string()),
@@ -616,6 +622,22 @@ fn migrate_first(
     })
 }
 
+/// An archived run is not dispatched again unless `--force`.
+fn refuse_archived(run: &RunDir, state: &RunState, force: bool) -> Result<(), Error> {
+    let archived = state.is_archived() || run.path.join("archive_manifest.json").is_file();
+    if !archived || force {
+        return Ok(());
+    }
+    Err(Error::refusal(
+        Exit::Refused,
+        format!("run {} is archived; nothing dispatched", run.rid),
+        Some(format!(
+            "check it with `rk verify {0}`; to work on it again anyway: rk resume {0} --force",
+            run.rid
+        )),
+    ))
+}
+
 /// Stop the dispatch before the first owed review gate: dispatch up to the
 /// phase before it, or, when only gated work is left, nothing (exit 6).
 fn apply_gates(
@@ -690,7 +712,7 @@ fn adopt_config(
 ) -> Result<(String, Scheme), Error> {
     let scheme = run_scheme(state, settings);
     let hash = drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?;
-    state.config_hash = Some(hash.clone());
+    state.config_hash = Some(Some(hash.clone()));
     state.config_hash_scheme = Some(scheme.name().into());
     if state.config_path.is_none() {
         state.config_path = Some(settings.config_file.clone());

@@ -14,7 +14,7 @@ pub use fsck::{fsck, FsckReport};
 pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
-pub use status::{from_phases, overall_status, OverallStatus};
+pub use status::{from_phases, overall_status, skipped, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::error::{Diagnostic, Exit};
