@@ -253,7 +253,7 @@ pub fn resume(
     }
 
     // Code drift (SPEC §7.9): reported, or refused like config drift.
-    let code_now = code_version::probe(&project.root);
+    let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
     // 6. The plan.

@@ -136,7 +136,10 @@ fn gate_clear_without_user_names_the_account() {
         .to_string();
     let user = by.split('@').next().unwrap();
     assert!(!user.is_empty() && user != "unknown", "cleared_by = {by}");
-    let id = std::process::Command::new("id").arg("-un").output().unwrap();
+    let id = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
     let expected = String::from_utf8_lossy(&id.stdout).trim().to_string();
     if id.status.success() && !expected.is_empty() {
         assert_eq!(user, expected);
