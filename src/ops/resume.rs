@@ -362,7 +362,7 @@ pub fn resume(
             program: argv.first().cloned().unwrap_or_default(),
             source: e,
         })
-        .and_then(|_| dispatch::run_child(&argv));
+        .and_then(|_| dispatch::run_child(&argv, &project.root));
 
     // 8. The session end.
     let (code, failure) = match &result {
