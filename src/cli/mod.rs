@@ -44,7 +44,8 @@ use std::path::PathBuf;
 /// status_md (true).
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
-/// instead of the clock), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
+/// instead of the clock; anything else is exit 2, as is a clock past year
+/// 9999), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
 /// .state.lock, default 10000).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
@@ -147,6 +148,12 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> Result<Exit, Error> {
+    crate::clock::check().map_err(|message| {
+        Error::usage(
+            message,
+            Some("unset RK_NOW or give it an RFC 3339 UTC time; check the system clock".into()),
+        )
+    })?;
     if let Some(dir) = &cli.directory {
         std::env::set_current_dir(dir).map_err(|e| {
             Error::usage(

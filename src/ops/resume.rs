@@ -513,7 +513,7 @@ fn check_code_drift(
         }
         CodeDrift::NotRecorded | CodeDrift::Unchanged { .. } => return Ok(()),
     };
-    let short = &since[..since.len().min(10)];
+    let short: String = since.chars().take(10).collect();
     let summary = format!(
         "{} commit{} since run {} started at {short}",
         commits.len(),
@@ -795,8 +795,8 @@ fn refuse_drift(
     Ok(Error::refusal(Exit::Drift, message, Some(hint)))
 }
 
-fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 /// An argv as a shell would need it typed: words with special characters

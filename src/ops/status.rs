@@ -648,8 +648,8 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
     Ok(())
 }
 
-fn short_commit(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
+fn short_commit(commit: &str) -> String {
+    commit.chars().take(10).collect()
 }
 
 fn short(hash: &str) -> String {

@@ -83,6 +83,13 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
+/// Create one directory with [`DIR_MODE`] (never wider, whatever the umask);
+/// an existing one is `AlreadyExists`.
+pub fn create_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().mode(DIR_MODE).create(dir)
+}
+
 /// fsync a directory, so renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -335,11 +335,6 @@ fn files_are_0644_objects_0444_nothing_world_writable_under_umask_000() {
     let env = TestEnv::new();
     env.write("rk.yaml", "dispatch:\n  command: [\"true\"]\n");
     env.write("c.yaml", CONFIG);
-    env.write("experiments/run_l1/effective_config.yaml", CONFIG);
-    env.write(
-        "experiments/run_l1/t1/results/trial_manifest.json",
-        "{\"datasets\": {",
-    );
     let rk = env!("CARGO_BIN_EXE_rk");
     let umask0 = |args: &[&str]| {
         let out = std::process::Command::new("sh")
@@ -358,17 +353,33 @@ fn files_are_0644_objects_0444_nothing_world_writable_under_umask_000() {
             env.render_output(&out)
         );
     };
+    // init creates experiments/ itself, and the run dir.
     umask0(&["init", "r1", "--config", "c.yaml"]);
+    env.write("experiments/run_l1/effective_config.yaml", CONFIG);
+    env.write(
+        "experiments/run_l1/t1/results/trial_manifest.json",
+        "{\"datasets\": {",
+    );
     umask0(&["resume", "r1"]);
     umask0(&["stop", "r1"]);
     umask0(&["migrate", "l1"]);
     umask0(&["archive", "r1", "--allow-incomplete"]);
     let mut bad = Vec::new();
+    for dir in ["experiments", "experiments/run_r1", "experiments/run_l1"] {
+        let mode = std::fs::metadata(env.root().join(dir))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode != 0o755 {
+            bad.push(format!("{dir}: {mode:o}"));
+        }
+    }
     for run in ["experiments/run_r1", "experiments/run_l1"] {
         for (rel, mode, is_dir) in modes(&env.root().join(run)) {
             let in_objects = rel.starts_with(".rk/objects/") && !is_dir;
             let want_ok = if is_dir {
-                mode & 0o022 == 0
+                mode == 0o755
             } else if in_objects {
                 mode == 0o444
             } else {
