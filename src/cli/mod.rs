@@ -21,7 +21,9 @@ use std::path::PathBuf;
 ///
 /// Exit status: 0 success or no difference; 1 a difference was found; 2 usage
 /// error or invalid input; 3 config (or code) drift, resume refused; 4 busy or
-/// conflict; 5 corrupt store or state; 6 refused by the run's state; after `rk
+/// conflict, or a full disk (no space, quota or file size limit: nothing is
+/// half-written, run the command again once there is room); 5 corrupt store
+/// or state (or one of rk's own files that is not a regular file); 6 refused by the run's state; after `rk
 /// resume` dispatched, the orchestrator's own exit code.
 ///
 /// The project is found by walking up from the current directory to the first

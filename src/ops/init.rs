@@ -101,7 +101,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     if request.config.is_dir() {
         return Err(canon::Error::IsDirectory { path: shown }.into());
     }
-    let bytes = std::fs::read(&request.config).map_err(|source| canon::Error::Read {
+    let bytes = canon::read_config_file(&request.config).map_err(|source| canon::Error::Read {
         path: shown.clone(),
         source,
     })?;

@@ -111,7 +111,7 @@ fn choose_config(
     let on_disk = run_config::current(run, settings)?;
     let given = match given {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|source| canon::Error::Read {
+            let bytes = canon::read_config_file(path).map_err(|source| canon::Error::Read {
                 path: path.display().to_string(),
                 source,
             })?;
@@ -720,7 +720,7 @@ fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -
 
 fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
     let path = run_config::current_path(run, settings);
-    if let Ok(old) = std::fs::read(&path) {
+    if let Ok(old) = canon::read_config_file(&path) {
         let backup = run.path.join(format!(
             "{}.replaced.{}",
             settings.config_file,

@@ -1160,6 +1160,8 @@ fn bad_input_full_disk() {
             "{stderr}"
         );
         assert!(stderr.contains("File too large"), "{stderr}");
+        assert!(stderr.contains("nothing was half-written"), "{stderr}");
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {stderr}");
         assert_eq!(
             crate::crash::temp_files(env.root()),
             0,
@@ -1169,4 +1171,133 @@ fn bad_input_full_disk() {
             assert_same_tree(&before, &tree(env.root()), "write-state on a full disk");
         }
     }
+}
+
+/// Replace `rel` (in run r1) with a FIFO or a symlink to `/dev/zero`.
+fn plant_special(env: &TestEnv, rel: &str, fifo: bool) {
+    let path = env.root().join(RUN).join(rel);
+    let _ = std::fs::remove_file(&path);
+    if fifo {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo of a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    } else {
+        symlink("/dev/zero", &path).unwrap();
+    }
+}
+
+/// Run `rk args` and kill it if it has not ended within 20 s (a hang).
+fn run_bounded(env: &TestEnv, args: &[&str]) -> Result<std::process::Output, String> {
+    use std::process::Stdio;
+    let mut child = env
+        .cmd(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"{\"schema_version\": 1, \"phases\": {}}");
+    }
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{args:?} blocked"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(child.wait_with_output().unwrap())
+}
+
+/// A FIFO or a symlink to /dev/zero in place of each file rk reads: every
+/// command ends (no hang, no unbounded read) with one error naming the
+/// file — exit 5 for rk's own files, 2 for the config — and `rk list` goes
+/// on to the other runs, showing this one as corrupt.
+#[test]
+fn special_files_never_block() {
+    let files = [
+        ("run_state.json", 5),
+        ("effective_config.yaml", 2),
+        (".rk/HEAD", 5),
+        (".rk/log", 5),
+        (".rk/run.lock", 5),
+        (".state.lock", 5),
+        ("STOP_REQUESTED", 5),
+    ];
+    let commands: &[&[&str]] = &[
+        &["status", "r1"],
+        &["resume", "r1", "--dry-run"],
+        &["read-state", "r1"],
+        &["log", "r1"],
+        &["fsck", "r1"],
+        &["write-state", "r1"],
+        &["stop", "r1"],
+        &["note", "r1", "hello"],
+        &["diff-config", "r1", "c.yaml"],
+        &["migrate", "r1"],
+        &["list"],
+    ];
+    let mut failures = Vec::new();
+    let mut pairs = 0;
+    let mut refused = 0;
+    for (rel, code) in files {
+        for fifo in [true, false] {
+            let kind = if fifo { "FIFO" } else { "/dev/zero" };
+            for args in commands {
+                let env = TestEnv::new();
+                started_run(&env, "r1", "model: m\nseed: 7\n");
+                started_run(&env, "r2", "model: m\nseed: 7\n");
+                env.write("c.yaml", "model: m\nseed: 7\n");
+                plant_special(&env, rel, fifo);
+                pairs += 1;
+                let out = match run_bounded(&env, args) {
+                    Ok(out) => out,
+                    Err(e) => {
+                        failures.push(format!("{rel} as {kind}: {e}"));
+                        continue;
+                    }
+                };
+                let shown = env.render_output(&out);
+                let what = format!("{rel} as {kind}: {args:?}");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let errors: Vec<&str> =
+                    stderr.lines().filter(|l| l.starts_with("rk: error:")).collect();
+                let name = rel.rsplit('/').next().unwrap();
+                if shown.contains("panicked") {
+                    failures.push(format!("{what} panicked:\n{shown}"));
+                } else if args[0] == "list" {
+                    let stdout = String::from_utf8_lossy(&out.stdout);
+                    if out.status.code() != Some(0)
+                        || !stdout.lines().any(|l| l.starts_with("r1 "))
+                        || !stdout.lines().any(|l| l.starts_with("r2 "))
+                    {
+                        failures.push(format!("{what}: list did not go on:\n{shown}"));
+                    }
+                } else if out.status.code() != Some(0) {
+                    refused += 1;
+                    // fsck lists its findings on stdout as `error: …`.
+                    let stdout = String::from_utf8_lossy(&out.stdout);
+                    let named = errors.iter().any(|l| l.contains(name))
+                        || (args[0] == "fsck"
+                            && stdout
+                                .lines()
+                                .any(|l| l.starts_with("error:") && l.contains(name)));
+                    if out.status.code() != Some(code) || errors.len() != 1 || !named {
+                        failures.push(format!(
+                            "{what}: want exit {code} and one error naming {name}:\n{shown}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("special files: {pairs} file/command pairs, {refused} refused with an error");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
