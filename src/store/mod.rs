@@ -236,7 +236,15 @@ impl Store {
     /// Create `dir` (and parents below the run dir) when missing, refusing
     /// symlinks on the way.
     fn ensure_dir(&self, dir: &Path) -> Result<(), Error> {
-        for d in [self.dir.as_path(), dir] {
+        // `.rk`, then every directory from it down to `dir` (`.rk/objects`,
+        // `.rk/objects/ab`): a symlink anywhere on the way would send
+        // objects out of the run.
+        let mut chain: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| d.starts_with(&self.dir))
+            .collect();
+        chain.reverse();
+        for d in chain {
             match std::fs::symlink_metadata(d) {
                 Ok(m) if m.file_type().is_symlink() => {
                     return Err(io_err(
