@@ -1301,3 +1301,103 @@ fn special_files_never_block() {
     eprintln!("special files: {pairs} file/command pairs, {refused} refused with an error");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A state of `strings` (arbitrary Unicode, cycled) in every string field a
+/// state holds: ids, hashes, scheme, paths, phase names and statuses, times,
+/// errors, notes, drift records, sessions, gates, the pipeline, the archive
+/// record and the recorded code version.
+fn unicode_state(strings: &[String]) -> serde_json::Value {
+    use serde_json::json;
+    let mut i = 0;
+    let mut s = || {
+        i += 1;
+        strings[i % strings.len()].clone()
+    };
+    let mut phases = serde_json::Map::new();
+    for status in ["completed", "in_progress", "failed"] {
+        phases.insert(
+            format!("p{}", s()),
+            json!({"status": status, "started_at": s(), "updated_at": s(), "last_error": s()}),
+        );
+    }
+    phases.insert(
+        "prepare".into(),
+        json!({"status": s(), "started_at": s(), "updated_at": s(), "last_error": {"message": s()}}),
+    );
+    let mut gates = serde_json::Map::new();
+    gates.insert(
+        s(),
+        json!({"reason": s(), "created_at": s(), "cleared_at": s(), "cleared_by": s(), "note": s()}),
+    );
+    gates.insert(
+        "score".into(),
+        json!({"reason": s(), "created_at": s(), "cleared_at": null}),
+    );
+    json!({
+        "schema_version": 1,
+        "run_id": s(),
+        "config_hash": s(),
+        // A known scheme in most cases, so resume goes on to compare hashes.
+        "config_hash_scheme": match strings.len() % 3 {
+            0 => strings[0].clone(),
+            1 => "pyyaml-sorted".into(),
+            _ => "rk-c14n-v1".into(),
+        },
+        "config_path": s(),
+        "phases": phases,
+        "last_checkpoint": s(),
+        "notes": [{"created_by": s(), "created_at": s(), "message": s()}],
+        "config_drift": [{"detected_at": s(), "expected": s(), "actual": s(), "forced": true}],
+        "sessions": [{"started_at": s(), "ended_at": s(), "command": [s(), s()],
+                      "steps": [s()], "exit_code": 3, "host": s(), "pid": 1,
+                      "stopped_at": s(), "resume_file": s()},
+                     {"started_at": s(), "ended_at": null, "command": [s()], "host": s()}],
+        "gates": gates,
+        "pipeline": [s(), "prepare", s()],
+        "archive": {"archived_at": s(), "dest": s(), "manifest": s()},
+        "code_version": {"commit": s(), "dirty": true},
+        s(): s(),
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 32,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Arbitrary Unicode in every string field of a state never panics
+    /// status, list or resume --dry-run (no slicing of a str by byte index),
+    /// and each ends with a documented exit code.
+    #[test]
+    fn arbitrary_unicode_in_every_state_field(
+        strings in proptest::collection::vec("\\PC{0,14}", 1..24)
+    ) {
+        let env = TestEnv::new();
+        started_run(&env, "r1", "model: m\nseed: 7\n");
+        let state = unicode_state(&strings);
+        env.write(
+            &format!("{RUN}/run_state.json"),
+            serde_json::to_vec(&state).unwrap(),
+        );
+        for args in [
+            &["status", "r1"][..],
+            &["status", "r1", "--json"],
+            &["list"],
+            &["list", "--json"],
+            &["resume", "r1", "--dry-run"],
+            &["resume", "r1", "--dry-run", "--force"],
+        ] {
+            let out = env.run(args);
+            let shown = env.render_output(&out);
+            proptest::prop_assert!(!shown.contains("panicked"), "{:?}: {}", args, shown);
+            proptest::prop_assert!(
+                matches!(out.status.code(), Some(0..=6)),
+                "{:?}: {}",
+                args,
+                shown
+            );
+        }
+    }
+}
