@@ -152,7 +152,9 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
 
     // The log.
     let log_path = store.log_path();
-    if let Ok(bytes) = crate::store::atomic::read_regular(&log_path, crate::store::atomic::limit::LOG) {
+    if let Ok(bytes) =
+        crate::store::atomic::read_regular(&log_path, crate::store::atomic::limit::LOG)
+    {
         if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
             r.notes.push(format!(
                 "{}: torn last line (an interrupted append); ignored, and cut off by the next write",

@@ -312,12 +312,18 @@ mod tests {
         let f = dir.path().join("f");
         std::fs::write(&f, b"12345").unwrap();
         assert_eq!(read_regular(&f, 5).unwrap(), b"12345");
-        assert!(read_regular(&f, 4).unwrap_err().to_string().contains("bound of 4"));
+        assert!(read_regular(&f, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("bound of 4"));
         let fifo = dir.path().join("fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
         // SAFETY: mkfifo of a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-        assert!(read_regular(&fifo, 100).unwrap_err().to_string().contains("a FIFO"));
+        assert!(read_regular(&fifo, 100)
+            .unwrap_err()
+            .to_string()
+            .contains("a FIFO"));
         let zero = dir.path().join("zero");
         std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
         assert!(read_regular(&zero, 100)

@@ -97,7 +97,8 @@ impl Store {
         match atomic::create_new(&path, bytes, OBJECT_MODE).map_err(|e| io_err(&path, e))? {
             Created::New => {}
             Created::Existed => {
-                let existing = atomic::read_regular(&path, atomic::limit::STATE).map_err(|e| io_err(&path, e))?;
+                let existing = atomic::read_regular(&path, atomic::limit::STATE)
+                    .map_err(|e| io_err(&path, e))?;
                 if ObjectId::of(&existing) != id {
                     atomic::write_atomic(&path, bytes, OBJECT_MODE)
                         .map_err(|e| io_err(&path, e))?;

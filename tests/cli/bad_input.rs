@@ -1267,8 +1267,10 @@ fn special_files_never_block() {
                 let shown = env.render_output(&out);
                 let what = format!("{rel} as {kind}: {args:?}");
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                let errors: Vec<&str> =
-                    stderr.lines().filter(|l| l.starts_with("rk: error:")).collect();
+                let errors: Vec<&str> = stderr
+                    .lines()
+                    .filter(|l| l.starts_with("rk: error:"))
+                    .collect();
                 let name = rel.rsplit('/').next().unwrap();
                 if shown.contains("panicked") {
                     failures.push(format!("{what} panicked:\n{shown}"));
