@@ -228,7 +228,7 @@ pub fn resume(
                 err,
                 "rk: warning: {reason}; recording the current config's hash so later drift is caught"
             )?;
-            adopt_config(&mut state, &chosen.doc, settings);
+            adopt_config(&mut state, &chosen, settings)?;
             notes.push(format!("config hash recorded at resume ({reason})"));
             if !opts.dry_run {
                 config_object = Some(store.put_value(&chosen.doc.value)?);
@@ -420,7 +420,7 @@ pub fn resume(
 }
 
 /// `--force` past config drift: record it in `config_drift` (both hashes and
-/// schemes), move the run to the new config under rk-c14n-v1, install a
+/// schemes), move the run to the new config under the run's own scheme, install a
 /// `--config` that replaces the run's file, store the config object, and
 /// snapshot (op `drift`). Returns the new config object's id.
 #[allow(clippy::too_many_arguments)]
@@ -437,7 +437,7 @@ fn force_drift(
 ) -> Result<Option<ObjectId>, Error> {
     let settings = &project.settings;
     let expected = state.config_hash.clone().unwrap_or_default();
-    let new_hash = adopt_config(state, &chosen.doc, settings);
+    let (new_hash, new_scheme) = adopt_config(state, chosen, settings)?;
     let mut record = DriftRecord {
         detected_at: Some(now.to_string()),
         expected: Some(expected.clone()),
@@ -450,17 +450,16 @@ fn force_drift(
         .insert("expected_scheme".into(), json!(old_scheme.name()));
     record
         .extra
-        .insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
+        .insert("actual_scheme".into(), json!(new_scheme.name()));
     if let Drift::Unverifiable { reason, .. } = check {
         record.extra.insert("unverifiable".into(), json!(reason));
     }
     state.config_drift.get_or_insert_with(Vec::new).push(record);
     writeln!(
         err,
-        "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({})",
+        "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({new_scheme})",
         short(&expected),
         short(&new_hash),
-        Scheme::C14nV1
     )?;
     if dry_run {
         return Ok(None);
@@ -681,18 +680,29 @@ fn finish(
     }
 }
 
-/// Point the state at `doc` under rk-c14n-v1; returns the new hash.
-fn adopt_config(state: &mut RunState, doc: &Document, settings: &Settings) -> String {
-    let hash = match drift::hash_under(doc, Scheme::C14nV1, &settings.hash_ignore) {
-        canon::ConfigHash::Hex(h) => h,
-        canon::ConfigHash::Unverifiable(_) => unreachable!("rk-c14n-v1 always hashes"),
-    };
+/// Point the state at the chosen config under the run's own scheme (rk never
+/// changes it; a state with no usable scheme takes rk.yaml `hash.scheme`);
+/// returns the new hash and its scheme.
+fn adopt_config(
+    state: &mut RunState,
+    chosen: &ChosenConfig,
+    settings: &Settings,
+) -> Result<(String, Scheme), Error> {
+    let scheme = run_scheme(state, settings);
+    let hash = drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?;
     state.config_hash = Some(hash.clone());
-    state.config_hash_scheme = Some(Scheme::C14nV1.name().into());
+    state.config_hash_scheme = Some(scheme.name().into());
     if state.config_path.is_none() {
         state.config_path = Some(settings.config_file.clone());
     }
-    hash
+    Ok((hash, scheme))
+}
+
+/// The scheme a run's hashes are recorded under: the one its state names
+/// (absent: the Python tool set's pyyaml-sorted), or rk.yaml `hash.scheme`
+/// when the state names one rk does not know.
+pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
+    drift::recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
 }
 
 /// Keep the last `keep` sessions in the working state; older ones stay in
@@ -787,7 +797,7 @@ fn refuse_drift(
         Drift::Unverifiable { scheme, reason } => (
             format!("cannot verify run {rid}'s legacy config_hash ({scheme}): {reason}; nothing dispatched"),
             format!(
-                "if the config is the one the run started with, `rk resume {rid} --force` records it under rk-c14n-v1 (and the old hash in config_drift)"
+                "if the config is the one the run started with, `rk resume {rid} --force` records its hash under {scheme} as PyYAML computes it (and the old hash in config_drift)"
             ),
         ),
         _ => unreachable!("only drift is refused"),
