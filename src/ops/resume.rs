@@ -111,7 +111,7 @@ fn choose_config(
     let on_disk = run_config::current(run, settings)?;
     let given = match given {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|source| canon::Error::Read {
+            let bytes = canon::read_config_file(path).map_err(|source| canon::Error::Read {
                 path: path.display().to_string(),
                 source,
             })?;
@@ -253,7 +253,7 @@ pub fn resume(
     }
 
     // Code drift (SPEC §7.9): reported, or refused like config drift.
-    let code_now = code_version::probe(&project.root);
+    let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
     // 6. The plan.
@@ -362,7 +362,7 @@ pub fn resume(
             program: argv.first().cloned().unwrap_or_default(),
             source: e,
         })
-        .and_then(|_| dispatch::run_child(&argv));
+        .and_then(|_| dispatch::run_child(&argv, &project.root));
 
     // 8. The session end.
     let (code, failure) = match &result {
@@ -512,7 +512,7 @@ fn check_code_drift(
         }
         CodeDrift::NotRecorded | CodeDrift::Unchanged { .. } => return Ok(()),
     };
-    let short = &since[..since.len().min(10)];
+    let short: String = since.chars().take(10).collect();
     let summary = format!(
         "{} commit{} since run {} started at {short}",
         commits.len(),
@@ -730,7 +730,7 @@ fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -
 
 fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
     let path = run_config::current_path(run, settings);
-    if let Ok(old) = std::fs::read(&path) {
+    if let Ok(old) = canon::read_config_file(&path) {
         let backup = run.path.join(format!(
             "{}.replaced.{}",
             settings.config_file,
@@ -805,8 +805,8 @@ fn refuse_drift(
     Ok(Error::refusal(Exit::Drift, message, Some(hint)))
 }
 
-fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 /// An argv as a shell would need it typed: words with special characters

@@ -77,7 +77,7 @@ enum Working {
 }
 
 fn read_working(path: &Path) -> Result<Working, store::Error> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match store::atomic::read_regular(path, store::atomic::limit::STATE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Working::Missing),
         Err(e) => return Err(store::io_err(path, e)),
@@ -98,7 +98,7 @@ pub fn load(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, Error
         rid: run.rid.clone(),
         last_good: Store::new(run).last_good_snapshot(),
     };
-    let bytes = match std::fs::read(&path) {
+    let bytes = match store::atomic::read_regular(&path, store::atomic::limit::STATE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
