@@ -6,7 +6,7 @@
 //! A RID is validated before the disk is touched; a path operand must already
 //! look like a run, so no command can be pointed at an arbitrary directory.
 
-use crate::canon::{self, Document, Mark, Pointer, Value};
+use crate::canon::{self, Document, Mark, Pointer, Scheme, Value};
 use crate::error::{Diagnostic, Exit};
 use crate::trials::EvidenceRule;
 use std::path::{Path, PathBuf};
@@ -121,9 +121,22 @@ pub enum CodeDriftPolicy {
     Refuse,
 }
 
+/// Who decides where a resume starts (`dispatch.plan` in rk.yaml).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// The orchestrator's own checks of its files decide: rk passes only the
+    /// step flags the user gave (and the `--to_step` an owed gate requires),
+    /// exactly as `resume_run.py` does.
+    Orchestrator,
+    /// rk adds `--from_step` = the first phase not completed, for
+    /// orchestrators that do not check their own outputs.
+    Rk,
+}
+
 /// How `rk resume` starts the orchestrator (`dispatch` in rk.yaml).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dispatch {
+    pub plan: Plan,
     pub command: Vec<String>,
     pub only_step: Vec<String>,
     pub from_step: Vec<String>,
@@ -142,6 +155,9 @@ pub struct Settings {
     /// Glob, relative to the run dir, matching every trial manifest.
     pub trials_manifest: String,
     pub hash_ignore: Vec<Pointer>,
+    /// The scheme new runs record their `config_hash` under (`hash.scheme`);
+    /// an existing run keeps the scheme it has.
+    pub hash_scheme: Scheme,
     pub dispatch: Dispatch,
     /// Evidence rule per phase, in pipeline order of the rules given.
     pub evidence: Vec<(String, EvidenceRule)>,
@@ -168,7 +184,9 @@ impl Default for Settings {
             phases: strings(&DEFAULT_PHASES),
             trials_manifest: "*/results/trial_manifest.json".into(),
             hash_ignore: Vec::new(),
+            hash_scheme: Scheme::PyyamlSorted,
             dispatch: Dispatch {
+                plan: Plan::Orchestrator,
                 command: strings(&[
                     "python",
                     "-m",
@@ -571,8 +589,24 @@ impl SettingsReader<'_> {
                     }
                 }
                 "hash" => {
-                    for (k, v) in self.entries(value, &at, &["ignore"])? {
+                    for (k, v) in self.entries(value, &at, &["ignore", "scheme"])? {
                         let at = at.child(k.clone());
+                        if k == "scheme" {
+                            s.hash_scheme = match v {
+                                Value::String(name) => Scheme::from_name(name),
+                                _ => None,
+                            }
+                            .map_or_else(
+                                || {
+                                    self.fail(
+                                        &at,
+                                        "hash.scheme must be `pyyaml-sorted` or `rk-c14n-v1`",
+                                    )
+                                },
+                                Ok,
+                            )?;
+                            continue;
+                        }
                         s.hash_ignore = self
                             .string_list(v, &at)?
                             .iter()
@@ -588,9 +622,20 @@ impl SettingsReader<'_> {
                     for (k, v) in self.entries(
                         value,
                         &at,
-                        &["command", "only_step", "from_step", "to_step"],
+                        &["plan", "command", "only_step", "from_step", "to_step"],
                     )? {
                         let at = at.child(k.clone());
+                        if k == "plan" {
+                            s.dispatch.plan = match v {
+                                Value::String(p) if p == "orchestrator" => Plan::Orchestrator,
+                                Value::String(p) if p == "rk" => Plan::Rk,
+                                _ => {
+                                    return self
+                                        .fail(&at, "dispatch.plan must be `orchestrator` or `rk`")
+                                }
+                            };
+                            continue;
+                        }
                         let argv = self.string_list(v, &at)?;
                         match k.as_str() {
                             "command" if argv.is_empty() => {

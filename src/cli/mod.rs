@@ -35,17 +35,25 @@ use std::path::PathBuf;
 /// state_file (run_state.json), state_lock (.state.lock), phases (prepare,
 /// build, submit, poll, parse, score, stats, costs, report), trials.manifest
 /// (*/results/trial_manifest.json), hash.ignore (JSON Pointers dropped before
-/// hashing), dispatch.command / only_step / from_step / to_step (argv
-/// templates with {run_id}, {run_dir}, {config}, {step}; default `python -m
-/// scripts.run_all --config {config} --run_id {run_id} --resume` plus
-/// `--from_step {step}` …), evidence (phase → {always: completed} | {file:
+/// hashing under rk-c14n-v1), hash.scheme (the scheme new runs record their
+/// config_hash under: pyyaml-sorted, the Python tool set's and the default, or
+/// rk-c14n-v1; an existing run always keeps its own), dispatch.plan
+/// (orchestrator, the default: pass only the step flags given and let the
+/// orchestrator's own file checks decide where it starts, as resume_run.py
+/// does; rk: add --from_step <first phase not completed>, for orchestrators
+/// that do not check their outputs), dispatch.command / only_step / from_step /
+/// to_step (argv templates with {run_id}, {run_dir}, {config}, {step}; default
+/// `python -m scripts.run_all --config {config} --run_id {run_id} --resume`
+/// plus `--from_step {step}` …; the orchestrator runs in the project root,
+/// wherever rk was started), evidence (phase → {always: completed} | {file:
 /// PATH} | {jobs: recorded|downloaded}, used by migrate and status),
 /// sessions_keep (5), gates (phase → reason), code_drift (warn | refuse),
 /// status_md (true).
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
 /// instead of the clock), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
-/// .state.lock, default 10000).
+/// .state.lock, default 10000), RK_PYTHON (the Python with PyYAML rk asks for
+/// a pyyaml-sorted hash it cannot reproduce itself, default python3).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
 pub struct Cli {

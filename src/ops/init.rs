@@ -8,7 +8,7 @@
 //! names) is refused before the disk is touched; a run that appeared
 //! meanwhile is never overwritten.
 
-use crate::canon::{self, ConfigHash, Scheme};
+use crate::canon;
 use crate::code_version::{self, CodeVersion, Probe};
 use crate::drift;
 use crate::error::Error;
@@ -130,15 +130,12 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
             )),
         ));
     }
-    let hash = match drift::hash_under(&as_run, Scheme::C14nV1, &settings.hash_ignore) {
-        ConfigHash::Hex(h) => h,
-        ConfigHash::Unverifiable(reason) => {
-            return Err(Error::usage(
-                format!("{shown}: cannot hash: {reason}"),
-                None,
-            ))
-        }
-    };
+    let hash = drift::hash_to_record(
+        &as_run,
+        &request.config,
+        settings.hash_scheme,
+        &settings.hash_ignore,
+    )?;
 
     let mut warnings = Vec::new();
     let code_version = match code_version::probe(&project.root) {
@@ -166,7 +163,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
 
     let mut new = RunState::new(rid, &phases);
     new.config_hash = Some(hash.clone());
-    new.config_hash_scheme = Some(Scheme::C14nV1.name().into());
+    new.config_hash_scheme = Some(settings.hash_scheme.name().into());
     new.config_path = Some(settings.config_file.clone());
     new.migrated = Some(false);
     if let Some(v) = &code_version {

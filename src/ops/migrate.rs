@@ -35,7 +35,7 @@
 //! * No state file, but the store holds snapshots: refused (exit 6) unless
 //!   `--rebuild`, because `rk restore` would bring the recorded state back.
 
-use crate::canon::{self, ConfigHash, Scheme};
+use crate::canon::{self, Scheme};
 use crate::clock::{self, Timestamp};
 use crate::drift;
 use crate::error::{Error, Exit};
@@ -94,8 +94,10 @@ pub struct PhasePlan {
 pub struct ConfigPlan {
     /// `config_path` as recorded: the config file name, relative to the run dir.
     pub path: String,
-    /// `config_hash` under `rk-c14n-v1`; `None` when the file is missing.
+    /// `config_hash` under `scheme`; `None` when the file is missing.
     pub hash: Option<String>,
+    /// The scheme of `hash`: a rebuilt run's own, else rk.yaml `hash.scheme`.
+    pub scheme: Scheme,
 }
 
 /// A corrupt manifest, to be copied aside and rebuilt.
@@ -211,8 +213,17 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
 
     // The state: absent → migrate; present → nothing, or rebuild.
     let state_file = state::state_path(run, settings);
+    // rk never changes a run's scheme: a rebuild keeps the one recorded.
+    let mut scheme = settings.hash_scheme;
     let has_state = match state::load(run, settings) {
-        Ok(Some(_)) => true,
+        Ok(Some(old)) => {
+            if old.config_hash.as_deref().is_some_and(|h| !h.is_empty()) {
+                if let Some(s) = drift::recorded_scheme(old.config_hash_scheme.as_deref()) {
+                    scheme = s;
+                }
+            }
+            true
+        }
         Ok(None) => false,
         Err(state::Error::Corrupt { .. }) if options.rebuild => true,
         Err(e) => return Err(e.into()),
@@ -253,20 +264,12 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
     let config_path = crate::run_config::current_path(run, settings);
     let (config, config_value) = match crate::run_config::current(run, settings)? {
         Some(doc) => {
-            let hash = match drift::hash_under(&doc, Scheme::C14nV1, &settings.hash_ignore) {
-                ConfigHash::Hex(h) => h,
-                // rk-c14n-v1 hashes every value it loads.
-                ConfigHash::Unverifiable(reason) => {
-                    return Err(Error::usage(
-                        format!("{}: cannot hash: {reason}", config_path.display()),
-                        None,
-                    ))
-                }
-            };
+            let hash = drift::hash_to_record(&doc, &config_path, scheme, &settings.hash_ignore)?;
             (
                 ConfigPlan {
                     path: settings.config_file.clone(),
                     hash: Some(hash),
+                    scheme,
                 },
                 Some(doc.value),
             )
@@ -275,6 +278,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             ConfigPlan {
                 path: settings.config_file.clone(),
                 hash: None,
+                scheme,
             },
             None,
         ),
@@ -566,10 +570,9 @@ pub fn planned_state(
         .collect();
     let config = plan.config.as_ref();
     new.config_hash = config.and_then(|c| c.hash.clone());
-    new.config_hash_scheme = new
-        .config_hash
-        .as_ref()
-        .map(|_| Scheme::C14nV1.name().to_string());
+    new.config_hash_scheme = config
+        .filter(|c| c.hash.is_some())
+        .map(|c| c.scheme.name().to_string());
     new.config_path = config.filter(|c| c.hash.is_some()).map(|c| c.path.clone());
     new.migrated = Some(true);
     // A rebuild's notes replace the previous migration's (kept in history).

@@ -229,7 +229,7 @@ pub fn resume(
     let now = clock::now().to_string();
     let mut config_object: Option<ObjectId> = None;
     let mut notes: Vec<String> = Vec::new();
-    let mut adopt = false;
+    let mut adopt: Option<(String, Scheme)> = None;
     let check = drift::check(
         state.config_hash.as_deref(),
         state.config_hash_scheme.as_deref(),
@@ -243,7 +243,11 @@ pub fn resume(
                 err,
                 "rk: warning: {reason}; recording the current config's hash so later drift is caught"
             )?;
-            adopt = true;
+            let scheme = run_scheme(&state, settings);
+            adopt = Some((
+                drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?,
+                scheme,
+            ));
             notes.push(format!("config hash recorded at resume ({reason})"));
             if !opts.dry_run {
                 config_object = Some(store.put_value(&chosen.doc.value)?);
@@ -336,7 +340,7 @@ pub fn resume(
     };
     let start = SessionStart {
         planned_hash: (state.config_hash.clone(), state.config_hash_scheme.clone()),
-        adopt: adopt.then_some(&chosen.doc),
+        adopt,
         code_drift: state.extra.get("code_drift").cloned(),
         code_now: &code_now,
         notes: &notes,
@@ -428,8 +432,8 @@ struct SessionStart<'a> {
     /// `config_hash` and its scheme as the plan saw them: if someone changed
     /// them since, the drift check is stale and the resume stops.
     planned_hash: (Option<String>, Option<String>),
-    /// The config whose hash is recorded now (the run had none).
-    adopt: Option<&'a Document>,
+    /// The hash (and its scheme) recorded now: the run had none.
+    adopt: Option<(String, Scheme)>,
     /// rk's code drift records (a forced code drift adds one).
     code_drift: Option<serde_json::Value>,
     code_now: &'a Probe,
@@ -451,8 +455,8 @@ impl SessionStart<'_> {
                 Some(format!("run `rk resume {}` again", run.rid)),
             ));
         }
-        if let Some(doc) = self.adopt {
-            adopt_config(state, doc, settings);
+        if let Some((hash, scheme)) = &self.adopt {
+            record_hash(state, hash, *scheme, settings);
         }
         if let Some(records) = &self.code_drift {
             state.extra.insert("code_drift".into(), records.clone());
@@ -514,7 +518,7 @@ fn end_session(
 }
 
 /// `--force` past config drift: record it in `config_drift` (both hashes and
-/// schemes), move the run to the new config under rk-c14n-v1, install a
+/// schemes), move the run to the new config under the run's own scheme, install a
 /// `--config` that replaces the run's file, store the config object, and
 /// snapshot (op `drift`). Returns the new config object's id.
 #[allow(clippy::too_many_arguments)]
@@ -536,8 +540,11 @@ fn force_drift(
         Drift::Unverifiable { reason, .. } => Some(reason.clone()),
         _ => None,
     };
-    let force = |state: &mut RunState| -> String {
-        let new_hash = adopt_config(state, &chosen.doc, settings);
+    let scheme = run_scheme(state, settings);
+    let new_hash = drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?;
+    let new_scheme = scheme;
+    let force = |state: &mut RunState| {
+        record_hash(state, &new_hash, new_scheme, settings);
         let mut record = DriftRecord {
             detected_at: Some(now.to_string()),
             expected: Some(expected.clone()),
@@ -550,20 +557,18 @@ fn force_drift(
             .insert("expected_scheme".into(), json!(old_scheme.name()));
         record
             .extra
-            .insert("actual_scheme".into(), json!(Scheme::C14nV1.name()));
+            .insert("actual_scheme".into(), json!(new_scheme.name()));
         if let Some(reason) = &unverifiable {
             record.extra.insert("unverifiable".into(), json!(reason));
         }
         state.config_drift.get_or_insert_with(Vec::new).push(record);
-        new_hash
     };
-    let new_hash = force(state);
+    force(state);
     writeln!(
         err,
-        "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({})",
+        "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({new_scheme})",
         short(&expected),
         short(&new_hash),
-        Scheme::C14nV1
     )?;
     if dry_run {
         return Ok(None);
@@ -802,18 +807,21 @@ fn finish(
     }
 }
 
-/// Point the state at `doc` under rk-c14n-v1; returns the new hash.
-fn adopt_config(state: &mut RunState, doc: &Document, settings: &Settings) -> String {
-    let hash = match drift::hash_under(doc, Scheme::C14nV1, &settings.hash_ignore) {
-        canon::ConfigHash::Hex(h) => h,
-        canon::ConfigHash::Unverifiable(_) => unreachable!("rk-c14n-v1 always hashes"),
-    };
-    state.config_hash = Some(hash.clone());
-    state.config_hash_scheme = Some(Scheme::C14nV1.name().into());
+/// Point the state at a config's hash, computed under the run's own scheme
+/// (see [`run_scheme`]: rk never changes it).
+fn record_hash(state: &mut RunState, hash: &str, scheme: Scheme, settings: &Settings) {
+    state.config_hash = Some(hash.to_string());
+    state.config_hash_scheme = Some(scheme.name().into());
     if state.config_path.is_none() {
         state.config_path = Some(settings.config_file.clone());
     }
-    hash
+}
+
+/// The scheme a run's hashes are recorded under: the one its state names
+/// (absent: the Python tool set's pyyaml-sorted), or rk.yaml `hash.scheme`
+/// when the state names one rk does not know.
+pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
+    drift::recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
 }
 
 /// `{config}` as the orchestrator should see it: an absolute path.
@@ -893,7 +901,7 @@ fn refuse_drift(
         Drift::Unverifiable { scheme, reason } => (
             format!("cannot verify run {rid}'s legacy config_hash ({scheme}): {reason}; nothing dispatched"),
             format!(
-                "if the config is the one the run started with, `rk resume {rid} --force` records it under rk-c14n-v1 (and the old hash in config_drift)"
+                "if the config is the one the run started with, `rk resume {rid} --force` records its hash under {scheme} as PyYAML computes it (and the old hash in config_drift)"
             ),
         ),
         _ => unreachable!("only drift is refused"),

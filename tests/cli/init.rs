@@ -35,7 +35,9 @@ fn creates_the_layout_and_first_state() {
     assert_eq!(env.run(&["fsck", "r1"]).status.code(), Some(0));
     let state: serde_json::Value =
         serde_json::from_str(&env.read("experiments/run_r1/run_state.json")).unwrap();
-    let hash = env.run(&["hash-config", "conf/base.yaml"]);
+    // Recorded under the Python tool set's scheme, so resume_run.py agrees.
+    assert_eq!(state["config_hash_scheme"], "pyyaml-sorted");
+    let hash = env.run(&["hash-config", "--scheme", "pyyaml-sorted", "conf/base.yaml"]);
     let hash = String::from_utf8(hash.stdout).unwrap();
     assert_eq!(
         state["config_hash"].as_str(),

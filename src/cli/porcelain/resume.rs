@@ -21,7 +21,7 @@ use std::path::PathBuf;
 ///
 /// Drift refuses with the unified diff on stdout, the next command on stderr,
 /// and exit 3. --force records the drift in config_drift, moves config_hash to
-/// the new config under rk-c14n-v1, stores the new config object, and goes on.
+/// the new config under the run's own scheme, stores the new config object, and goes on.
 /// A legacy hash rk cannot reproduce with certainty is refused the same way.
 ///
 /// With no step flags rk dispatches --from_step <first phase not completed>;
