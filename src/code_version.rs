@@ -86,6 +86,11 @@ pub fn probe(root: &Path) -> Probe {
     })
 }
 
+/// Whether `s` looks like a git object id: 4 to 64 hex digits, nothing else.
+pub fn is_commit_id(s: &str) -> bool {
+    (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// One commit made since a recorded version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Commit {
@@ -94,9 +99,21 @@ pub struct Commit {
 }
 
 /// The commits reachable from HEAD but not from `since`, newest first.
+///
+/// `since` comes from a state file anyone can edit: it must be a commit id
+/// (4 to 64 hex digits) before it reaches git, and `--end-of-options` keeps
+/// git from reading it as an option even so.
 pub fn commits_since(root: &Path, since: &str) -> Result<Vec<Commit>, String> {
+    if !is_commit_id(since) {
+        return Err(format!(
+            "the recorded code_version.commit {since:?} is not a commit id (4 to 64 hex digits)"
+        ));
+    }
     let range = format!("{since}..HEAD");
-    let out = git(root, &["log", "--format=%h%x09%s", &range])?;
+    let out = git(
+        root,
+        &["log", "--format=%h%x09%s", "--end-of-options", &range],
+    )?;
     if !out.status.success() {
         return Err(format!(
             "git log {range} failed: {}",
@@ -161,6 +178,11 @@ mod tests {
         assert_eq!(since.len(), 1);
         assert_eq!(since[0].subject, "second: tune lr");
         assert_eq!(CodeVersion::from_json(&v1.to_json()), Some(v1));
+        let evil = dir.path().join("evil");
+        let injected = format!("--output={}", evil.display());
+        assert!(commits_since(dir.path(), &injected).is_err());
+        assert!(commits_since(dir.path(), "aéééééé").is_err());
+        assert!(!dir.path().join("evil..HEAD").exists());
     }
 }
 

@@ -429,6 +429,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Files rk itself keeps in a run dir, whatever rk.yaml says.
+pub const RK_OWN_FILES: &[&str] = &[
+    ".rk",
+    "STATUS.md",
+    "archive_manifest.json",
+    "STOP_REQUESTED",
+    "STOP_NOW",
+];
+
 impl Settings {
     /// Read `rk.yaml`. Unknown keys and wrong types are refused with their line.
     pub fn load(path: &Path) -> Result<Settings, Error> {
@@ -716,7 +725,39 @@ impl SettingsReader<'_> {
                 );
             }
         }
+        self.check_file_names(&s)?;
         Ok(s)
+    }
+
+    /// The names rk.yaml gives to files of a run must not collide with each
+    /// other or with rk's own files: `state_file: STATUS.md` would make every
+    /// render of STATUS.md overwrite the state, `state_lock: run_state.json`
+    /// would lock the state file itself.
+    fn check_file_names(&self, s: &Settings) -> Result<(), Error> {
+        let named = [
+            ("config_file", &s.config_file),
+            ("state_file", &s.state_file),
+            ("state_lock", &s.state_lock),
+        ];
+        for (i, (key, name)) in named.iter().enumerate() {
+            let at = Pointer::root().child(key.to_string());
+            if let Some((other, _)) = named[..i].iter().find(|(_, n)| n == name) {
+                return self.fail(
+                    &at,
+                    format!("{key} and {other} are both {name:?}; each must name its own file"),
+                );
+            }
+            if RK_OWN_FILES.contains(&name.as_str()) || name.starts_with(".tmp-") {
+                return self.fail(
+                    &at,
+                    format!(
+                        "{key} {name:?} collides with a file rk keeps in every run dir ({}, .tmp-*)",
+                        RK_OWN_FILES.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn relative_path(&self, value: &Value, at: &Pointer) -> Result<String, Error> {

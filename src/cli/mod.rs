@@ -21,7 +21,9 @@ use std::path::PathBuf;
 ///
 /// Exit status: 0 success or no difference; 1 a difference was found; 2 usage
 /// error or invalid input; 3 config (or code) drift, resume refused; 4 busy or
-/// conflict; 5 corrupt store or state; 6 refused by the run's state; after `rk
+/// conflict, or a full disk (no space, quota or file size limit: nothing is
+/// half-written, run the command again once there is room); 5 corrupt store
+/// or state (or one of rk's own files that is not a regular file); 6 refused by the run's state; after `rk
 /// resume` dispatched, the orchestrator's own exit code.
 ///
 /// The project is found by walking up from the current directory to the first
@@ -51,9 +53,10 @@ use std::path::PathBuf;
 /// status_md (true).
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
-/// instead of the clock), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
-/// .state.lock, default 10000), RK_PYTHON (the Python with PyYAML rk asks for
-/// a pyyaml-sorted hash it cannot reproduce itself, default python3).
+/// instead of the clock; anything else is exit 2, as is a clock past year
+/// 9999), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
+/// default 10000), RK_PYTHON (the Python with PyYAML rk asks for a
+/// pyyaml-sorted hash it cannot reproduce itself, default python3).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
 pub struct Cli {
@@ -155,6 +158,12 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> Result<Exit, Error> {
+    crate::clock::check().map_err(|message| {
+        Error::usage(
+            message,
+            Some("unset RK_NOW or give it an RFC 3339 UTC time; check the system clock".into()),
+        )
+    })?;
     if let Some(dir) = &cli.directory {
         std::env::set_current_dir(dir).map_err(|e| {
             Error::usage(

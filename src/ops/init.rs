@@ -101,7 +101,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     if request.config.is_dir() {
         return Err(canon::Error::IsDirectory { path: shown }.into());
     }
-    let bytes = std::fs::read(&request.config).map_err(|source| canon::Error::Read {
+    let bytes = canon::read_config_file(&request.config).map_err(|source| canon::Error::Read {
         path: shown.clone(),
         source,
     })?;
@@ -151,7 +151,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
 
     // Build the run in a temp dir, then rename it into place.
     let runs_dir = project.runs_dir();
-    std::fs::create_dir_all(&runs_dir).map_err(|e| store::io_err(&runs_dir, e))?;
+    atomic::create_dir_all(&runs_dir).map_err(|e| store::io_err(&runs_dir, e))?;
     let tmp = TempRun::create(&runs_dir, rid)?;
     let tmp_run = RunDir {
         rid: rid.to_string(),
@@ -237,7 +237,7 @@ impl TempRun {
         if path.symlink_metadata().is_ok() {
             std::fs::remove_dir_all(&path).map_err(|e| store::io_err(&path, e))?;
         }
-        std::fs::create_dir(&path).map_err(|e| store::io_err(&path, e))?;
+        atomic::create_dir(&path).map_err(|e| store::io_err(&path, e))?;
         Ok(TempRun { path, keep: false })
     }
 

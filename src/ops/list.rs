@@ -327,7 +327,9 @@ fn read_file(
     path: &std::path::Path,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Option<(std::fs::File, usize)>> {
-    let mut file = match std::fs::File::open(path) {
+    // Never blocks (a FIFO), never reads a device (`/dev/zero`): the row of
+    // such a run is `corrupt`, and list goes on.
+    let mut file = match crate::store::atomic::open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -339,6 +341,12 @@ fn read_file(
     let mut filled = 0;
     loop {
         if filled == buf.len() {
+            if filled as u64 > crate::store::atomic::limit::STATE {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "is larger than rk's bound for a state file",
+                ));
+            }
             buf.resize(buf.len() * 2, 0);
         }
         match file.read(&mut buf[filled..]) {

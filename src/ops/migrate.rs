@@ -445,7 +445,8 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
         for repair in &plan.repairs {
             let manifest = run.path.join(&repair.manifest);
-            let bytes = std::fs::read(&manifest).map_err(|e| store::io_err(&manifest, e))?;
+            let bytes = store::atomic::read_regular(&manifest, store::atomic::limit::STATE)
+                .map_err(|e| store::io_err(&manifest, e))?;
             if ManifestView::parse(&bytes).is_ok() {
                 applied.warnings.push(format!(
                     "{} was repaired by someone else since the plan; left as it is",

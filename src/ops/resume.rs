@@ -112,7 +112,7 @@ fn choose_config(
     let on_disk = run_config::current(run, settings)?;
     let given = match given {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|source| canon::Error::Read {
+            let bytes = canon::read_config_file(path).map_err(|source| canon::Error::Read {
                 path: path.display().to_string(),
                 source,
             })?;
@@ -633,7 +633,7 @@ fn check_code_drift(
         }
         CodeDrift::NotRecorded | CodeDrift::Unchanged { .. } => return Ok(()),
     };
-    let short = &since[..since.len().min(10)];
+    let short: String = since.chars().take(10).collect();
     let summary = format!(
         "{} commit{} since run {} started at {short}",
         commits.len(),
@@ -839,7 +839,7 @@ fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -
 
 fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
     let path = run_config::current_path(run, settings);
-    if let Ok(old) = std::fs::read(&path) {
+    if let Ok(old) = canon::read_config_file(&path) {
         atomic::write_aside(&path, "replaced", &clock::file_stamp(clock::now()), &old)
             .map_err(|e| store::io_err(&path, e))?;
     }
@@ -909,8 +909,8 @@ fn refuse_drift(
     Ok(Error::refusal(Exit::Drift, message, Some(hint)))
 }
 
-fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 /// An argv as a shell would need it typed: words with special characters

@@ -243,9 +243,12 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         None => CodeDrift::NotRecorded,
     };
 
-    let stop_requested = std::fs::read_to_string(run.path.join("STOP_REQUESTED"))
-        .ok()
-        .map(|s| s.trim().to_string());
+    let stop_requested = crate::store::atomic::read_regular(
+        &run.path.join("STOP_REQUESTED"),
+        crate::store::atomic::limit::SMALL,
+    )
+    .ok()
+    .map(|s| String::from_utf8_lossy(&s).trim().to_string());
 
     Report {
         rid: run.rid.clone(),
@@ -648,8 +651,8 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
     Ok(())
 }
 
-fn short_commit(commit: &str) -> &str {
-    &commit[..commit.len().min(10)]
+fn short_commit(commit: &str) -> String {
+    commit.chars().take(10).collect()
 }
 
 fn short(hash: &str) -> String {

@@ -50,7 +50,7 @@ pub fn stop(run: &RunDir, now: bool) -> Result<Stopped, Error> {
     let mut tokens = Vec::new();
     for name in names {
         let path = run.path.join(name);
-        let existing = match std::fs::read(&path) {
+        let existing = match atomic::read_regular(&path, atomic::limit::SMALL) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).trim().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(store::io_err(&path, e).into()),

@@ -79,7 +79,7 @@ enum Working {
 }
 
 fn read_working(path: &Path) -> Result<Working, store::Error> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match store::atomic::read_regular(path, store::atomic::limit::STATE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Working::Missing),
         Err(e) => return Err(store::io_err(path, e)),
@@ -127,7 +127,7 @@ pub fn load_file(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, 
         rid: run.rid.clone(),
         last_good: Store::new(run).last_good_snapshot(),
     };
-    let bytes = match std::fs::read(&path) {
+    let bytes = match store::atomic::read_regular(&path, store::atomic::limit::STATE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -144,7 +144,9 @@ pub fn load_file(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, 
 /// when the file holds HEAD's state, else `None` (someone wrote it since rk
 /// last recorded it). This is the id `--expect` takes for what was read.
 pub fn recorded_id(run: &RunDir, settings: &Settings) -> Option<ObjectId> {
-    let bytes = std::fs::read(state_path(run, settings)).ok()?;
+    let bytes =
+        store::atomic::read_regular(&state_path(run, settings), store::atomic::limit::STATE)
+            .ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let store = Store::new(run);
     let head = store.read_snapshot(&store.read_head().ok()??).ok()?;

@@ -66,7 +66,8 @@ pub fn create(dir: &Path, rk_exe: &Path) -> Result<Project, Error> {
         }
         std::fs::remove_dir_all(dir).map_err(|e| store::io_err(dir, e))?;
     }
-    std::fs::create_dir_all(dir.join("experiments")).map_err(|e| store::io_err(dir, e))?;
+    crate::store::atomic::create_dir_all(&dir.join("experiments"))
+        .map_err(|e| store::io_err(dir, e))?;
     write(&dir.join(MARKER), "made by `rk demo`; safe to delete\n")?;
     let exe = rk_exe.display().to_string();
     write(
