@@ -34,8 +34,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// The manifest's file name in the run dir.
 pub const MANIFEST: &str = "archive_manifest.json";
 /// Names at the top of the run dir that are never archived: rk's store, the
-/// state (recorded in the store), its lock, the manifest itself and STATUS.md
-/// (re-rendered after every state change).
+/// state (recorded in the store), its lock, the manifest itself, STATUS.md
+/// (re-rendered after every state change) and the stop tokens a resume
+/// cleared (`STOP_REQUESTED.cleared.<ts>`, `STOP_NOW.cleared.<ts>`).
 const TOP_EXCLUDED: [&str; 2] = [".rk", MANIFEST];
 const READ_BUF: usize = 256 * 1024;
 /// Files at least this large are split along the BLAKE3 tree.
@@ -156,7 +157,9 @@ fn excluded(rel_dir: &str, name: &str, state_file: &str, state_lock: &str) -> bo
             && (TOP_EXCLUDED.contains(&name)
                 || name == state_file
                 || name == state_lock
-                || name == "STATUS.md"))
+                || name == "STATUS.md"
+                || name.starts_with("STOP_REQUESTED.cleared.")
+                || name.starts_with("STOP_NOW.cleared.")))
 }
 
 /// Every regular file and symlink of the run dir, sorted by path, never

@@ -160,12 +160,46 @@ fn gates_view(state: &RunState, settings: &Settings, phase: &str) -> GateView {
         .expect("the gate was just written")
 }
 
-/// Who clears a gate: `user@host`.
+/// Who clears a gate: `user@host`. The user is `$USER` (or `$LOGNAME`);
+/// where neither is set (cron, a container, `env -i`) it is the account name
+/// of the process's user id, and `uid<N>` when that id has no account.
 pub fn who() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(account_name);
     format!("{user}@{}", crate::store::lock::hostname())
+}
+
+/// The account name of the effective user id, from the password database.
+fn account_name() -> String {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0u8; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; getpwuid_r writes the
+    // strings it returns into `buf`, which outlives their use below.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            uid,
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc == 0 && !found.is_null() && !pwd.pw_name.is_null() {
+        // SAFETY: pw_name points at a NUL-terminated string inside `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        if let Ok(name) = name.to_str() {
+            if !name.is_empty() {
+                return name.to_string();
+            }
+        }
+    }
+    format!("uid{uid}")
 }
 
 /// What `clear` did.

@@ -272,7 +272,7 @@ pub fn resume(
     }
 
     // Code drift (SPEC §7.9): reported, or refused like config drift.
-    let code_now = code_version::probe(&project.root);
+    let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
     // 6. The plan.
@@ -374,7 +374,7 @@ pub fn resume(
             program: argv.first().cloned().unwrap_or_default(),
             source: e,
         })
-        .and_then(|_| dispatch::run_child(&argv));
+        .and_then(|_| dispatch::run_child(&argv, &project.root));
 
     // 8. The session end, recorded while the run is still held; then the
     // lock is released and STATUS.md says what is true now. A failure to

@@ -20,6 +20,7 @@ mod log;
 mod man_pages;
 mod migrate;
 mod note;
+mod orchestrators;
 mod python_interop;
 mod read_state;
 mod restore;

@@ -122,6 +122,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         Outcome::Dispatched { code, .. } => Ok(if code == 0 {
             Exit::Success
         } else {
+            // So a 3 from the orchestrator is not read as rk's drift refusal.
+            writeln!(
+                err,
+                "rk: the orchestrator exited with {code}; rk exits with the same code (see `rk status {}`)",
+                run.rid
+            )?;
             Exit::Child(code)
         }),
     }
