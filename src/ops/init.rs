@@ -184,14 +184,17 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_object = Store::new(&tmp_run).put_value(&as_run.value)?;
     let mut run_settings = settings.clone();
     run_settings.phases = phases.clone();
-    let committed = state::commit(
+    let (committed, ()) = state::commit(
         &tmp_run,
         &run_settings,
-        &new,
         "init",
         &format!("rk init --config {shown}"),
         &Expect::NoHead,
-        Some(config_object.clone()),
+        |draft| {
+            draft.state = new;
+            draft.config = Some(config_object.clone());
+            Ok(())
+        },
     )?;
     warnings.extend(committed.warnings);
     tmp.persist(&run.path).map_err(|e| match e {

@@ -92,31 +92,12 @@ pub fn clear_before(run: &RunDir, began: std::time::SystemTime) -> Result<Vec<St
             ));
             continue;
         }
-        let stamp = clock::file_stamp(clock::now());
-        let mut cleared = format!("{token}.cleared.{stamp}");
-        let mut n = 1;
-        loop {
-            match atomic::rename_noreplace(&path, &run.path.join(&cleared)) {
-                Ok(()) => break,
-                Err(e)
-                    if e.kind() == std::io::ErrorKind::Unsupported
-                        && !run.path.join(&cleared).exists() =>
-                {
-                    std::fs::rename(&path, run.path.join(&cleared))
-                        .map_err(|e| store::io_err(&path, e))?;
-                    break;
-                }
-                Err(e)
-                    if (e.kind() == std::io::ErrorKind::AlreadyExists
-                        || e.kind() == std::io::ErrorKind::Unsupported)
-                        && n < 1000 =>
-                {
-                    n += 1;
-                    cleared = format!("{token}.cleared.{stamp}.{n}");
-                }
-                Err(e) => return Err(store::io_err(&path, e).into()),
-            }
-        }
+        let aside = atomic::move_aside(&path, "cleared", &clock::file_stamp(clock::now()))
+            .map_err(|e| store::io_err(&path, e))?;
+        let cleared = aside
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         done.push(format!("cleared a leftover {token} (kept as {cleared})"));
     }
     Ok(done)
