@@ -44,7 +44,7 @@ impl Timestamp {
             return None;
         }
         if !(1..=12).contains(&month)
-            || !(1..=31).contains(&day)
+            || !(1..=days_in_month(year, month)).contains(&day)
             || hour > 23
             || minute > 59
             || second > 60
@@ -73,6 +73,9 @@ impl Timestamp {
             [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
                 let h = num(&[*h1, *h2])?;
                 let m = num(&[*m1, *m2])?;
+                if h > 23 || m > 59 {
+                    return None;
+                }
                 let s = (h * 60 + m) * 60;
                 if *sign == b'+' {
                     s
@@ -126,7 +129,40 @@ impl fmt::Display for Timestamp {
     }
 }
 
-/// The current time, or `RK_NOW` when it is set and valid.
+/// The last instant rk writes: 9999-12-31T23:59:59.999999Z. Timestamps are
+/// four-digit years; a later one could not be read back.
+pub const MAX: Timestamp = Timestamp {
+    micros: 253_402_300_799_999_999,
+};
+
+/// Check the clock once, before a command runs: `RK_NOW`, when set, must be
+/// an RFC 3339 time, and the time must not be past [`MAX`] (a clock set to
+/// year 10000 would write timestamps rk cannot read back). The error says
+/// which, naming `RK_NOW` when it is the cause.
+pub fn check() -> Result<(), String> {
+    if let Some(v) = std::env::var_os("RK_NOW") {
+        let text = v.to_string_lossy();
+        if Timestamp::parse(&text).is_none() {
+            return Err(format!(
+                "RK_NOW={text:?} is not an RFC 3339 time (like 2025-09-03T10:00:00Z)"
+            ));
+        }
+    }
+    let t = now();
+    if t > MAX || t.micros < 0 {
+        let source = match std::env::var_os("RK_NOW") {
+            Some(v) => format!("RK_NOW={:?} is", v.to_string_lossy()),
+            None => "the system clock reads".into(),
+        };
+        return Err(format!(
+            "{source} {t}, outside the years 1970 to 9999 that rk's timestamps hold"
+        ));
+    }
+    Ok(())
+}
+
+/// The current time, or `RK_NOW` when it is set and valid ([`check`] refuses
+/// an invalid one before any command runs).
 pub fn now() -> Timestamp {
     if let Some(t) = std::env::var("RK_NOW")
         .ok()
@@ -155,6 +191,15 @@ pub fn file_stamp(t: Timestamp) -> String {
         &s[14..16],
         &s[17..19]
     )
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -198,6 +243,16 @@ mod tests {
     }
 
     #[test]
+    fn leap_days_and_the_last_instant() {
+        assert!(Timestamp::parse("2024-02-29T00:00:00Z").is_some());
+        assert!(Timestamp::parse("2000-02-29T00:00:00Z").is_some());
+        assert_eq!(Timestamp::parse("1900-02-29T00:00:00Z"), None);
+        let last = Timestamp::parse("9999-12-31T23:59:59.999999Z").unwrap();
+        assert_eq!(last, MAX);
+        assert_eq!(Timestamp::parse(&last.to_string()), Some(last));
+    }
+
+    #[test]
     fn refuses_garbage() {
         for bad in [
             "",
@@ -205,6 +260,12 @@ mod tests {
             "2025-01-01",
             "2025-01-01T00:00:00",
             "x025-01-01T00:00:00Z",
+            "2025-02-30T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2025-04-31T00:00:00Z",
+            "2025-01-01T00:00:00.Z",
+            "2025-01-01T00:00:00+1:00",
+            "2025-01-01T00:00:00+99:00",
         ] {
             assert_eq!(Timestamp::parse(bad), None, "{bad}");
         }

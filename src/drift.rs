@@ -84,3 +84,74 @@ pub fn check(
         ConfigHash::Unverifiable(reason) => Drift::Unverifiable { scheme, reason },
     }
 }
+
+/// The interpreter rk asks for a `pyyaml-sorted` hash it cannot reproduce
+/// itself: `RK_PYTHON`, else `python3`.
+fn python() -> std::ffi::OsString {
+    std::env::var_os("RK_PYTHON")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// What PyYAML itself says the `pyyaml-sorted` hash of the config file at
+/// `path` is: `sha256(yaml.safe_dump(yaml.safe_load(file) or {}, sort_keys=True))`,
+/// the computation the Python tool set makes. `Err` says why it could not ask.
+pub fn pyyaml_hash(path: &std::path::Path) -> Result<String, String> {
+    const PROGRAM: &str = "import hashlib, sys, yaml\n\
+        with open(sys.argv[1], encoding='utf-8') as f:\n    cfg = yaml.safe_load(f) or {}\n\
+        text = yaml.safe_dump(cfg, sort_keys=True)\n\
+        sys.stdout.write(hashlib.sha256(text.encode('utf-8')).hexdigest())\n";
+    let python = python();
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(PROGRAM)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{} cannot be run: {e}", python.to_string_lossy()))?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() && text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(text.to_ascii_lowercase());
+    }
+    let why = String::from_utf8_lossy(&out.stderr);
+    let last = why
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output");
+    Err(format!(
+        "{} with PyYAML failed: {last}",
+        python.to_string_lossy()
+    ))
+}
+
+/// The `config_hash` rk records for the config `doc` read from `path`, under
+/// `scheme` (the run's own scheme, or `hash.scheme` for a new run). A
+/// `pyyaml-sorted` hash rk cannot reproduce with certainty is asked of
+/// PyYAML itself; when that is impossible too, nothing is recorded: exit 2
+/// naming the value, because a guessed hash would make the Python tool set
+/// see drift that is not there.
+pub fn hash_to_record(
+    doc: &Document,
+    path: &std::path::Path,
+    scheme: Scheme,
+    ignore: &[Pointer],
+) -> Result<String, crate::Error> {
+    match hash_under(doc, scheme, ignore) {
+        ConfigHash::Hex(hash) => Ok(hash),
+        ConfigHash::Unverifiable(reason) => pyyaml_hash(path).map_err(|why| {
+            crate::Error::usage(
+                format!(
+                    "cannot record a {scheme} config_hash for {}: {reason}, so rk cannot reproduce PyYAML's bytes, and asking PyYAML failed ({why})",
+                    path.display()
+                ),
+                Some(
+                    "install PyYAML for python3 (or set RK_PYTHON to a Python that has it); \
+                     for new runs, rk.yaml `hash: {scheme: rk-c14n-v1}` records rk's own scheme instead \
+                     (the Python tool set cannot verify it); or change the value"
+                        .into(),
+                ),
+            )
+        }),
+    }
+}

@@ -6,7 +6,7 @@
 //! A RID is validated before the disk is touched; a path operand must already
 //! look like a run, so no command can be pointed at an arbitrary directory.
 
-use crate::canon::{self, Document, Mark, Pointer, Value};
+use crate::canon::{self, Document, Mark, Pointer, Scheme, Value};
 use crate::error::{Diagnostic, Exit};
 use crate::trials::EvidenceRule;
 use std::path::{Path, PathBuf};
@@ -121,9 +121,22 @@ pub enum CodeDriftPolicy {
     Refuse,
 }
 
+/// Who decides where a resume starts (`dispatch.plan` in rk.yaml).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// The orchestrator's own checks of its files decide: rk passes only the
+    /// step flags the user gave (and the `--to_step` an owed gate requires),
+    /// exactly as `resume_run.py` does.
+    Orchestrator,
+    /// rk adds `--from_step` = the first phase not completed, for
+    /// orchestrators that do not check their own outputs.
+    Rk,
+}
+
 /// How `rk resume` starts the orchestrator (`dispatch` in rk.yaml).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dispatch {
+    pub plan: Plan,
     pub command: Vec<String>,
     pub only_step: Vec<String>,
     pub from_step: Vec<String>,
@@ -142,6 +155,9 @@ pub struct Settings {
     /// Glob, relative to the run dir, matching every trial manifest.
     pub trials_manifest: String,
     pub hash_ignore: Vec<Pointer>,
+    /// The scheme new runs record their `config_hash` under (`hash.scheme`);
+    /// an existing run keeps the scheme it has.
+    pub hash_scheme: Scheme,
     pub dispatch: Dispatch,
     /// Evidence rule per phase, in pipeline order of the rules given.
     pub evidence: Vec<(String, EvidenceRule)>,
@@ -168,7 +184,9 @@ impl Default for Settings {
             phases: strings(&DEFAULT_PHASES),
             trials_manifest: "*/results/trial_manifest.json".into(),
             hash_ignore: Vec::new(),
+            hash_scheme: Scheme::PyyamlSorted,
             dispatch: Dispatch {
+                plan: Plan::Orchestrator,
                 command: strings(&[
                     "python",
                     "-m",
@@ -411,6 +429,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// Files rk itself keeps in a run dir, whatever rk.yaml says.
+pub const RK_OWN_FILES: &[&str] = &[
+    ".rk",
+    "STATUS.md",
+    "archive_manifest.json",
+    "STOP_REQUESTED",
+    "STOP_NOW",
+];
+
 impl Settings {
     /// Read `rk.yaml`. Unknown keys and wrong types are refused with their line.
     pub fn load(path: &Path) -> Result<Settings, Error> {
@@ -571,8 +598,24 @@ impl SettingsReader<'_> {
                     }
                 }
                 "hash" => {
-                    for (k, v) in self.entries(value, &at, &["ignore"])? {
+                    for (k, v) in self.entries(value, &at, &["ignore", "scheme"])? {
                         let at = at.child(k.clone());
+                        if k == "scheme" {
+                            s.hash_scheme = match v {
+                                Value::String(name) => Scheme::from_name(name),
+                                _ => None,
+                            }
+                            .map_or_else(
+                                || {
+                                    self.fail(
+                                        &at,
+                                        "hash.scheme must be `pyyaml-sorted` or `rk-c14n-v1`",
+                                    )
+                                },
+                                Ok,
+                            )?;
+                            continue;
+                        }
                         s.hash_ignore = self
                             .string_list(v, &at)?
                             .iter()
@@ -588,9 +631,20 @@ impl SettingsReader<'_> {
                     for (k, v) in self.entries(
                         value,
                         &at,
-                        &["command", "only_step", "from_step", "to_step"],
+                        &["plan", "command", "only_step", "from_step", "to_step"],
                     )? {
                         let at = at.child(k.clone());
+                        if k == "plan" {
+                            s.dispatch.plan = match v {
+                                Value::String(p) if p == "orchestrator" => Plan::Orchestrator,
+                                Value::String(p) if p == "rk" => Plan::Rk,
+                                _ => {
+                                    return self
+                                        .fail(&at, "dispatch.plan must be `orchestrator` or `rk`")
+                                }
+                            };
+                            continue;
+                        }
                         let argv = self.string_list(v, &at)?;
                         match k.as_str() {
                             "command" if argv.is_empty() => {
@@ -671,7 +725,39 @@ impl SettingsReader<'_> {
                 );
             }
         }
+        self.check_file_names(&s)?;
         Ok(s)
+    }
+
+    /// The names rk.yaml gives to files of a run must not collide with each
+    /// other or with rk's own files: `state_file: STATUS.md` would make every
+    /// render of STATUS.md overwrite the state, `state_lock: run_state.json`
+    /// would lock the state file itself.
+    fn check_file_names(&self, s: &Settings) -> Result<(), Error> {
+        let named = [
+            ("config_file", &s.config_file),
+            ("state_file", &s.state_file),
+            ("state_lock", &s.state_lock),
+        ];
+        for (i, (key, name)) in named.iter().enumerate() {
+            let at = Pointer::root().child(key.to_string());
+            if let Some((other, _)) = named[..i].iter().find(|(_, n)| n == name) {
+                return self.fail(
+                    &at,
+                    format!("{key} and {other} are both {name:?}; each must name its own file"),
+                );
+            }
+            if RK_OWN_FILES.contains(&name.as_str()) || name.starts_with(".tmp-") {
+                return self.fail(
+                    &at,
+                    format!(
+                        "{key} {name:?} collides with a file rk keeps in every run dir ({}, .tmp-*)",
+                        RK_OWN_FILES.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn relative_path(&self, value: &Value, at: &Pointer) -> Result<String, Error> {

@@ -274,11 +274,18 @@ fn load_file_as(path: &Path, format: Option<Format>, marks: KeyMarks) -> Result<
     if path.is_dir() {
         return Err(Error::IsDirectory { path: shown });
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+    let bytes = read_config_file(path).map_err(|source| Error::Read {
         path: shown.clone(),
         source,
     })?;
     load_as(&bytes, format, &shown, marks)
+}
+
+/// Read a config file whole: a regular file of at most 256 MiB, opened
+/// without blocking (a FIFO or `/dev/zero` in its place is refused, never
+/// read).
+pub fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    crate::store::atomic::read_regular(path, crate::store::atomic::limit::CONFIG)
 }
 
 /// Remove the values at `pointers` (SPEC §2 `hash.ignore`). A pointer that

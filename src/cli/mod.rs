@@ -21,7 +21,9 @@ use std::path::PathBuf;
 ///
 /// Exit status: 0 success or no difference; 1 a difference was found; 2 usage
 /// error or invalid input; 3 config (or code) drift, resume refused; 4 busy or
-/// conflict; 5 corrupt store or state; 6 refused by the run's state; after `rk
+/// conflict, or a full disk (no space, quota or file size limit: nothing is
+/// half-written, run the command again once there is room); 5 corrupt store
+/// or state (or one of rk's own files that is not a regular file); 6 refused by the run's state; after `rk
 /// resume` dispatched, the orchestrator's own exit code.
 ///
 /// The project is found by walking up from the current directory to the first
@@ -35,19 +37,29 @@ use std::path::PathBuf;
 /// state_file (run_state.json), state_lock (.state.lock), phases (prepare,
 /// build, submit, poll, parse, score, stats, costs, report), trials.manifest
 /// (*/results/trial_manifest.json), hash.ignore (JSON Pointers dropped before
-/// hashing), dispatch.command / only_step / from_step / to_step (argv
-/// templates with {run_id}, {run_dir}, {config}, {step}; default `python -m
-/// scripts.run_all --config {config} --run_id {run_id} --resume` plus
-/// `--from_step {step}` …), evidence (phase → {always: completed} | {file:
+/// hashing under rk-c14n-v1), hash.scheme (the scheme new runs record their
+/// config_hash under: pyyaml-sorted, the Python tool set's and the default, or
+/// rk-c14n-v1; an existing run always keeps its own), dispatch.plan
+/// (orchestrator, the default: pass only the step flags given and let the
+/// orchestrator's own file checks decide where it starts, as resume_run.py
+/// does; rk: add --from_step <first phase not completed>, for orchestrators
+/// that do not check their outputs), dispatch.command / only_step / from_step /
+/// to_step (argv templates with {run_id}, {run_dir}, {config}, {step}; default
+/// `python -m scripts.run_all --config {config} --run_id {run_id} --resume`
+/// plus `--from_step {step}` …; the orchestrator runs in the project root,
+/// wherever rk was started), evidence (phase → {always: completed} | {file:
 /// PATH} | {jobs: recorded|downloaded}, used by migrate and status),
 /// sessions_keep (5), gates (phase → reason), code_drift (warn | refuse),
 /// status_md (true).
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
-/// instead of the clock), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for
-/// .state.lock, default 10000), RK_THREADS (worker threads for scan-trials,
-/// status, migrate, list, archive and verify; default the number of cores, at
-/// most 8; 1 does the work on one thread).
+/// instead of the clock; anything else is exit 2, as is a clock past year
+/// 9999), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
+/// default 10000), RK_PYTHON (the Python with PyYAML rk asks for a
+/// pyyaml-sorted hash it cannot reproduce itself, default python3),
+/// RK_THREADS (worker threads for scan-trials, status, migrate, list, archive
+/// and verify; default the number of cores, at most 8; 1 does the work on one
+/// thread).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
 pub struct Cli {
@@ -125,6 +137,16 @@ impl Context {
 /// Parse the command line, run the command, render any error, and return
 /// the process exit code.
 pub fn main() -> i32 {
+    // `rk --version` alone is answered without building the parser of every
+    // command (two thirds of its instructions): the same line clap prints.
+    if let [_, flag] = &std::env::args_os().take(3).collect::<Vec<_>>()[..] {
+        if flag == "--version" || flag == "-V" {
+            return match writeln!(io::stdout(), "{}", version_line()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Exit::Usage.code(),
+                _ => 0,
+            };
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -148,7 +170,18 @@ pub fn main() -> i32 {
     }
 }
 
+/// What `rk --version` prints.
+fn version_line() -> String {
+    format!("rk {}", env!("CARGO_PKG_VERSION"))
+}
+
 fn run(cli: Cli) -> Result<Exit, Error> {
+    crate::clock::check().map_err(|message| {
+        Error::usage(
+            message,
+            Some("unset RK_NOW or give it an RFC 3339 UTC time; check the system clock".into()),
+        )
+    })?;
     if let Some(dir) = &cli.directory {
         std::env::set_current_dir(dir).map_err(|e| {
             Error::usage(

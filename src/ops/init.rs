@@ -8,11 +8,11 @@
 //! names) is refused before the disk is touched; a run that appeared
 //! meanwhile is never overwritten.
 
-use crate::canon::{self, ConfigHash, Scheme};
+use crate::canon;
 use crate::code_version::{self, CodeVersion, Probe};
 use crate::drift;
 use crate::error::Error;
-use crate::project::{Project, RunDir};
+use crate::project::{Project, RunDir, Settings};
 use crate::state::{self, Expect, RunState};
 use crate::store::{self, atomic, ObjectId, Store};
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     if request.config.is_dir() {
         return Err(canon::Error::IsDirectory { path: shown }.into());
     }
-    let bytes = std::fs::read(&request.config).map_err(|source| canon::Error::Read {
+    let bytes = canon::read_config_file(&request.config).map_err(|source| canon::Error::Read {
         path: shown.clone(),
         source,
     })?;
@@ -130,18 +130,15 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
             )),
         ));
     }
-    let hash = match drift::hash_under(&as_run, Scheme::C14nV1, &settings.hash_ignore) {
-        ConfigHash::Hex(h) => h,
-        ConfigHash::Unverifiable(reason) => {
-            return Err(Error::usage(
-                format!("{shown}: cannot hash: {reason}"),
-                None,
-            ))
-        }
-    };
+    let hash = drift::hash_to_record(
+        &as_run,
+        &request.config,
+        settings.hash_scheme,
+        &settings.hash_ignore,
+    )?;
 
     let mut warnings = Vec::new();
-    let code_version = match code_version::probe(&project.root) {
+    let code_version = match code_version::probe(&project.root, &project.settings.runs_dir) {
         Probe::Version(v) => Some(v),
         Probe::NotARepository => None,
         Probe::Unavailable(why) => {
@@ -154,7 +151,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
 
     // Build the run in a temp dir, then rename it into place.
     let runs_dir = project.runs_dir();
-    std::fs::create_dir_all(&runs_dir).map_err(|e| store::io_err(&runs_dir, e))?;
+    atomic::create_dir_all(&runs_dir).map_err(|e| store::io_err(&runs_dir, e))?;
     let tmp = TempRun::create(&runs_dir, rid)?;
     let tmp_run = RunDir {
         rid: rid.to_string(),
@@ -163,10 +160,17 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_file = tmp.path.join(&settings.config_file);
     atomic::write_atomic(&config_file, &bytes, atomic::FILE_MODE)
         .map_err(|e| store::io_err(&config_file, e))?;
+    let gitignore = tmp.path.join(".gitignore");
+    atomic::write_atomic(
+        &gitignore,
+        gitignore_text(settings).as_bytes(),
+        atomic::FILE_MODE,
+    )
+    .map_err(|e| store::io_err(&gitignore, e))?;
 
     let mut new = RunState::new(rid, &phases);
-    new.config_hash = Some(hash.clone());
-    new.config_hash_scheme = Some(Scheme::C14nV1.name().into());
+    new.config_hash = Some(Some(hash.clone()));
+    new.config_hash_scheme = Some(settings.hash_scheme.name().into());
     new.config_path = Some(settings.config_file.clone());
     new.migrated = Some(false);
     if let Some(v) = &code_version {
@@ -180,14 +184,17 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_object = Store::new(&tmp_run).put_value(&as_run.value)?;
     let mut run_settings = settings.clone();
     run_settings.phases = phases.clone();
-    let committed = state::commit(
+    let (committed, ()) = state::commit(
         &tmp_run,
         &run_settings,
-        &new,
         "init",
         &format!("rk init --config {shown}"),
         &Expect::NoHead,
-        Some(config_object.clone()),
+        |draft| {
+            draft.state = new;
+            draft.config = Some(config_object.clone());
+            Ok(())
+        },
     )?;
     warnings.extend(committed.warnings);
     tmp.persist(&run.path).map_err(|e| match e {
@@ -204,6 +211,21 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
         code_version,
         warnings,
     })
+}
+
+/// The `.gitignore` of a new run dir: rk's own files, so a project that
+/// tracks its runs dir in git sees only the run's data and config change.
+pub fn gitignore_text(settings: &Settings) -> String {
+    format!(
+        "# rk's own files: its store, the rendered STATUS.md, the state lock and\n\
+         # the stop tokens a resume cleared (docs/FORMATS.md#a-run-directory).\n\
+         .rk/\n\
+         STATUS.md\n\
+         /{}\n\
+         STOP_REQUESTED.cleared.*\n\
+         STOP_NOW.cleared.*\n",
+        settings.state_lock
+    )
 }
 
 fn exists(run: &RunDir) -> Error {
@@ -237,7 +259,7 @@ impl TempRun {
         if path.symlink_metadata().is_ok() {
             std::fs::remove_dir_all(&path).map_err(|e| store::io_err(&path, e))?;
         }
-        std::fs::create_dir(&path).map_err(|e| store::io_err(&path, e))?;
+        atomic::create_dir(&path).map_err(|e| store::io_err(&path, e))?;
         Ok(TempRun { path, keep: false })
     }
 

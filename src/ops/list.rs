@@ -223,23 +223,21 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .map(|(n, p)| (n.as_str(), PhaseStatus::parse(&p.status)))
         .collect();
     let refs: Vec<(&str, &PhaseStatus)> = statuses.iter().map(|(n, s)| (*n, s)).collect();
-    let pipeline = state::pipeline_of(
-        s.pipeline.as_ref(),
-        &settings.phases,
-        phases.iter().map(|(n, _)| n.as_str()),
-    );
-    row.phase = pipeline
+    // The steps the orchestrator knows; phases the state lists beyond them
+    // neither become the current phase nor decide completion.
+    let steps = state::pipeline_of(s.pipeline.as_ref(), &settings.phases, std::iter::empty());
+    let status_of = |name: &str| refs.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+    let skipped = state::skipped(&steps, status_of);
+    row.phase = steps
         .iter()
         .enumerate()
         .find(|(_, name)| {
-            !refs
-                .iter()
-                .any(|(n, s)| n == name && **s == PhaseStatus::Completed)
+            status_of(name) != Some(&PhaseStatus::Completed) && !skipped.contains(&name.as_str())
         })
         .map(|(i, name)| CurrentPhase {
             name: name.clone(),
             index: i + 1,
-            count: pipeline.len(),
+            count: steps.len(),
         });
     row.migrated = s.migrated.unwrap_or(false);
     row.config_hash = s.config_hash.map(Cow::into_owned);
@@ -257,7 +255,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {
-        running_or(run, state::from_phases(&pipeline, &refs))
+        running_or(run, state::from_phases(&steps, &refs))
     };
     row
 }
@@ -294,7 +292,9 @@ fn read_file(
     path: &std::path::Path,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<Option<(std::fs::File, usize)>> {
-    let mut file = match std::fs::File::open(path) {
+    // Never blocks (a FIFO), never reads a device (`/dev/zero`): the row of
+    // such a run is `corrupt`, and list goes on.
+    let mut file = match crate::store::atomic::open_regular(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
@@ -306,6 +306,12 @@ fn read_file(
     let mut filled = 0;
     loop {
         if filled == buf.len() {
+            if filled as u64 > crate::store::atomic::limit::STATE {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "is larger than rk's bound for a state file",
+                ));
+            }
             buf.resize(buf.len() * 2, 0);
         }
         match file.read(&mut buf[filled..]) {

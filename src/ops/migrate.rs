@@ -35,13 +35,13 @@
 //! * No state file, but the store holds snapshots: refused (exit 6) unless
 //!   `--rebuild`, because `rk restore` would bring the recorded state back.
 
-use crate::canon::{self, ConfigHash, Scheme};
+use crate::canon::{self, Scheme};
 use crate::clock::{self, Timestamp};
 use crate::drift;
 use crate::error::{Error, Exit};
-use crate::ops::status_md;
+use crate::ops::commit::commit;
 use crate::project::{Project, RunDir};
-use crate::state::{self, Expect, Note, Phase, PhaseStatus, RunState};
+use crate::state::{self, Expect, Found, Note, Phase, PhaseStatus, RunState};
 use crate::store::{self, atomic, ObjectId, StateLock, Store};
 use crate::trials::{self, evidence, Concern, EvidenceRule, EvidenceStatus, ManifestView};
 use std::path::{Path, PathBuf};
@@ -94,8 +94,10 @@ pub struct PhasePlan {
 pub struct ConfigPlan {
     /// `config_path` as recorded: the config file name, relative to the run dir.
     pub path: String,
-    /// `config_hash` under `rk-c14n-v1`; `None` when the file is missing.
+    /// `config_hash` under `scheme`; `None` when the file is missing.
     pub hash: Option<String>,
+    /// The scheme of `hash`: a rebuilt run's own, else rk.yaml `hash.scheme`.
+    pub scheme: Scheme,
 }
 
 /// A corrupt manifest, to be copied aside and rebuilt.
@@ -211,8 +213,17 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
 
     // The state: absent → migrate; present → nothing, or rebuild.
     let state_file = state::state_path(run, settings);
+    // rk never changes a run's scheme: a rebuild keeps the one recorded.
+    let mut scheme = settings.hash_scheme;
     let has_state = match state::load(run, settings) {
-        Ok(Some(_)) => true,
+        Ok(Some(old)) => {
+            if old.recorded_hash().is_some() {
+                if let Some(s) = drift::recorded_scheme(old.config_hash_scheme.as_deref()) {
+                    scheme = s;
+                }
+            }
+            true
+        }
         Ok(None) => false,
         Err(state::Error::Corrupt { .. }) if options.rebuild => true,
         Err(e) => return Err(e.into()),
@@ -253,20 +264,12 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
     let config_path = crate::run_config::current_path(run, settings);
     let (config, config_value) = match crate::run_config::current(run, settings)? {
         Some(doc) => {
-            let hash = match drift::hash_under(&doc, Scheme::C14nV1, &settings.hash_ignore) {
-                ConfigHash::Hex(h) => h,
-                // rk-c14n-v1 hashes every value it loads.
-                ConfigHash::Unverifiable(reason) => {
-                    return Err(Error::usage(
-                        format!("{}: cannot hash: {reason}", config_path.display()),
-                        None,
-                    ))
-                }
-            };
+            let hash = drift::hash_to_record(&doc, &config_path, scheme, &settings.hash_ignore)?;
             (
                 ConfigPlan {
                     path: settings.config_file.clone(),
                     hash: Some(hash),
+                    scheme,
                 },
                 Some(doc.value),
             )
@@ -275,6 +278,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             ConfigPlan {
                 path: settings.config_file.clone(),
                 hash: None,
+                scheme,
             },
             None,
         ),
@@ -441,7 +445,8 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
         for repair in &plan.repairs {
             let manifest = run.path.join(&repair.manifest);
-            let bytes = std::fs::read(&manifest).map_err(|e| store::io_err(&manifest, e))?;
+            let bytes = store::atomic::read_regular(&manifest, store::atomic::limit::STATE)
+                .map_err(|e| store::io_err(&manifest, e))?;
             if ManifestView::parse(&bytes).is_ok() {
                 applied.warnings.push(format!(
                     "{} was repaired by someone else since the plan; left as it is",
@@ -488,7 +493,6 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         }
     }
 
-    let new = planned_state(project, run, plan, &stamp)?;
     let config_id = match &plan.config_value {
         Some(value) => Some(Store::new(run).put_value(value)?),
         None => None,
@@ -497,15 +501,28 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
         _ => format!("migrated from {} trials", plan.trials),
     };
-    let committed = status_md::commit(
-        project,
-        run,
-        &new,
-        "migrate",
-        &message,
-        &Expect::Any,
-        config_id,
-    )?;
+    let (committed, ()) = commit(project, run, "migrate", &message, &Expect::Any, |draft| {
+        let old = match (plan.action, &draft.found) {
+            (Action::Migrate, Found::Missing) => None,
+            (Action::Migrate, _) => {
+                return Err(Error::refusal(
+                    Exit::Busy,
+                    format!(
+                        "{} was written by someone else while rk planned the migration; nothing was migrated",
+                        settings.state_file
+                    ),
+                    Some(format!("look at it with `rk status {}`", run.rid)),
+                ))
+            }
+            (_, Found::Valid) => Some(std::mem::take(&mut draft.state)),
+            (_, _) => None,
+        };
+        draft.state = planned_state(project, run, plan, old, &stamp);
+        if config_id.is_some() {
+            draft.config = config_id.clone();
+        }
+        Ok(())
+    })?;
     applied.snapshot = Some(committed.id);
     applied.observed = committed.observed;
     applied.warnings.extend(committed.warnings);
@@ -523,24 +540,20 @@ fn pipeline_rules(settings: &crate::project::Settings) -> Vec<(String, EvidenceR
         .collect()
 }
 
-/// The state a plan writes: for a rebuild, the old state keeps what evidence
+/// The state a plan writes: for a rebuild, the old state (as read under the
+/// lock) keeps what evidence
 /// cannot give back (sessions, other notes, drift records, gates, unknown
 /// fields); phases, config hash and this migration's notes come from the plan.
 pub fn planned_state(
     project: &Project,
     run: &RunDir,
     plan: &Plan,
+    old: Option<RunState>,
     stamp: &str,
-) -> Result<RunState, Error> {
+) -> RunState {
     let settings = &project.settings;
-    let mut new = match plan.action {
-        Action::Rebuild => match state::load(run, settings) {
-            Ok(Some(old)) => old,
-            Ok(None) | Err(state::Error::Corrupt { .. }) => {
-                RunState::new(&run.rid, &settings.phases)
-            }
-            Err(e) => return Err(e.into()),
-        },
+    let mut new = match (plan.action, old) {
+        (Action::Rebuild, Some(old)) => old,
         _ => RunState::new(&run.rid, &settings.phases),
     };
     new.schema_version = Some(1);
@@ -557,11 +570,10 @@ pub fn planned_state(
         })
         .collect();
     let config = plan.config.as_ref();
-    new.config_hash = config.and_then(|c| c.hash.clone());
-    new.config_hash_scheme = new
-        .config_hash
-        .as_ref()
-        .map(|_| Scheme::C14nV1.name().to_string());
+    new.config_hash = config.and_then(|c| c.hash.clone()).map(Some);
+    new.config_hash_scheme = config
+        .filter(|c| c.hash.is_some())
+        .map(|c| c.scheme.name().to_string());
     new.config_path = config.filter(|c| c.hash.is_some()).map(|c| c.path.clone());
     new.migrated = Some(true);
     // A rebuild's notes replace the previous migration's (kept in history).
@@ -576,8 +588,7 @@ pub fn planned_state(
             extra: Default::default(),
         });
     }
-
-    Ok(new)
+    new
 }
 
 /// The run dir relative path of a file the plan names, for messages.

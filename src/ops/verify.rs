@@ -31,7 +31,8 @@ impl VerifyReport {
 /// Read a run's archive manifest: not archived → exit 6; unreadable → exit 5.
 pub fn read_manifest(run: &RunDir) -> Result<ArchiveManifest, Error> {
     let path = run.path.join(MANIFEST);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::store::atomic::read_regular(&path, crate::store::atomic::limit::STATE)
+    {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Error::refusal(

@@ -47,6 +47,7 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     let mut intact: BTreeSet<ObjectId> = BTreeSet::new();
     let mut snapshots: BTreeMap<ObjectId, (Option<ObjectId>, Option<ObjectId>)> = BTreeMap::new();
     let mut corrupt: BTreeSet<ObjectId> = BTreeSet::new();
+    symlinks_in_store(&store, &mut r.problems);
     let mut temps = Vec::new();
     temps_in(&run.path, &mut temps);
     temps_in(store.dir(), &mut temps);
@@ -151,7 +152,9 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
 
     // The log.
     let log_path = store.log_path();
-    if let Ok(bytes) = std::fs::read(&log_path) {
+    if let Ok(bytes) =
+        crate::store::atomic::read_regular(&log_path, crate::store::atomic::limit::LOG)
+    {
         if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
             r.notes.push(format!(
                 "{}: torn last line (an interrupted append); ignored, and cut off by the next write",
@@ -218,6 +221,36 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     }
     r.last_good = store.last_good_snapshot();
     r
+}
+
+/// The store must live inside the run: `.rk`, `.rk/objects`, its fan-out
+/// directories, HEAD and the log are never symlinks (rk refuses to write
+/// through one, and what it points at is outside rk's control).
+fn symlinks_in_store(store: &Store, problems: &mut Vec<String>) {
+    let mut paths = vec![
+        store.dir().to_path_buf(),
+        store.objects_dir(),
+        store.head_path(),
+        store.log_path(),
+    ];
+    if let Ok(entries) = std::fs::read_dir(store.objects_dir()) {
+        let mut fan: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+        fan.sort();
+        paths.extend(fan);
+    }
+    for p in paths {
+        if let Ok(meta) = std::fs::symlink_metadata(&p) {
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&p)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "{} is a symlink (to {target}); the store must be inside the run and rk never writes through a symlink: replace it with a real directory or file holding a copy",
+                    p.display()
+                ));
+            }
+        }
+    }
 }
 
 fn e_line(e: &dyn std::error::Error) -> String {

@@ -83,6 +83,13 @@ pub fn create_dir_all(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
+/// Create one directory with [`DIR_MODE`] (never wider, whatever the umask);
+/// an existing one is `AlreadyExists`.
+pub fn create_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().mode(DIR_MODE).create(dir)
+}
+
 /// fsync a directory, so renames and creations in it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -104,6 +111,85 @@ pub fn refuse_symlink(path: &Path) -> io::Result<()> {
         check(dir)?;
     }
     Ok(())
+}
+
+/// Size bounds for the files rk reads whole. A file past its bound is refused
+/// before it is read: a symlink to `/dev/zero` or a runaway writer must never
+/// make rk read without end.
+pub mod limit {
+    /// `run_state.json`, a state on stdin, and store objects.
+    pub const STATE: u64 = 256 << 20;
+    /// A config file (`effective_config.yaml`, `--config`, `c.yaml`).
+    pub const CONFIG: u64 = 256 << 20;
+    /// `.rk/HEAD`, `STOP_REQUESTED` and other one-line files.
+    pub const SMALL: u64 = 64 << 10;
+    /// `.rk/log`.
+    pub const LOG: u64 = 1 << 30;
+}
+
+/// Open `path` for reading without ever blocking: `O_NONBLOCK` (a FIFO opens
+/// at once instead of waiting for a writer), then `fstat` — anything but a
+/// regular file is refused (`EISDIR` for a directory, an error naming the
+/// kind otherwise), so a FIFO, a socket or a device such as `/dev/zero` is
+/// never read. Symlinks are followed; where they point is checked.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)?;
+    check_regular(&file)?;
+    Ok(file)
+}
+
+/// Refuse an open file that is not a regular file (see [`open_regular`]).
+pub fn check_regular(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = file.metadata()?.file_type();
+    if ft.is_file() {
+        return Ok(());
+    }
+    if ft.is_dir() {
+        return Err(io::Error::from_raw_os_error(libc::EISDIR));
+    }
+    let kind = if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
+    };
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("is {kind}, not a regular file; rk reads only regular files"),
+    ))
+}
+
+/// Read a whole regular file of at most `limit` bytes, never blocking on a
+/// FIFO or device ([`open_regular`]) and never reading past the bound.
+pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path)?;
+    let len = file.metadata()?.len();
+    if len > limit {
+        return Err(too_large(len, limit));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
+    }
+    Ok(bytes)
+}
+
+fn too_large(len: u64, limit: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("is {len} bytes or more, over rk's bound of {limit} bytes for this file"),
+    )
 }
 
 fn parent(path: &Path) -> io::Result<PathBuf> {
@@ -193,6 +279,61 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// The names an aside of `path` may take: `<name>.<kind>.<stamp>`, then
+/// `<name>.<kind>.<stamp>-2`, `-3`, … so that two asides within the same
+/// second never share a name.
+fn aside_names(path: &Path, kind: &str, stamp: &str) -> impl Iterator<Item = PathBuf> {
+    let mut base = path.as_os_str().to_owned();
+    base.push(format!(".{kind}.{stamp}"));
+    (1..=1000u32).map(move |n| {
+        let mut name = base.clone();
+        if n > 1 {
+            name.push(format!("-{n}"));
+        }
+        PathBuf::from(name)
+    })
+}
+
+/// Keep `bytes` aside as `<path>.<kind>.<stamp>` (or `…-N`), never over an
+/// earlier aside. Returns the name used.
+pub fn write_aside(path: &Path, kind: &str, stamp: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    for candidate in aside_names(path, kind, stamp) {
+        if create_new(&candidate, bytes, FILE_MODE)? == Created::New {
+            return Ok(candidate);
+        }
+    }
+    Err(io::Error::other(format!(
+        "too many {kind} copies of {} at {stamp}",
+        path.display()
+    )))
+}
+
+/// Move `path` aside to `<path>.<kind>.<stamp>` (or `…-N`) by a rename that
+/// never replaces an earlier aside. Returns the name used.
+pub fn move_aside(path: &Path, kind: &str, stamp: &str) -> io::Result<PathBuf> {
+    for candidate in aside_names(path, kind, stamp) {
+        let moved = match rename_noreplace(path, &candidate) {
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                // link(2) never replaces either; then drop the old name.
+                std::fs::hard_link(path, &candidate).and_then(|()| std::fs::remove_file(path))
+            }
+            other => other,
+        };
+        match moved {
+            Ok(()) => {
+                sync_dir(&parent(path)?)?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(format!(
+        "too many {kind} copies of {} at {stamp}",
+        path.display()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +358,52 @@ mod tests {
         assert!(
             names.iter().all(|n| !n.starts_with(TMP_PREFIX)),
             "{names:?}"
+        );
+    }
+
+    #[test]
+    fn asides_never_overwrite_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("run_state.json");
+        let a = write_aside(&p, "corrupt", "20250101T000000Z", b"one").unwrap();
+        let b = write_aside(&p, "corrupt", "20250101T000000Z", b"two").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(std::fs::read(&a).unwrap(), b"one");
+        assert_eq!(std::fs::read(&b).unwrap(), b"two");
+        std::fs::write(&p, b"three").unwrap();
+        let c = move_aside(&p, "corrupt", "20250101T000000Z").unwrap();
+        assert!(c.to_string_lossy().ends_with(".corrupt.20250101T000000Z-3"));
+        assert_eq!(std::fs::read(&c).unwrap(), b"three");
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn reads_only_regular_files_within_their_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("f");
+        std::fs::write(&f, b"12345").unwrap();
+        assert_eq!(read_regular(&f, 5).unwrap(), b"12345");
+        assert!(read_regular(&f, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("bound of 4"));
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo of a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+        assert!(read_regular(&fifo, 100)
+            .unwrap_err()
+            .to_string()
+            .contains("a FIFO"));
+        let zero = dir.path().join("zero");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        assert!(read_regular(&zero, 100)
+            .unwrap_err()
+            .to_string()
+            .contains("character device"));
+        assert_eq!(
+            read_regular(dir.path(), 100).unwrap_err().raw_os_error(),
+            Some(libc::EISDIR)
         );
     }
 

@@ -33,11 +33,15 @@ fn open_lock_file(path: &Path, write: bool) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK);
     if write {
         options.write(true).create(true).mode(0o644);
     }
-    options.open(path)
+    // O_NONBLOCK: a FIFO in place of a lock file opens at once and is then
+    // refused as not a regular file, instead of blocking rk (and `rk list`).
+    let file = options.open(path)?;
+    super::atomic::check_regular(&file)?;
+    Ok(file)
 }
 
 /// The state-file lock, held until dropped.

@@ -29,6 +29,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// ENOSPC, EDQUOT or EFBIG: nothing is corrupt, the write did not fit.
+    #[error("{path}: the file system refused the write ({source}); nothing was half-written: each file rk writes is replaced whole or not at all")]
+    NoSpace {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("corrupt object {path}: {reason}{}", last_good_suffix(last_good))]
     CorruptObject {
         path: String,
@@ -112,6 +119,7 @@ impl Diagnostic for Error {
     fn exit(&self) -> Exit {
         match self {
             Error::Io { .. } => Exit::Corrupt,
+            Error::NoSpace { .. } => Exit::Busy,
             Error::CorruptObject { .. }
             | Error::MissingObject { .. }
             | Error::CorruptHead { .. }
@@ -128,7 +136,15 @@ impl Diagnostic for Error {
 
     fn hint(&self) -> Option<String> {
         match self {
+            Error::Io { path, source } if source.kind() == std::io::ErrorKind::InvalidInput => {
+                Some(format!(
+                    "rk reads only regular files: move {path} aside or replace it with the file rk expects, then run the command again"
+                ))
+            }
             Error::Io { .. } => Some("check the path, its permissions and free space".into()),
+            Error::NoSpace { .. } => Some(
+                "free space on that file system (or raise the quota or the file size limit), then run the command again".into(),
+            ),
             Error::CorruptObject { rid, last_good, .. }
             | Error::MissingObject { rid, last_good, .. }
             | Error::CorruptHead { rid, last_good, .. }
@@ -156,10 +172,21 @@ impl Diagnostic for Error {
 }
 
 pub(crate) fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io {
-        path: path.display().to_string(),
-        source,
+    let path = path.display().to_string();
+    if is_full(&source) {
+        Error::NoSpace { path, source }
+    } else {
+        Error::Io { path, source }
     }
+}
+
+/// Whether an I/O error says the write did not fit: no space left (ENOSPC),
+/// quota exceeded (EDQUOT), or past the file size limit (EFBIG).
+pub fn is_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG)
+    )
 }
 
 /// The store of one run.
@@ -209,7 +236,15 @@ impl Store {
     /// Create `dir` (and parents below the run dir) when missing, refusing
     /// symlinks on the way.
     fn ensure_dir(&self, dir: &Path) -> Result<(), Error> {
-        for d in [self.dir.as_path(), dir] {
+        // `.rk`, then every directory from it down to `dir` (`.rk/objects`,
+        // `.rk/objects/ab`): a symlink anywhere on the way would send
+        // objects out of the run.
+        let mut chain: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| d.starts_with(&self.dir))
+            .collect();
+        chain.reverse();
+        for d in chain {
             match std::fs::symlink_metadata(d) {
                 Ok(m) if m.file_type().is_symlink() => {
                     return Err(io_err(
@@ -242,7 +277,7 @@ impl Store {
 
     /// Whether `id` reads back as an intact snapshot (no error reporting).
     pub(crate) fn snapshot_intact(&self, id: &ObjectId) -> bool {
-        std::fs::read(self.object_path(id))
+        atomic::read_regular(&self.object_path(id), atomic::limit::STATE)
             .ok()
             .filter(|b| &ObjectId::of(b) == id)
             .and_then(|b| object::parse_snapshot(id, &b).ok())

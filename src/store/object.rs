@@ -97,7 +97,8 @@ impl Store {
         match atomic::create_new(&path, bytes, OBJECT_MODE).map_err(|e| io_err(&path, e))? {
             Created::New => {}
             Created::Existed => {
-                let existing = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+                let existing = atomic::read_regular(&path, atomic::limit::STATE)
+                    .map_err(|e| io_err(&path, e))?;
                 if ObjectId::of(&existing) != id {
                     atomic::write_atomic(&path, bytes, OBJECT_MODE)
                         .map_err(|e| io_err(&path, e))?;
@@ -128,7 +129,7 @@ impl Store {
     /// The bytes of an object, re-hashed: a mismatch is corruption.
     pub fn get(&self, id: &ObjectId) -> Result<Vec<u8>, Error> {
         let path = self.object_path(id);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match atomic::read_regular(&path, atomic::limit::STATE) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::MissingObject {

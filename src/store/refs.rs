@@ -71,7 +71,7 @@ impl Store {
     /// The id HEAD names; `None` when there is no HEAD yet.
     pub fn read_head(&self) -> Result<Option<ObjectId>, Error> {
         let path = self.head_path();
-        let text = match std::fs::read(&path) {
+        let text = match super::atomic::read_regular(&path, super::atomic::limit::SMALL) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(&path, e)),
@@ -136,7 +136,7 @@ impl Store {
     /// a torn append and is ignored; any other bad line is corruption.
     pub fn read_log(&self) -> Result<Vec<LogEntry>, Error> {
         let path = self.log_path();
-        let bytes = match std::fs::read(&path) {
+        let bytes = match super::atomic::read_regular(&path, super::atomic::limit::LOG) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io_err(&path, e)),

@@ -1160,6 +1160,8 @@ fn bad_input_full_disk() {
             "{stderr}"
         );
         assert!(stderr.contains("File too large"), "{stderr}");
+        assert!(stderr.contains("nothing was half-written"), "{stderr}");
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {stderr}");
         assert_eq!(
             crate::crash::temp_files(env.root()),
             0,
@@ -1167,6 +1169,237 @@ fn bad_input_full_disk() {
         );
         if args[0] == "write-state" {
             assert_same_tree(&before, &tree(env.root()), "write-state on a full disk");
+        }
+    }
+}
+
+/// Replace `rel` (in run r1) with a FIFO or a symlink to `/dev/zero`.
+fn plant_special(env: &TestEnv, rel: &str, fifo: bool) {
+    let path = env.root().join(RUN).join(rel);
+    let _ = std::fs::remove_file(&path);
+    if fifo {
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo of a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    } else {
+        symlink("/dev/zero", &path).unwrap();
+    }
+}
+
+/// Run `rk args` and kill it if it has not ended within 20 s (a hang).
+fn run_bounded(env: &TestEnv, args: &[&str]) -> Result<std::process::Output, String> {
+    use std::process::Stdio;
+    let mut child = env
+        .cmd(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let _ = child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"{\"schema_version\": 1, \"phases\": {}}");
+    }
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{args:?} blocked"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(child.wait_with_output().unwrap())
+}
+
+/// A FIFO or a symlink to /dev/zero in place of each file rk reads: every
+/// command ends (no hang, no unbounded read) with one error naming the
+/// file — exit 5 for rk's own files, 2 for the config — and `rk list` goes
+/// on to the other runs, showing this one as corrupt.
+#[test]
+fn special_files_never_block() {
+    let files = [
+        ("run_state.json", 5),
+        ("effective_config.yaml", 2),
+        (".rk/HEAD", 5),
+        (".rk/log", 5),
+        (".rk/run.lock", 5),
+        (".state.lock", 5),
+        ("STOP_REQUESTED", 5),
+    ];
+    let commands: &[&[&str]] = &[
+        &["status", "r1"],
+        &["resume", "r1", "--dry-run"],
+        &["read-state", "r1"],
+        &["log", "r1"],
+        &["fsck", "r1"],
+        &["write-state", "r1"],
+        &["stop", "r1"],
+        &["note", "r1", "hello"],
+        &["diff-config", "r1", "c.yaml"],
+        &["migrate", "r1"],
+        &["list"],
+    ];
+    let mut failures = Vec::new();
+    let mut pairs = 0;
+    let mut refused = 0;
+    for (rel, code) in files {
+        for fifo in [true, false] {
+            let kind = if fifo { "FIFO" } else { "/dev/zero" };
+            for args in commands {
+                let env = TestEnv::new();
+                started_run(&env, "r1", "model: m\nseed: 7\n");
+                started_run(&env, "r2", "model: m\nseed: 7\n");
+                env.write("c.yaml", "model: m\nseed: 7\n");
+                plant_special(&env, rel, fifo);
+                pairs += 1;
+                let out = match run_bounded(&env, args) {
+                    Ok(out) => out,
+                    Err(e) => {
+                        failures.push(format!("{rel} as {kind}: {e}"));
+                        continue;
+                    }
+                };
+                let shown = env.render_output(&out);
+                let what = format!("{rel} as {kind}: {args:?}");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let errors: Vec<&str> = stderr
+                    .lines()
+                    .filter(|l| l.starts_with("rk: error:"))
+                    .collect();
+                let name = rel.rsplit('/').next().unwrap();
+                if shown.contains("panicked") {
+                    failures.push(format!("{what} panicked:\n{shown}"));
+                } else if args[0] == "list" {
+                    let stdout = String::from_utf8_lossy(&out.stdout);
+                    if out.status.code() != Some(0)
+                        || !stdout.lines().any(|l| l.starts_with("r1 "))
+                        || !stdout.lines().any(|l| l.starts_with("r2 "))
+                    {
+                        failures.push(format!("{what}: list did not go on:\n{shown}"));
+                    }
+                } else if out.status.code() != Some(0) {
+                    refused += 1;
+                    // fsck lists its findings on stdout as `error: …`.
+                    let stdout = String::from_utf8_lossy(&out.stdout);
+                    let named = errors.iter().any(|l| l.contains(name))
+                        || (args[0] == "fsck"
+                            && stdout
+                                .lines()
+                                .any(|l| l.starts_with("error:") && l.contains(name)));
+                    if out.status.code() != Some(code) || errors.len() != 1 || !named {
+                        failures.push(format!(
+                            "{what}: want exit {code} and one error naming {name}:\n{shown}"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("special files: {pairs} file/command pairs, {refused} refused with an error");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A state of `strings` (arbitrary Unicode, cycled) in every string field a
+/// state holds: ids, hashes, scheme, paths, phase names and statuses, times,
+/// errors, notes, drift records, sessions, gates, the pipeline, the archive
+/// record and the recorded code version.
+fn unicode_state(strings: &[String]) -> serde_json::Value {
+    use serde_json::json;
+    let mut i = 0;
+    let mut s = || {
+        i += 1;
+        strings[i % strings.len()].clone()
+    };
+    let mut phases = serde_json::Map::new();
+    for status in ["completed", "in_progress", "failed"] {
+        phases.insert(
+            format!("p{}", s()),
+            json!({"status": status, "started_at": s(), "updated_at": s(), "last_error": s()}),
+        );
+    }
+    phases.insert(
+        "prepare".into(),
+        json!({"status": s(), "started_at": s(), "updated_at": s(), "last_error": {"message": s()}}),
+    );
+    let mut gates = serde_json::Map::new();
+    gates.insert(
+        s(),
+        json!({"reason": s(), "created_at": s(), "cleared_at": s(), "cleared_by": s(), "note": s()}),
+    );
+    gates.insert(
+        "score".into(),
+        json!({"reason": s(), "created_at": s(), "cleared_at": null}),
+    );
+    json!({
+        "schema_version": 1,
+        "run_id": s(),
+        "config_hash": s(),
+        // A known scheme in most cases, so resume goes on to compare hashes.
+        "config_hash_scheme": match strings.len() % 3 {
+            0 => strings[0].clone(),
+            1 => "pyyaml-sorted".into(),
+            _ => "rk-c14n-v1".into(),
+        },
+        "config_path": s(),
+        "phases": phases,
+        "last_checkpoint": s(),
+        "notes": [{"created_by": s(), "created_at": s(), "message": s()}],
+        "config_drift": [{"detected_at": s(), "expected": s(), "actual": s(), "forced": true}],
+        "sessions": [{"started_at": s(), "ended_at": s(), "command": [s(), s()],
+                      "steps": [s()], "exit_code": 3, "host": s(), "pid": 1,
+                      "stopped_at": s(), "resume_file": s()},
+                     {"started_at": s(), "ended_at": null, "command": [s()], "host": s()}],
+        "gates": gates,
+        "pipeline": [s(), "prepare", s()],
+        "archive": {"archived_at": s(), "dest": s(), "manifest": s()},
+        "code_version": {"commit": s(), "dirty": true},
+        s(): s(),
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 32,
+        failure_persistence: None,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Arbitrary Unicode in every string field of a state never panics
+    /// status, list or resume --dry-run (no slicing of a str by byte index),
+    /// and each ends with a documented exit code.
+    #[test]
+    fn arbitrary_unicode_in_every_state_field(
+        strings in proptest::collection::vec("\\PC{0,14}", 1..24)
+    ) {
+        let env = TestEnv::new();
+        started_run(&env, "r1", "model: m\nseed: 7\n");
+        let state = unicode_state(&strings);
+        env.write(
+            &format!("{RUN}/run_state.json"),
+            serde_json::to_vec(&state).unwrap(),
+        );
+        for args in [
+            &["status", "r1"][..],
+            &["status", "r1", "--json"],
+            &["list"],
+            &["list", "--json"],
+            &["resume", "r1", "--dry-run"],
+            &["resume", "r1", "--dry-run", "--force"],
+        ] {
+            let out = env.run(args);
+            let shown = env.render_output(&out);
+            proptest::prop_assert!(!shown.contains("panicked"), "{:?}: {}", args, shown);
+            proptest::prop_assert!(
+                matches!(out.status.code(), Some(0..=6)),
+                "{:?}: {}",
+                args,
+                shown
+            );
         }
     }
 }

@@ -35,7 +35,9 @@ fn creates_the_layout_and_first_state() {
     assert_eq!(env.run(&["fsck", "r1"]).status.code(), Some(0));
     let state: serde_json::Value =
         serde_json::from_str(&env.read("experiments/run_r1/run_state.json")).unwrap();
-    let hash = env.run(&["hash-config", "conf/base.yaml"]);
+    // Recorded under the Python tool set's scheme, so resume_run.py agrees.
+    assert_eq!(state["config_hash_scheme"], "pyyaml-sorted");
+    let hash = env.run(&["hash-config", "--scheme", "pyyaml-sorted", "conf/base.yaml"]);
     let hash = String::from_utf8(hash.stdout).unwrap();
     assert_eq!(
         state["config_hash"].as_str(),
@@ -71,12 +73,11 @@ fn custom_phases_and_json_config() {
         state["pipeline"],
         serde_json::json!(["fetch", "train", "report"])
     );
-    // The run's own pipeline is what resume plans with.
+    // The run's own pipeline is what resume reads (the default plan passes
+    // no step flags; rk's reading is on stderr).
     let dry = env.run(&["resume", "r2", "--dry-run", "--", "echo"]);
-    assert_eq!(
-        String::from_utf8_lossy(&dry.stdout),
-        "echo --from_step fetch\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&dry.stdout), "echo\n");
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("fetch is the first phase not completed"));
     let bad = env.run(&["resume", "r2", "--only-step", "parse", "--dry-run"]);
     assert_eq!(
         bad.status.code(),
@@ -114,6 +115,30 @@ fn records_the_code_version_in_a_git_repository() {
     assert_eq!(state["code_version"]["commit"].as_str().unwrap().len(), 40);
     // conf/ is untracked: the tree is not dirty.
     assert_eq!(state["code_version"]["dirty"], false);
+    // The run dir's .gitignore hides rk's own files from git: only the
+    // run's config, state and the .gitignore itself show as new.
+    std::fs::write(
+        env.root()
+            .join("experiments/run_r1/STOP_REQUESTED.cleared.x"),
+        "",
+    )
+    .unwrap();
+    let out = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(env.root())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let mut shown: Vec<&str> = shown.lines().filter(|l| l.contains("run_r1")).collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            "?? experiments/run_r1/.gitignore",
+            "?? experiments/run_r1/effective_config.yaml",
+            "?? experiments/run_r1/run_state.json",
+        ]
+    );
 }
 
 #[test]

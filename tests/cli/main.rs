@@ -1,3 +1,4 @@
+#![allow(clippy::result_large_err)] // rk::Error is returned whole, as by every rk writer
 //! Integration tests: one binary, one module per command. Each test runs the
 //! real `rk` binary and checks stdout, stderr and the exit status together.
 
@@ -20,6 +21,8 @@ mod log;
 mod man_pages;
 mod migrate;
 mod note;
+mod orchestrators;
+mod python_interop;
 mod read_state;
 mod restore;
 mod resume;
@@ -28,4 +31,5 @@ mod security;
 mod status;
 mod status_md;
 mod stop;
+mod version;
 mod write_state;

@@ -64,9 +64,14 @@ fn legacy_run_gets_the_statuses_the_rules_say() {
     assert_eq!(status("score"), "in_progress");
     assert_eq!(status("stats"), "not_started");
     assert_eq!(state["migrated"], true);
-    assert_eq!(state["config_hash_scheme"], "rk-c14n-v1");
+    assert_eq!(state["config_hash_scheme"], "pyyaml-sorted");
     assert_eq!(state["config_path"], "effective_config.yaml");
-    let hash = env.run(&["hash-config", &format!("{RUN}/effective_config.yaml")]);
+    let hash = env.run(&[
+        "hash-config",
+        "--scheme",
+        "pyyaml-sorted",
+        &format!("{RUN}/effective_config.yaml"),
+    ]);
     let hash = String::from_utf8(hash.stdout).unwrap();
     assert_eq!(
         state["config_hash"].as_str().unwrap(),
@@ -213,7 +218,8 @@ fn rebuild_keeps_the_old_state_in_history() {
     assert_eq!(state["notes"][0]["ticket"], "OPS-1");
     assert_eq!(state["phases"]["parse"]["status"], "in_progress");
     assert!(state["phases"].get("mystery").is_none());
-    assert_eq!(state["config_hash_scheme"], "rk-c14n-v1");
+    // rk never changes a run's scheme: the Python tool set's stays.
+    assert_eq!(state["config_hash_scheme"], "pyyaml-sorted");
     assert_eq!(state["migrated"], true);
     // A second rebuild of an unchanged run records no new observed snapshot,
     // and its notes replace the first rebuild's instead of piling up.

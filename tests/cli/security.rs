@@ -186,6 +186,43 @@ fn a_run_dir_or_store_that_is_a_symlink_is_never_written_through() {
     std::fs::rename(&store, env.root().join("outside/store")).unwrap();
     symlink(env.root().join("outside/store"), &store).unwrap();
     no_write_follows(&env, ".rk -> outside/store");
+    let fsck = env.run(&["fsck", "r1"]);
+    assert_eq!(fsck.status.code(), Some(5), "{}", env.render_output(&fsck));
+    assert!(String::from_utf8_lossy(&fsck.stdout).contains("run_r1/.rk is a symlink"));
+
+    // .rk/objects, or one fan-out directory, links outside.
+    for rel in ["objects", "objects/xx"] {
+        let env = project();
+        let store = env.root().join("experiments/run_r1/.rk");
+        let link = store.join(rel);
+        if rel == "objects" {
+            std::fs::rename(&link, env.root().join("outside/objects")).unwrap();
+            symlink(env.root().join("outside/objects"), &link).unwrap();
+        } else {
+            // Every fan-out directory links to one directory outside.
+            std::fs::create_dir_all(env.root().join("outside/fan")).unwrap();
+            for i in 0..=255u8 {
+                let fan = store.join(format!("objects/{i:02x}"));
+                if fan.exists() {
+                    continue;
+                }
+                symlink(env.root().join("outside/fan"), &fan).unwrap();
+            }
+        }
+        no_write_follows(&env, &format!(".rk/{rel} -> outside"));
+        let fsck = env.run(&["fsck", "r1"]);
+        assert_eq!(
+            fsck.status.code(),
+            Some(5),
+            "{rel}: {}",
+            env.render_output(&fsck)
+        );
+        assert!(
+            String::from_utf8_lossy(&fsck.stdout).contains("is a symlink"),
+            "{rel}: {}",
+            env.render_output(&fsck)
+        );
+    }
 }
 
 #[test]
@@ -335,11 +372,6 @@ fn files_are_0644_objects_0444_nothing_world_writable_under_umask_000() {
     let env = TestEnv::new();
     env.write("rk.yaml", "dispatch:\n  command: [\"true\"]\n");
     env.write("c.yaml", CONFIG);
-    env.write("experiments/run_l1/effective_config.yaml", CONFIG);
-    env.write(
-        "experiments/run_l1/t1/results/trial_manifest.json",
-        "{\"datasets\": {",
-    );
     let rk = env!("CARGO_BIN_EXE_rk");
     let umask0 = |args: &[&str]| {
         let out = std::process::Command::new("sh")
@@ -358,17 +390,33 @@ fn files_are_0644_objects_0444_nothing_world_writable_under_umask_000() {
             env.render_output(&out)
         );
     };
+    // init creates experiments/ itself, and the run dir.
     umask0(&["init", "r1", "--config", "c.yaml"]);
+    env.write("experiments/run_l1/effective_config.yaml", CONFIG);
+    env.write(
+        "experiments/run_l1/t1/results/trial_manifest.json",
+        "{\"datasets\": {",
+    );
     umask0(&["resume", "r1"]);
     umask0(&["stop", "r1"]);
     umask0(&["migrate", "l1"]);
     umask0(&["archive", "r1", "--allow-incomplete"]);
     let mut bad = Vec::new();
+    for dir in ["experiments", "experiments/run_r1", "experiments/run_l1"] {
+        let mode = std::fs::metadata(env.root().join(dir))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        if mode != 0o755 {
+            bad.push(format!("{dir}: {mode:o}"));
+        }
+    }
     for run in ["experiments/run_r1", "experiments/run_l1"] {
         for (rel, mode, is_dir) in modes(&env.root().join(run)) {
             let in_objects = rel.starts_with(".rk/objects/") && !is_dir;
             let want_ok = if is_dir {
-                mode & 0o022 == 0
+                mode == 0o755
             } else if in_objects {
                 mode == 0o444
             } else {
@@ -399,4 +447,67 @@ fn lock_files_are_opened_without_following_links() {
     let out = env.run(&["list", "--json"]);
     assert!(out.status.success(), "{}", env.render_output(&out));
     assert!(!env.root().join("outside/lock-target").exists());
+}
+
+/// A state's `code_version.commit` is data, never an option to git: a value
+/// like `--output=PATH` creates nothing, and a non-ASCII one (a branch name
+/// such as `aéééééé`) neither panics status nor resume.
+#[test]
+fn a_recorded_commit_never_reaches_git_as_an_option() {
+    if std::process::Command::new("git")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no git on this machine");
+        return;
+    }
+    let env = TestEnv::new();
+    env.write("rk.yaml", "dispatch:\n  command: [\"true\"]\n");
+    env.write(".gitignore", "experiments/\n");
+    assert!(crate::common::git(env.root(), &["init", "-q"]));
+    assert!(crate::common::git(env.root(), &["add", "."]));
+    assert!(crate::common::git(env.root(), &["commit", "-qm", "first"]));
+    let pwned = env.root().join("pwned");
+    for commit in [
+        format!("--output={}", pwned.display()),
+        "aéééééé".to_string(),
+        "é".repeat(3),
+        "-p".to_string(),
+    ] {
+        let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
+        let mut state = rk::state::RunState::new("r1", &project.settings.phases);
+        state.config_hash = Some(Some(crate::common::c14n_hash(CONFIG)));
+        state.config_hash_scheme = Some("rk-c14n-v1".into());
+        state.extra.insert(
+            "code_version".into(),
+            serde_json::json!({"commit": commit, "dirty": false}),
+        );
+        let _ = std::fs::remove_dir_all(env.root().join("experiments"));
+        crate::common::run_with_state(&env, "r1", CONFIG, &state);
+        for args in [
+            &["status", "r1"][..],
+            &["status", "r1", "--json"],
+            &["resume", "r1", "--dry-run"],
+            &["resume", "r1", "--dry-run", "--force"],
+            &["list"],
+        ] {
+            let out = env.run(args);
+            let shown = env.render_output(&out);
+            assert_eq!(out.status.code(), Some(0), "{commit:?} {args:?}: {shown}");
+            if args[0] != "list" {
+                assert!(
+                    shown.contains("not a commit id"),
+                    "{commit:?} {args:?}: {shown}"
+                );
+            }
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(env.root())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("pwned"))
+            .collect();
+        assert!(leftovers.is_empty(), "{commit:?}: git wrote {leftovers:?}");
+    }
 }

@@ -61,7 +61,7 @@ fn status_md_follows_every_change() {
       stats    not_started  ░░░░░░░░░░░░ 0/1
       costs    not_started  ░░░░░░░░░░░░ 0/1
       report   not_started  ░░░░░░░░░░░░ 0/1
-    config    unchanged (rk-c14n-v1 ddc9f1e4ad27)
+    config    unchanged (pyyaml-sorted 18c37205d827)
     held by   nobody (interrupted: work began and no process holds the run)
     activity  2025-09-03T10:00:00.000000Z
     session   exit 0; 2025-09-03T10:00:00.000000Z -> 2025-09-03T10:00:00.000000Z; steps prepare, build, submit, poll; on [HOST]

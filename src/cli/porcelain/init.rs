@@ -17,8 +17,14 @@ use std::path::PathBuf;
 /// (rk.yaml `config_file`). It must parse (YAML, or JSON for a .json name)
 /// and mean the same when read back under that name; otherwise exit 2 and
 /// nothing is created. The first state has every phase not_started,
-/// `migrated: false`, `config_hash` of the config under rk-c14n-v1 (after
-/// rk.yaml `hash.ignore`) with `config_hash_scheme` and `config_path`, and,
+/// `migrated: false`, `config_hash` of the config under rk.yaml `hash.scheme`
+/// (default pyyaml-sorted, the hash the Python tool set verifies; rk-c14n-v1
+/// after rk.yaml `hash.ignore`) with `config_hash_scheme` and `config_path`.
+/// Where rk cannot be sure of PyYAML's bytes for the config (a YAML
+/// timestamp, a non-string key, …) it asks python3 with PyYAML (RK_PYTHON
+/// names another interpreter); without them it refuses (exit 2) naming the
+/// value, rather than record a hash the Python tools would read as drift.
+/// And,
 /// when the project is in a git repository, `code_version: {commit, dirty}`
 /// (a git that cannot be run is a warning, never a failure). The state is
 /// recorded as the run's first snapshot (op `init`) together with the config
@@ -78,8 +84,8 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     writeln!(out, "initialized run {} in {shown}", created.run.rid)?;
     writeln!(
         out,
-        "config: {} rk-c14n-v1 {}",
-        project.settings.config_file, created.config_hash
+        "config: {} {} {}",
+        project.settings.config_file, project.settings.hash_scheme, created.config_hash
     )?;
     writeln!(out, "phases: {}", created.phases.join(", "))?;
     if let Some(v) = &created.code_version {

@@ -21,8 +21,10 @@ use std::io::Write;
 /// as not satisfying them.
 ///
 /// The state written has `migrated: true`, `config_hash` of the run's
-/// effective_config.yaml under rk-c14n-v1 (with `config_hash_scheme` and
-/// `config_path`), the config stored as an object, and one note
+/// effective_config.yaml under rk.yaml `hash.scheme` (default pyyaml-sorted;
+/// a `--rebuild` keeps the run's own scheme; PyYAML is asked where rk cannot
+/// reproduce its bytes, as for `rk init`), with `config_hash_scheme` and
+/// `config_path`, the config stored as an object, and one note
 /// (`created_by: "rk migrate"`) per uncertainty: a phase inferred
 /// in_progress, a corrupt or unreadable manifest, an ignored field, a phase
 /// with no evidence rule (recorded not_started), no trials, no config. It is
@@ -138,7 +140,7 @@ fn to_json(plan: &Plan, applied: Option<&Applied>, dry_run: bool) -> Value {
         "config": plan.config.as_ref().map(|c| json!({
             "path": c.path,
             "hash": c.hash,
-            "scheme": c.hash.as_ref().map(|_| crate::canon::Scheme::C14nV1.name()),
+            "scheme": c.hash.as_ref().map(|_| c.scheme.name()),
         })),
         "repairs": plan.repairs.iter().map(|r| json!({
             "slug": r.slug,
@@ -204,7 +206,7 @@ fn write_human(
     }
     if let Some(c) = &plan.config {
         match &c.hash {
-            Some(h) => writeln!(out, "config: {} rk-c14n-v1 {h}", c.path)?,
+            Some(h) => writeln!(out, "config: {} {} {h}", c.path, c.scheme)?,
             None => writeln!(out, "config: none ({} is missing)", c.path)?,
         }
     }

@@ -66,14 +66,15 @@ pub fn create(dir: &Path, rk_exe: &Path) -> Result<Project, Error> {
         }
         std::fs::remove_dir_all(dir).map_err(|e| store::io_err(dir, e))?;
     }
-    std::fs::create_dir_all(dir.join("experiments")).map_err(|e| store::io_err(dir, e))?;
+    crate::store::atomic::create_dir_all(&dir.join("experiments"))
+        .map_err(|e| store::io_err(dir, e))?;
     write(&dir.join(MARKER), "made by `rk demo`; safe to delete\n")?;
     let exe = rk_exe.display().to_string();
     write(
         &dir.join("rk.yaml"),
         &format!(
             "# rk's project file. Everything not set here keeps the Python tool set's default.\n\
-             dispatch:\n  command: [{exe:?}, demo-orchestrator, --run-dir, \"{{run_dir}}\", --config, \"{{config}}\", --run_id, \"{{run_id}}\", --delay-ms, \"25\"]\n"
+             dispatch:\n  plan: rk\n  command: [{exe:?}, demo-orchestrator, --run-dir, \"{{run_dir}}\", --config, \"{{config}}\", --run_id, \"{{run_id}}\", --delay-ms, \"25\"]\n"
         ),
     )?;
     write(&dir.join(CONFIG_FILE), CONFIG)?;

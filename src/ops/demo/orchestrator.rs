@@ -273,12 +273,12 @@ fn work(
     for (rel, content) in files {
         let path = trial.join(rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
+            crate::store::atomic::create_dir_all(parent).map_err(io(parent))?;
         }
         write_file(&path, content.as_bytes())?;
     }
     if let Some(parent) = manifest_path.parent() {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        crate::store::atomic::create_dir_all(parent).map_err(io(parent))?;
     }
     let mut bytes = serde_json::to_vec_pretty(&manifest).expect("a JSON value serializes");
     bytes.push(b'\n');

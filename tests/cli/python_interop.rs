@@ -1,0 +1,592 @@
+//! rk beside the Python tool set: the same runs, used from both sides.
+//!
+//! The fixtures are rk's own: states written the way the Python tool set
+//! writes them (`json.dump(state, indent=2)`, no `config_hash_scheme`, hashes
+//! from `yaml.safe_dump(cfg, sort_keys=True)`), and small Python or shell
+//! orchestrators that behave as the real one does where it matters (rewrite
+//! the effective config at start, keep the state in memory and rewrite it
+//! whole, never mark a phase they skip). Where python3 and PyYAML are
+//! installed, every hash rk writes is checked with PyYAML itself; where they
+//! are not, those tests say so and skip.
+
+use crate::common::TestEnv;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What PyYAML says a config file hashes to, the way `resume_run.py` checks
+/// it; `None` (with the reason printed) when python3 or PyYAML is missing.
+fn pyyaml_hash(path: &Path) -> Option<String> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib, sys, yaml\n\
+             cfg = yaml.safe_load(open(sys.argv[1], encoding='utf-8')) or {}\n\
+             print(hashlib.sha256(yaml.safe_dump(cfg, sort_keys=True).encode('utf-8')).hexdigest())",
+        ])
+        .arg(path)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            Some(String::from_utf8(out.stdout).unwrap().trim().to_string())
+        }
+        Ok(out) => {
+            eprintln!(
+                "skipped: python3 cannot hash with PyYAML: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("skipped: python3 is not available: {e}");
+            None
+        }
+    }
+}
+
+fn state_of(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("run_state.json")).unwrap()).unwrap()
+}
+
+/// The recorded hash must be the one PyYAML computes from the run's config.
+fn assert_pyyaml_agrees(run: &Path, what: &str) {
+    let state = state_of(run);
+    let Some(expected) = pyyaml_hash(&run.join("effective_config.yaml")) else {
+        return;
+    };
+    assert_eq!(
+        state["config_hash"].as_str(),
+        Some(expected.as_str()),
+        "{what}: rk recorded a hash PyYAML does not compute"
+    );
+    assert!(
+        matches!(
+            state["config_hash_scheme"].as_str(),
+            None | Some("pyyaml-sorted")
+        ),
+        "{what}: scheme {}",
+        state["config_hash_scheme"]
+    );
+}
+
+/// A config that exercises the emitter: floats, quoting, unicode, long
+/// strings that fold, nested lists, empty collections and nulls.
+const RICH_CONFIG: &str = "\
+model_id: accounts/fireworks/models/llama-v3p1-70b-instruct
+temps: [0.0, 0.7, 1.0e-05]
+samples_per_item: {'0.0': 1, '0.7': 5}
+paths:
+  raw_dir: data/raw
+  prepared_dir: data/prepared
+  batch_inputs_dir: data/batch_inputs
+  results_dir: results
+  reports_dir: reports
+prompt: \"Answer with 'yes' or 'no': é ü 日本\"
+long: this is a long sentence that goes on and on beyond eighty columns so PyYAML has to fold it somewhere
+sweep: {}
+flags: [yes, no, 'on', ~, 0o17, 0x1F, '012']
+nested: [[1, 2], {a: null, b: [true, false]}]
+";
+
+/// A project with no rk.yaml (the Python tool set's layout).
+fn python_project(env: &TestEnv) {
+    std::fs::create_dir_all(env.root().join("experiments")).unwrap();
+}
+
+#[test]
+fn every_hash_rk_writes_is_the_one_pyyaml_computes() {
+    let env = TestEnv::new();
+    python_project(&env);
+    env.write("cfg.yaml", RICH_CONFIG);
+
+    // init
+    let out = env.run(&["init", "r1", "--config", "cfg.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let r1 = env.root().join("experiments/run_r1");
+    assert_pyyaml_agrees(&r1, "init");
+
+    // migrate (a legacy run without state)
+    env.write("experiments/run_r2/effective_config.yaml", RICH_CONFIG);
+    env.write(
+        "experiments/run_r2/t1/results/trial_manifest.json",
+        r#"{"schema_version": 2, "run_id": "r2", "datasets": {}}"#,
+    );
+    let out = env.run(&["migrate", "r2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_pyyaml_agrees(&env.root().join("experiments/run_r2"), "migrate");
+
+    // resume --force after drift records the new hash under the same scheme
+    let changed = RICH_CONFIG.replace("0.7, 1.0e-05", "0.9, 1.0e-05");
+    env.write("experiments/run_r1/effective_config.yaml", &changed);
+    let out = env
+        .cmd(&["resume", "r1", "--force", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_pyyaml_agrees(&r1, "resume --force");
+    let drift = &state_of(&r1)["config_drift"][0];
+    assert_eq!(drift["expected_scheme"], "pyyaml-sorted");
+    assert_eq!(drift["actual_scheme"], "pyyaml-sorted");
+}
+
+#[test]
+fn a_config_rk_cannot_reproduce_is_hashed_by_pyyaml_or_refused() {
+    let env = TestEnv::new();
+    python_project(&env);
+    // A YAML timestamp: PyYAML loads a datetime, which rk does not model.
+    env.write("cfg.yaml", "started: 2025-09-02 21:46:42\nmodel: m\n");
+    let before = crate::common::tree(env.root());
+    let out = env
+        .cmd(&["init", "r1", "--config", "cfg.yaml"])
+        .env("RK_PYTHON", "/nonexistent/python3")
+        .output()
+        .unwrap();
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("/started is a YAML timestamp"), "{shown}");
+    assert!(shown.contains("hash: {scheme: rk-c14n-v1}"), "{shown}");
+    assert!(shown.contains("RK_PYTHON"), "{shown}");
+    crate::common::assert_same_tree(&before, &crate::common::tree(env.root()), "refused init");
+
+    if pyyaml_hash(&env.root().join("cfg.yaml")).is_none() {
+        return;
+    }
+    let out = env.run(&["init", "r1", "--config", "cfg.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_pyyaml_agrees(&env.root().join("experiments/run_r1"), "init via PyYAML");
+    // rk still cannot verify it on its own, and says so rather than guess.
+    let status = env.render(&["status", "r1"]);
+    assert!(
+        status.contains("unverifiable under pyyaml-sorted"),
+        "{status}"
+    );
+}
+
+#[test]
+fn hash_scheme_in_rk_yaml_chooses_the_scheme_of_new_runs_only() {
+    let env = TestEnv::new();
+    env.write("rk.yaml", "hash:\n  scheme: rk-c14n-v1\n");
+    std::fs::create_dir_all(env.root().join("experiments")).unwrap();
+    env.write("cfg.yaml", "a: 1\n");
+    assert_eq!(
+        env.run(&["init", "r1", "--config", "cfg.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let r1 = env.root().join("experiments/run_r1");
+    assert_eq!(state_of(&r1)["config_hash_scheme"], "rk-c14n-v1");
+    // A run the Python tool set made keeps its scheme when forced past drift.
+    let r2 = python_run(&env, "r2", "a: 1\n", &[]);
+    env.write("experiments/run_r2/effective_config.yaml", "a: 2\n");
+    let out = env
+        .cmd(&["resume", "r2", "--force", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(state_of(&r2)["config_hash_scheme"], "pyyaml-sorted");
+    assert_pyyaml_agrees(&r2, "forced drift of a Python run");
+    // A bad value names the setting.
+    env.write("rk.yaml", "hash:\n  scheme: sha1\n");
+    let shown = env.render(&["list"]);
+    assert!(
+        shown.contains("hash.scheme must be `pyyaml-sorted` or `rk-c14n-v1`"),
+        "{shown}"
+    );
+}
+
+/// A run as the Python tool set leaves it: effective_config.yaml and a
+/// run_state.json written by `json.dump(state, indent=2)` with the PyYAML
+/// hash and no `config_hash_scheme`; `statuses` sets phases (others
+/// not_started).
+pub fn python_run(env: &TestEnv, rid: &str, config: &str, statuses: &[(&str, &str)]) -> PathBuf {
+    let dir = env.root().join(format!("experiments/run_{rid}"));
+    env.write(
+        &format!("experiments/run_{rid}/effective_config.yaml"),
+        config,
+    );
+    let doc = rk::canon::load(config.as_bytes(), None, "config").unwrap();
+    let hash = match rk::canon::config_hash(&doc, rk::canon::Scheme::PyyamlSorted) {
+        rk::canon::ConfigHash::Hex(h) => h,
+        other => panic!("fixture config must be verifiable: {other:?}"),
+    };
+    write_python_state(&dir, rid, Some(&hash), statuses);
+    dir
+}
+
+/// run_state.json exactly as state_utils.py's `init_run_state` +
+/// `update_phase` + `write_json_atomic` produce it (key order, indent 2, no
+/// trailing newline, naive-UTC timestamps with a `Z`).
+pub fn write_python_state(dir: &Path, rid: &str, hash: Option<&str>, statuses: &[(&str, &str)]) {
+    let phases = [
+        "prepare", "build", "submit", "poll", "parse", "score", "stats", "costs", "report",
+    ];
+    let mut text = String::from("{\n  \"schema_version\": 1,\n");
+    text.push_str(&format!("  \"run_id\": \"{rid}\",\n"));
+    match hash {
+        Some(h) => text.push_str(&format!("  \"config_hash\": \"{h}\",\n")),
+        None => text.push_str("  \"config_hash\": null,\n"),
+    }
+    text.push_str("  \"phases\": {\n");
+    let mut names: Vec<&str> = phases.to_vec();
+    for (name, _) in statuses {
+        if !names.contains(name) {
+            names.push(name);
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        let status = statuses
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("not_started", |(_, s)| s);
+        let stamp = if status == "not_started" {
+            "null".to_string()
+        } else {
+            "\"2025-09-02T21:46:43.120001Z\"".to_string()
+        };
+        text.push_str(&format!(
+            "    \"{name}\": {{\n      \"status\": \"{status}\",\n      \"started_at\": {stamp},\n      \"updated_at\": {stamp},\n      \"last_error\": null\n    }}{}\n",
+            if i + 1 == names.len() { "" } else { "," }
+        ));
+    }
+    text.push_str("  },\n  \"last_checkpoint\": null,\n  \"stop_requested\": false\n}");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("run_state.json"), text).unwrap();
+}
+
+/// An orchestrator stand-in that logs its working directory and argv, one
+/// line per start, then exits 0.
+const LOGGING_ORCHESTRATOR: &str = r#"#!/bin/sh
+echo "cwd=$(pwd) args=$*" >> "$RK_TEST_LOG"
+"#;
+
+/// A project whose dispatch command is the logging stand-in, in the real
+/// command's shape; `plan` is rk.yaml `dispatch.plan` (None: the default).
+fn logging_project(env: &TestEnv, plan: Option<&str>) {
+    let script = env.write("orchestrator.sh", LOGGING_ORCHESTRATOR);
+    let plan = plan.map(|p| format!("  plan: {p}\n")).unwrap_or_default();
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n{plan}  command: [sh, {:?}, --config, \"{{config}}\", --run_id, \"{{run_id}}\", --resume]\n",
+            script.display().to_string()
+        ),
+    );
+    std::fs::create_dir_all(env.root().join("experiments")).unwrap();
+}
+
+fn resume(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    env.cmd(args)
+        .env("RK_TEST_LOG", env.root().join("dispatched.log"))
+        .output()
+        .unwrap()
+}
+
+fn dispatched(env: &TestEnv) -> Vec<String> {
+    std::fs::read_to_string(env.root().join("dispatched.log"))
+        .map(|s| {
+            s.lines()
+                .map(|l| l.replace(env.root().to_str().unwrap(), "[ROOT]"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const CFG: &str = "model_id: m\ntemps: [0.7]\n";
+
+const ALL_DONE: [(&str, &str); 9] = [
+    ("prepare", "completed"),
+    ("build", "completed"),
+    ("submit", "completed"),
+    ("poll", "completed"),
+    ("parse", "completed"),
+    ("score", "completed"),
+    ("stats", "completed"),
+    ("costs", "completed"),
+    ("report", "completed"),
+];
+
+#[test]
+fn the_default_plan_passes_only_the_users_step_flags_as_resume_run_py_does() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    python_run(
+        &env,
+        "r1",
+        CFG,
+        &[("prepare", "completed"), ("build", "in_progress")],
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let out = resume(
+        &env,
+        &["resume", "r1", "--from_step", "parse", "--to_step", "stats"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(
+        dispatched(&env),
+        [
+            "cwd=[ROOT] args=--config [ROOT]/experiments/run_r1/effective_config.yaml --run_id r1 --resume",
+            "cwd=[ROOT] args=--config [ROOT]/experiments/run_r1/effective_config.yaml --run_id r1 --resume --from_step parse --to_step stats",
+        ]
+    );
+    // The dry run shows rk's own reading beside the argv.
+    let dry = env.render(&["resume", "r1", "--dry-run"]);
+    assert!(
+        dry.contains("build is the first phase not completed"),
+        "{dry}"
+    );
+    assert!(!dry.contains("--from_step"), "{dry}");
+}
+
+#[test]
+fn plan_rk_starts_at_the_first_unfinished_step_never_an_unknown_phase() {
+    let env = TestEnv::new();
+    logging_project(&env, Some("rk"));
+    // The design doc's tenth phase, `archive`, in the state: kept, shown,
+    // never a step.
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE[..8].to_vec();
+    statuses.push(("archive", "not_started"));
+    python_run(&env, "r1", CFG, &statuses);
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].ends_with("--resume --from_step report"),
+        "{:?}",
+        dispatched(&env)
+    );
+    let status = env.render(&["status", "r1"]);
+    assert!(status.contains("archive"), "{status}");
+    assert!(
+        status.contains("not a step of the run's pipeline"),
+        "{status}"
+    );
+    // Every step completed, `archive` not started: completed, nothing to do.
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE.to_vec();
+    statuses.push(("archive", "not_started"));
+    python_run(&env, "r2", CFG, &statuses);
+    let out = resume(&env, &["resume", "r2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1, "{:?}", dispatched(&env));
+    let list = env.render(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r2") && l.contains("completed")),
+        "{list}"
+    );
+}
+
+#[test]
+fn phases_the_orchestrator_skipped_count_as_completed() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    // run_all skips prepare (prepared data exist) and poll (submit already
+    // downloaded) without marking them.
+    let statuses: Vec<(&str, &str)> = ALL_DONE
+        .iter()
+        .filter(|(p, _)| *p != "prepare" && *p != "poll")
+        .cloned()
+        .collect();
+    python_run(&env, "r1", CFG, &statuses);
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: completed"), "{status}");
+    assert!(status.contains("prepare  skipped"), "{status}");
+    assert!(status.contains("poll     skipped"), "{status}");
+    assert!(status.contains("next      rk archive r1"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "r1", "--json"]).stdout).unwrap();
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["phases"][0]["skipped"], true);
+    assert_eq!(json["phases"][0]["status"], "not_started");
+    let list = env.render(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r1") && l.contains("completed")),
+        "{list}"
+    );
+    // Nothing to resume, and archive accepts it as archive_run.py does.
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(dispatched(&env).is_empty());
+    let out = env.run(&["archive", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    // An archived run is not dispatched again unless --force.
+    let out = resume(&env, &["resume", "r1", "--only-step", "report"]);
+    assert_eq!(out.status.code(), Some(6), "{}", env.render_output(&out));
+    assert!(dispatched(&env).is_empty());
+    let out = resume(&env, &["resume", "r1", "--only-step", "report", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1);
+}
+
+#[test]
+fn completed_with_missing_outputs_is_dispatched() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    let run = python_run(&env, "r1", CFG, &ALL_DONE);
+    for slug in ["t1", "t2"] {
+        env.write(
+            &format!("experiments/run_r1/{slug}/results/trial_manifest.json"),
+            r#"{"schema_version": 2, "run_id": "r1", "datasets": {}}"#,
+        );
+        for f in [
+            "predictions.csv",
+            "per_item_scores.csv",
+            "significance.json",
+            "costs.json",
+        ] {
+            env.write(&format!("experiments/run_r1/{slug}/results/{f}"), "x\n");
+        }
+        env.write(
+            &format!("experiments/run_r1/{slug}/reports/report.md"),
+            "# r\n",
+        );
+    }
+    std::fs::remove_file(run.join("t2/results/predictions.csv")).unwrap();
+    let dry = env.render(&["resume", "r1", "--dry-run"]);
+    assert!(
+        dry.contains("outputs missing although the state says completed: parse"),
+        "{dry}"
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(
+        dispatched(&env).len(),
+        1,
+        "the orchestrator repairs what is missing"
+    );
+    // With the file back, the run is complete and nothing is dispatched.
+    env.write("experiments/run_r1/t2/results/predictions.csv", "x\n");
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1);
+}
+
+#[test]
+fn a_null_config_hash_is_valid_and_recorded_at_the_next_write() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    let dir = env.root().join("experiments/run_r1");
+    env.write("experiments/run_r1/effective_config.yaml", CFG);
+    write_python_state(&dir, "r1", None, &[("prepare", "completed")]);
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: interrupted"), "{status}");
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1);
+    assert_pyyaml_agrees(&dir, "a null hash recorded at resume");
+}
+
+#[test]
+fn an_unknown_phase_status_is_kept_warned_and_not_completed() {
+    let env = TestEnv::new();
+    logging_project(&env, Some("rk"));
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE.to_vec();
+    statuses[4] = ("parse", "paused_by_admin");
+    python_run(&env, "r1", CFG, &statuses);
+    let status = env.render(&["status", "r1"]);
+    assert!(!status.starts_with("run r1: completed"), "{status}");
+    assert!(status.contains("parse    paused_by_admin"), "{status}");
+    assert!(
+        status.contains("phase parse has status \"paused_by_admin\", which rk does not know"),
+        "{status}"
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].ends_with("--from_step parse"),
+        "{:?}",
+        dispatched(&env)
+    );
+    // Kept as is: rk's own writes leave the status alone.
+    assert_eq!(
+        state_of(&env.root().join("experiments/run_r1"))["phases"]["parse"]["status"],
+        "paused_by_admin"
+    );
+}
+
+#[test]
+fn the_orchestrator_runs_in_the_project_root_wherever_rk_was_started() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    python_run(&env, "r1", CFG, &[]);
+    let out = env
+        .cmd(&["resume", "r1"])
+        .current_dir(env.root().join("experiments/run_r1"))
+        .env("RK_TEST_LOG", env.root().join("dispatched.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].starts_with("cwd=[ROOT] "),
+        "{:?}",
+        dispatched(&env)
+    );
+}
+
+/// Set a file's modification time `secs` seconds from now (negative: past).
+fn age(path: &Path, secs: i64) {
+    let when = std::time::SystemTime::now()
+        .checked_add(std::time::Duration::from_secs(secs.unsigned_abs()))
+        .filter(|_| secs >= 0)
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now() - std::time::Duration::from_secs(secs.unsigned_abs())
+        });
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn stop_tokens_stale_fresh_and_busy() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    let run = python_run(&env, "r1", CFG, &[("prepare", "completed")]);
+    let token = run.join("STOP_REQUESTED");
+
+    // A busy resume (exit 4) clears nothing.
+    std::fs::write(&token, "2025-09-03T09:00:00.000000Z").unwrap();
+    age(&token, -7200);
+    let run_dir = rk::project::RunDir {
+        rid: "r1".into(),
+        path: run.clone(),
+    };
+    let lock = rk::store::DispatchLock::try_acquire(
+        &run_dir,
+        &rk::store::Holder::current(vec!["x".into()]),
+    )
+    .unwrap();
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(4), "{}", env.render_output(&out));
+    drop(lock);
+    assert!(token.exists(), "a busy resume cleared the user's stop");
+
+    // A token written after the resume began is left for the orchestrator.
+    age(&token, 3600);
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(token.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left STOP_REQUESTED"));
+
+    // One older than the resume is cleared, kept aside, and noted.
+    age(&token, -7200);
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(!token.exists());
+    let aside: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("STOP_REQUESTED.cleared."))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+
+    // rk stop rewrites the token every time, so a repeated stop is fresh
+    // (the orchestrator ignores one older than an hour).
+    assert!(env.run(&["stop", "r1"]).status.success());
+    age(&token, -7200);
+    assert!(env.run(&["stop", "r1"]).status.success());
+    let modified = std::fs::metadata(&token).unwrap().modified().unwrap();
+    assert!(modified.elapsed().map_or(true, |e| e.as_secs() < 3600));
+}
