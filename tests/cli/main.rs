@@ -31,3 +31,4 @@ mod status;
 mod status_md;
 mod stop;
 mod write_state;
+mod writers;
