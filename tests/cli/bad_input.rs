@@ -466,8 +466,8 @@ fn cases() -> Vec<Case> {
             "state future version",
             state(b"{\"schema_version\": 99, \"phases\": {}}"),
             &["status", "r1", "--json"],
-            0,
-            "",
+            5,
+            "/schema_version",
         ),
         case(
             "state invalid utf-8",

@@ -68,8 +68,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         render(&mut out, &report, ctx.style())?;
     }
     out.flush()?;
-    Ok(match report.status {
-        crate::state::OverallStatus::Corrupt => Exit::Corrupt,
-        _ => Exit::Success,
-    })
+    match (report.status, &report.state_problem) {
+        (crate::state::OverallStatus::Corrupt, Some(problem)) => Err(Error::refusal(
+            Exit::Corrupt,
+            format!("{} is corrupt: {problem}", report.state_file.display()),
+            status::next_command(&report).map(|next| format!("bring it back with `{next}`")),
+        )),
+        _ => Ok(Exit::Success),
+    }
 }
