@@ -406,7 +406,10 @@ pub fn resume(
         (None, Some(f)) => format!("resume failed to start: {f}"),
         (None, None) => "resume ended".to_string(),
     };
-    status_md::commit(
+    // The orchestrator's exit code is the answer: a failure to record the
+    // session's end (a helper it left holding the state lock, a full disk)
+    // is said, never returned in its place.
+    if let Err(e) = status_md::commit(
         project,
         run,
         &after,
@@ -414,7 +417,13 @@ pub fn resume(
         &message,
         &Expect::Any,
         None,
-    )?;
+    ) {
+        writeln!(
+            err,
+            "rk: warning: the end of the session is not recorded: {e}; `rk status {}` shows the session as still open until the next rk write closes it",
+            run.rid
+        )?;
+    }
     drop(lock);
     finish(result, argv)
 }
