@@ -10,7 +10,7 @@ mod fsck;
 mod model;
 mod status;
 
-pub use fsck::{fsck, FsckReport};
+pub use fsck::{fsck, prune, FsckReport};
 pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };

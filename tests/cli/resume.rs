@@ -394,8 +394,7 @@ fn the_orchestrators_failure_code_is_returned_and_recorded() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("rk: the orchestrator exited with status 3"),
+        String::from_utf8_lossy(&out.stderr).contains("rk: the orchestrator exited with status 3"),
         "{}",
         env.render_output(&out)
     );
