@@ -50,8 +50,20 @@ fn git(root: &Path, args: &[&str]) -> Result<std::process::Output, String> {
         .map_err(|e| format!("cannot run git: {e}"))
 }
 
-/// The commit and dirty flag of the repository holding `root`.
-pub fn probe(root: &Path) -> Probe {
+/// rk's own files in a run dir (the names the `.gitignore` rk writes in a
+/// new run dir lists): a tracked runs dir whose only changes are these is not
+/// dirty code, since rk wrote them, not the user.
+const RK_OWN_FILES: [&str; 4] = [
+    ".rk/**",
+    "STATUS.md",
+    ".state.lock",
+    "STOP_REQUESTED.cleared.*",
+];
+
+/// The commit and dirty flag of the repository holding the project root
+/// `root`, whose runs live in `root/runs_dir` (rk's own files there do not
+/// make the tree dirty).
+pub fn probe(root: &Path, runs_dir: &str) -> Probe {
     let inside = match git(root, &["rev-parse", "--is-inside-work-tree"]) {
         Ok(out) => out,
         Err(message) => return Probe::Unavailable(message),
@@ -70,7 +82,18 @@ pub fn probe(root: &Path) -> Probe {
         Ok(_) => return Probe::NotARepository,
         Err(message) => return Probe::Unavailable(message),
     };
-    let dirty = match git(root, &["status", "--porcelain", "--untracked-files=no"]) {
+    let runs_dir = runs_dir.trim_end_matches('/');
+    // A runs dir outside the root cannot be named by a pathspec (git would
+    // refuse it); its files are then outside the repository anyway.
+    let inside = !Path::new(runs_dir).is_absolute() && !runs_dir.split('/').any(|c| c == "..");
+    let excluded: Vec<String> = RK_OWN_FILES
+        .iter()
+        .filter(|_| inside)
+        .map(|name| format!(":(exclude,glob){runs_dir}/*/{name}"))
+        .collect();
+    let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--", ":/"];
+    status.extend(excluded.iter().map(String::as_str));
+    let dirty = match git(root, &status) {
         Ok(out) if out.status.success() => !out.stdout.is_empty(),
         Ok(out) => {
             return Probe::Unavailable(format!(
@@ -158,25 +181,62 @@ mod tests {
             return;
         }
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(probe(dir.path()), Probe::NotARepository);
+        assert_eq!(probe(dir.path(), "experiments"), Probe::NotARepository);
         sh(dir.path(), &["init", "-q"]);
-        assert_eq!(probe(dir.path()), Probe::NotARepository, "no commit yet");
+        assert_eq!(
+            probe(dir.path(), "experiments"),
+            Probe::NotARepository,
+            "no commit yet"
+        );
         std::fs::write(dir.path().join("a"), "1").unwrap();
         sh(dir.path(), &["add", "a"]);
         sh(dir.path(), &["commit", "-qm", "first"]);
-        let Probe::Version(v1) = probe(dir.path()) else {
+        let Probe::Version(v1) = probe(dir.path(), "experiments") else {
             panic!("a version")
         };
         assert!(!v1.dirty);
         std::fs::write(dir.path().join("a"), "2").unwrap();
-        let Probe::Version(v2) = probe(dir.path()) else {
+        let Probe::Version(v2) = probe(dir.path(), "experiments") else {
             panic!("a version")
         };
         assert!(v2.dirty);
         sh(dir.path(), &["commit", "-qam", "second: tune lr"]);
+        // A tracked run dir whose only changes are rk's own files is clean;
+        // a change to the orchestrator's files in it is not.
+        let run = dir.path().join("experiments/run_r1");
+        std::fs::create_dir_all(run.join(".rk")).unwrap();
+        for name in [
+            "STATUS.md",
+            ".state.lock",
+            ".rk/HEAD",
+            "STOP_REQUESTED.cleared.x",
+            "run_state.json",
+        ] {
+            std::fs::write(run.join(name), "1").unwrap();
+        }
+        sh(dir.path(), &["add", "-f", "experiments"]);
+        sh(dir.path(), &["commit", "-qm", "track the run"]);
+        for name in [
+            "STATUS.md",
+            ".state.lock",
+            ".rk/HEAD",
+            "STOP_REQUESTED.cleared.x",
+        ] {
+            std::fs::write(run.join(name), "2").unwrap();
+        }
+        let Probe::Version(v3) = probe(dir.path(), "experiments") else {
+            panic!("a version")
+        };
+        assert!(!v3.dirty, "rk's own files are not dirty code");
+        std::fs::write(run.join("run_state.json"), "2").unwrap();
+        let Probe::Version(v4) = probe(dir.path(), "experiments") else {
+            panic!("a version")
+        };
+        assert!(v4.dirty);
+        sh(dir.path(), &["commit", "-qam", "state"]);
         let since = commits_since(dir.path(), &v1.commit).unwrap();
-        assert_eq!(since.len(), 1);
-        assert_eq!(since[0].subject, "second: tune lr");
+        assert_eq!(since.len(), 3);
+        assert_eq!(since[2].subject, "second: tune lr");
         assert_eq!(CodeVersion::from_json(&v1.to_json()), Some(v1));
         let evil = dir.path().join("evil");
         let injected = format!("--output={}", evil.display());

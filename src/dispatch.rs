@@ -61,7 +61,12 @@ pub fn argv(
     let fill = |template: &str, step: Option<&str>| -> String {
         let mut out = template
             .replace("{run_id}", &values.run.rid)
-            .replace("{run_dir}", &values.run.path.to_string_lossy())
+            .replace(
+                "{run_dir}",
+                &std::path::absolute(&values.run.path)
+                    .unwrap_or_else(|_| values.run.path.clone())
+                    .to_string_lossy(),
+            )
             .replace("{config}", values.config);
         if let Some(step) = step {
             out = out.replace("{step}", step);
@@ -107,14 +112,16 @@ pub struct SpawnError {
     pub source: std::io::Error,
 }
 
-/// Run `argv` with stdio inherited, forwarding SIGINT, SIGTERM and SIGHUP
+/// Run `argv` in `dir` (the project root: docs/ORCHESTRATORS.md#dispatch;
+/// a relative program path is taken from there too) with stdio inherited,
+/// forwarding SIGINT, SIGTERM and SIGHUP
 /// that other processes send to rk. Signals a terminal sends to the whole
 /// foreground group (Ctrl-C) already reach the child and are not sent twice.
 ///
 /// The caller makes the dispatch lock's descriptor inheritable first
 /// (`DispatchLock::inheritable_fd`), so the child holds the lock for as long
 /// as it lives, even if rk itself is killed.
-pub fn run_child(argv: &[String]) -> Result<ChildExit, SpawnError> {
+pub fn run_child(argv: &[String], dir: &std::path::Path) -> Result<ChildExit, SpawnError> {
     let spawn_error = |source| SpawnError {
         program: argv.first().cloned().unwrap_or_default(),
         source,
@@ -128,6 +135,7 @@ pub fn run_child(argv: &[String]) -> Result<ChildExit, SpawnError> {
     install_forwarding();
     let mut child = Command::new(program)
         .args(args)
+        .current_dir(dir)
         .spawn()
         .map_err(spawn_error)?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);

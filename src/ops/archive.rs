@@ -20,7 +20,7 @@
 use crate::error::{Error, Exit};
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, OverallStatus, PhaseStatus};
-use crate::store::{self, atomic};
+use crate::store::{self, atomic, DispatchLock, Holder};
 use blake3::hazmat::{
     merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
 };
@@ -34,8 +34,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 /// The manifest's file name in the run dir.
 pub const MANIFEST: &str = "archive_manifest.json";
 /// Names at the top of the run dir that are never archived: rk's store, the
-/// state (recorded in the store), its lock, the manifest itself and STATUS.md
-/// (re-rendered after every state change).
+/// state (recorded in the store), its lock, the manifest itself, STATUS.md
+/// (re-rendered after every state change) and the stop tokens a resume
+/// cleared (`STOP_REQUESTED.cleared.<ts>`, `STOP_NOW.cleared.<ts>`).
 const TOP_EXCLUDED: [&str; 2] = [".rk", MANIFEST];
 const READ_BUF: usize = 256 * 1024;
 /// Files at least this large are split along the BLAKE3 tree.
@@ -156,7 +157,9 @@ fn excluded(rel_dir: &str, name: &str, state_file: &str, state_lock: &str) -> bo
             && (TOP_EXCLUDED.contains(&name)
                 || name == state_file
                 || name == state_lock
-                || name == "STATUS.md"))
+                || name == "STATUS.md"
+                || name.starts_with("STOP_REQUESTED.cleared.")
+                || name.starts_with("STOP_NOW.cleared.")))
 }
 
 /// Every regular file and symlink of the run dir, sorted by path, never
@@ -477,9 +480,15 @@ pub fn archive(
     if let Some(dest) = &options.dest {
         check_dest(&run, dest)?;
     }
+    // Held for the whole archive (and the move): no resume starts while the
+    // run is being archived or moved.
+    let _dispatch = DispatchLock::try_acquire(
+        &run,
+        &Holder::current(vec!["rk".into(), "archive".into(), run.rid.clone()]),
+    )?;
     let loaded = state::load(&run, settings);
-    let overall = state::overall_status(&run, settings, &loaded);
-    let Some(mut st) = loaded? else {
+    let overall = state::overall_status_of_holder(&run, settings, &loaded);
+    let Some(st) = loaded? else {
         return Err(Error::refusal(
             Exit::Refused,
             format!("run {} has no state; an archive records it", run.rid),
@@ -542,19 +551,31 @@ pub fn archive(
             (n.clone(), serde_json::Value::String(s))
         })
         .collect();
-    let before = st.clone();
     let archived_at = crate::clock::now().to_string();
-    st.archive = Some(serde_json::json!({
+    let record = serde_json::json!({
         "archived_at": archived_at,
         "manifest": MANIFEST,
         "allow_incomplete": options.allow_incomplete,
-    }));
+    });
     // The state commit is fsync-bound and does not need the hashes: it runs
     // while the files are hashed. If hashing fails, the record is taken back.
     let (hashed, committed) = std::thread::scope(|s| {
         let commit = s.spawn(|| {
             let message = format!("archive: {MANIFEST}");
-            state::commit(&run, settings, &st, "archive", &message, &Expect::Any, None)
+            state::commit(&run, settings, "archive", &message, &Expect::Any, |draft| {
+                draft.require(&run, settings)?;
+                // The orchestrator may have written since the checks above.
+                let now = state::overall_status_of_holder(&run, settings, &Ok(Some(draft.state.clone())));
+                if now != overall {
+                    return Err(Error::refusal(
+                        Exit::Busy,
+                        format!("run {} changed from {overall} to {now} while rk was archiving it; nothing archived", run.rid),
+                        Some(format!("run `rk archive {}` again", run.rid)),
+                    ));
+                }
+                draft.state.archive = Some(record.clone());
+                Ok(())
+            })
         });
         let hashed = walk(&run.path, &settings.state_file, &settings.state_lock)
             .and_then(|found| artifacts(&run.path, &found, progress));
@@ -563,22 +584,25 @@ pub fn archive(
             .unwrap_or_else(|_| Err(Error::usage("internal: the state commit panicked", None)));
         (hashed, committed)
     });
-    let committed = committed?;
+    let (committed, ()) = committed?;
     let all = match hashed {
         Ok(all) => all,
         Err(e) => {
             let _ = state::commit(
                 &run,
                 settings,
-                &before,
                 "archive-aborted",
                 "hashing failed; nothing archived",
                 &Expect::Head(committed.id.clone()),
-                None,
+                |draft| {
+                    draft.state.archive = None;
+                    Ok(())
+                },
             );
             return Err(e);
         }
     };
+    let st = &committed.state;
     let trial_list = crate::trials::load(&run.path, &settings.trials_manifest)?;
     let mut trials: Vec<TrialEntry> = trial_list
         .iter()

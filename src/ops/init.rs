@@ -12,7 +12,7 @@ use crate::canon;
 use crate::code_version::{self, CodeVersion, Probe};
 use crate::drift;
 use crate::error::Error;
-use crate::project::{Project, RunDir};
+use crate::project::{Project, RunDir, Settings};
 use crate::state::{self, Expect, RunState};
 use crate::store::{self, atomic, ObjectId, Store};
 use std::path::{Path, PathBuf};
@@ -138,7 +138,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     )?;
 
     let mut warnings = Vec::new();
-    let code_version = match code_version::probe(&project.root) {
+    let code_version = match code_version::probe(&project.root, &project.settings.runs_dir) {
         Probe::Version(v) => Some(v),
         Probe::NotARepository => None,
         Probe::Unavailable(why) => {
@@ -160,6 +160,13 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_file = tmp.path.join(&settings.config_file);
     atomic::write_atomic(&config_file, &bytes, atomic::FILE_MODE)
         .map_err(|e| store::io_err(&config_file, e))?;
+    let gitignore = tmp.path.join(".gitignore");
+    atomic::write_atomic(
+        &gitignore,
+        gitignore_text(settings).as_bytes(),
+        atomic::FILE_MODE,
+    )
+    .map_err(|e| store::io_err(&gitignore, e))?;
 
     let mut new = RunState::new(rid, &phases);
     new.config_hash = Some(hash.clone());
@@ -177,14 +184,17 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_object = Store::new(&tmp_run).put_value(&as_run.value)?;
     let mut run_settings = settings.clone();
     run_settings.phases = phases.clone();
-    let committed = state::commit(
+    let (committed, ()) = state::commit(
         &tmp_run,
         &run_settings,
-        &new,
         "init",
         &format!("rk init --config {shown}"),
         &Expect::NoHead,
-        Some(config_object.clone()),
+        |draft| {
+            draft.state = new;
+            draft.config = Some(config_object.clone());
+            Ok(())
+        },
     )?;
     warnings.extend(committed.warnings);
     tmp.persist(&run.path).map_err(|e| match e {
@@ -201,6 +211,21 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
         code_version,
         warnings,
     })
+}
+
+/// The `.gitignore` of a new run dir: rk's own files, so a project that
+/// tracks its runs dir in git sees only the run's data and config change.
+pub fn gitignore_text(settings: &Settings) -> String {
+    format!(
+        "# rk's own files: its store, the rendered STATUS.md, the state lock and\n\
+         # the stop tokens a resume cleared (docs/FORMATS.md#a-run-directory).\n\
+         .rk/\n\
+         STATUS.md\n\
+         /{}\n\
+         STOP_REQUESTED.cleared.*\n\
+         STOP_NOW.cleared.*\n",
+        settings.state_lock
+    )
 }
 
 fn exists(run: &RunDir) -> Error {

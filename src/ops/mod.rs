@@ -2,6 +2,7 @@
 //! returns what happened; nothing here parses arguments or picks colours.
 
 pub mod archive;
+pub mod commit;
 pub mod compare;
 pub mod demo;
 pub mod diff_config;

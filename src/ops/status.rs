@@ -238,7 +238,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         Some(s) => code_version::drift_since(
             &project.root,
             code_version::first_recorded(s).as_ref(),
-            &code_version::probe(&project.root),
+            &code_version::probe(&project.root, &project.settings.runs_dir),
         ),
         None => CodeDrift::NotRecorded,
     };

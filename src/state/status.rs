@@ -72,6 +72,21 @@ pub fn overall_status(
     if DispatchLock::probe(run).is_some() {
         return OverallStatus::Running;
     }
+    overall_status_of_holder(run, settings, state)
+}
+
+/// The overall status as the holder of the dispatch lock sees it (`rk
+/// archive` holds it): everything but `running` for the lock it holds.
+pub fn overall_status_of_holder(
+    run: &RunDir,
+    settings: &Settings,
+    state: &Result<Option<RunState>, Error>,
+) -> OverallStatus {
+    if let Ok(Some(s)) = state {
+        if s.is_archived() && run.path.join("archive_manifest.json").is_file() {
+            return OverallStatus::Archived;
+        }
+    }
     let s = match state {
         Err(_) => return OverallStatus::Corrupt,
         Ok(None) => return OverallStatus::NoState,

@@ -47,8 +47,15 @@ fn incomplete_run_is_refused_with_exit_6() {
 fn archive_then_verify_clean_and_archived() {
     let env = TestEnv::new();
     completed(&env);
+    // Stop tokens a resume cleared are rk's leftovers, not artifacts.
+    env.write(
+        "experiments/run_r1/STOP_REQUESTED.cleared.20250903T100000.000000Z",
+        "2025-09-03T09:00:00Z\n",
+    );
     let out = env.run(&["archive", "r1"]);
     assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let manifest = env.read("experiments/run_r1/archive_manifest.json");
+    assert!(!manifest.contains("STOP_REQUESTED"), "{manifest}");
     let m: serde_json::Value =
         serde_json::from_str(&env.read("experiments/run_r1/archive_manifest.json")).unwrap();
     assert_eq!(m["status"], "archived");

@@ -183,15 +183,11 @@ pub fn run_with_state(
     let doc = rk::canon::load(config.as_bytes(), None, "config").unwrap();
     let object = rk::store::Store::new(&run).put_value(&doc.value).unwrap();
     let expect = rk::state::Expect::NoHead;
-    rk::state::commit(
-        &run,
-        &project.settings,
-        state,
-        "init",
-        "test",
-        &expect,
-        Some(object),
-    )
+    rk::state::commit(&run, &project.settings, "init", "test", &expect, |draft| {
+        draft.state = state.clone();
+        draft.config = Some(object);
+        Ok(())
+    })
     .unwrap();
     run.path
 }

@@ -116,3 +116,32 @@ fn bad_gate_input() {
     let out = env.run(&["gate", "add", "r1", "parse"]);
     assert_eq!(out.status.code(), Some(2), "--reason is required");
 }
+
+#[test]
+fn gate_clear_without_user_names_the_account() {
+    let env = TestEnv::new();
+    orchestrated_project(&env, "");
+    let run = started_run(&env, "r1", CONFIG);
+    env.run(&["gate", "add", "r1", "parse", "--reason", "look"]);
+    let out = env
+        .cmd(&["gate", "clear", "r1", "parse", "--note", "ok"])
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let by = state_of(&run)["gates"]["parse"]["cleared_by"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let user = by.split('@').next().unwrap();
+    assert!(!user.is_empty() && user != "unknown", "cleared_by = {by}");
+    let id = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let expected = String::from_utf8_lossy(&id.stdout).trim().to_string();
+    if id.status.success() && !expected.is_empty() {
+        assert_eq!(user, expected);
+    }
+}

@@ -116,6 +116,30 @@ fn records_the_code_version_in_a_git_repository() {
     assert_eq!(state["code_version"]["commit"].as_str().unwrap().len(), 40);
     // conf/ is untracked: the tree is not dirty.
     assert_eq!(state["code_version"]["dirty"], false);
+    // The run dir's .gitignore hides rk's own files from git: only the
+    // run's config, state and the .gitignore itself show as new.
+    std::fs::write(
+        env.root()
+            .join("experiments/run_r1/STOP_REQUESTED.cleared.x"),
+        "",
+    )
+    .unwrap();
+    let out = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(env.root())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let mut shown: Vec<&str> = shown.lines().filter(|l| l.contains("run_r1")).collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            "?? experiments/run_r1/.gitignore",
+            "?? experiments/run_r1/effective_config.yaml",
+            "?? experiments/run_r1/run_state.json",
+        ]
+    );
 }
 
 #[test]

@@ -394,7 +394,7 @@ fn the_orchestrators_failure_code_is_returned_and_recorded() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("rk: the orchestrator exited with status 3"),
+        String::from_utf8_lossy(&out.stderr).contains("rk: the orchestrator exited with 3"),
         "{}",
         env.render_output(&out)
     );
@@ -630,8 +630,8 @@ fn a_helper_holding_the_lock_never_replaces_the_orchestrators_code() {
     let shown = env.render_output(&out);
     assert_eq!(out.status.code(), Some(3), "{shown}");
     assert!(
-        shown.contains("rk: warning: the end of the session is not recorded")
-            && shown.contains("rk: the orchestrator exited with status 3"),
+        shown.contains("rk: warning: the end of this session is not recorded")
+            && shown.contains("rk: the orchestrator exited with 3"),
         "{shown}"
     );
 }

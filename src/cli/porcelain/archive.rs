@@ -130,7 +130,7 @@ pub fn with_progress<T>(progress: &Progress, work: impl FnOnce() -> T) -> T {
                 let width = 30;
                 let filled = (done * width / total) as usize;
                 eprint!(
-                    "\r{}{} {:>3}% {} / {} MB",
+                    "\r{}{} {:>3}% {} / {} MiB",
                     "█".repeat(filled),
                     "░".repeat(width as usize - filled),
                     done * 100 / total,

@@ -37,7 +37,7 @@ use std::path::PathBuf;
 /// start meanwhile. SIGINT, SIGTERM and SIGHUP sent to rk are forwarded (a
 /// terminal's Ctrl-C already reaches both). rk exits with the orchestrator's
 /// exit code (128+N when a signal N ended it), and when it is not 0 says so on
-/// stderr (`rk: the orchestrator exited with status 3`), so the
+/// stderr (`rk: the orchestrator exited with 3`), so the
 /// orchestrator's 3 is not taken for rk's drift refusal. A failure to record
 /// the session's end (a helper the orchestrator left holding the state lock,
 /// a full disk) is a warning and never replaces that code. A command that cannot be
@@ -126,10 +126,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         Outcome::Dispatched { code, .. } => Ok(if code == 0 {
             Exit::Success
         } else {
-            // Said, so an orchestrator's 3 is not taken for rk's drift refusal.
+            // So a 3 from the orchestrator is not read as rk's drift refusal.
             writeln!(
                 err,
-                "rk: the orchestrator exited with status {code} (its own exit status, passed on by rk)"
+                "rk: the orchestrator exited with {code}; rk exits with the same code (see `rk status {}`)",
+                run.rid
             )?;
             Exit::Child(code)
         }),
