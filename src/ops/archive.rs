@@ -636,7 +636,7 @@ pub fn archive(
         schema_version: 1,
         run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
         archived_at,
-        config_hash: st.config_hash.clone(),
+        config_hash: st.recorded_hash().map(String::from),
         config_hash_scheme: st
             .config_hash_scheme
             .clone()

@@ -169,7 +169,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     .map_err(|e| store::io_err(&gitignore, e))?;
 
     let mut new = RunState::new(rid, &phases);
-    new.config_hash = Some(hash.clone());
+    new.config_hash = Some(Some(hash.clone()));
     new.config_hash_scheme = Some(settings.hash_scheme.name().into());
     new.config_path = Some(settings.config_file.clone());
     new.migrated = Some(false);

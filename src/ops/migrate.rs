@@ -217,7 +217,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
     let mut scheme = settings.hash_scheme;
     let has_state = match state::load(run, settings) {
         Ok(Some(old)) => {
-            if old.config_hash.as_deref().is_some_and(|h| !h.is_empty()) {
+            if old.recorded_hash().is_some() {
                 if let Some(s) = drift::recorded_scheme(old.config_hash_scheme.as_deref()) {
                     scheme = s;
                 }
@@ -570,7 +570,7 @@ pub fn planned_state(
         })
         .collect();
     let config = plan.config.as_ref();
-    new.config_hash = config.and_then(|c| c.hash.clone());
+    new.config_hash = config.and_then(|c| c.hash.clone()).map(Some);
     new.config_hash_scheme = config
         .filter(|c| c.hash.is_some())
         .map(|c| c.scheme.name().to_string());

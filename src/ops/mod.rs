@@ -10,6 +10,7 @@ pub mod gate;
 pub mod init;
 pub mod list;
 pub mod migrate;
+pub mod plan;
 pub mod restore;
 pub mod resume;
 pub mod sessions;

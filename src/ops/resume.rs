@@ -16,10 +16,10 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{archive, gate, migrate, status_md, stop};
+use crate::ops::{archive, gate, migrate, plan, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
 use crate::run_config;
-use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
+use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
 use serde_json::json;
 use std::io::Write;
@@ -49,14 +49,6 @@ pub enum Outcome {
     DryRun { argv: Vec<String>, reason: String },
     /// The orchestrator ran and ended with `code`.
     Dispatched { argv: Vec<String>, code: i32 },
-}
-
-/// The first phase that is not completed, in pipeline order.
-pub fn first_unfinished(state: &RunState, phases: &[String]) -> Option<String> {
-    phases
-        .iter()
-        .find(|p| state.phase(p).map(|ph| &ph.status) != Some(&PhaseStatus::Completed))
-        .cloned()
 }
 
 /// Check step flags against the run's phases: unknown step, or from after to.
@@ -170,12 +162,14 @@ pub fn resume(
     err: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let settings = &project.settings;
+    // A stop token written from now on is for the orchestrator about to start.
+    let began = std::time::SystemTime::now();
     // 1. Bad step flags are refused before anything touches the disk (the
     // lock file included); checked again below against the state read
     // under the lock.
     if let (Some(steps), Ok(loaded)) = (&opts.steps, state::load(run, settings)) {
         let phases = match loaded {
-            Some(state) => state.pipeline(&settings.phases),
+            Some(state) => state.steps(&settings.phases),
             None => settings.phases.clone(),
         };
         validate_steps(steps, &phases)?;
@@ -206,7 +200,9 @@ pub fn resume(
         Some(state) => state,
         None => migrate_first(project, run, opts.dry_run, err)?,
     };
-    let phases = state.pipeline(&settings.phases);
+    // The steps the orchestrator knows: a phase the state lists beyond them
+    // is kept and shown, never passed as a step.
+    let phases = state.steps(&settings.phases);
     if let Some(steps) = &opts.steps {
         validate_steps(steps, &phases)?;
     }
@@ -231,7 +227,7 @@ pub fn resume(
     let mut notes: Vec<String> = Vec::new();
     let mut adopt: Option<(String, Scheme)> = None;
     let check = drift::check(
-        state.config_hash.as_deref(),
+        state.recorded_hash(),
         state.config_hash_scheme.as_deref(),
         &chosen.doc,
         &settings.hash_ignore,
@@ -275,31 +271,44 @@ pub fn resume(
     let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
-    // 6. The plan.
-    let (steps, reason) = match &opts.steps {
-        Some(steps) => (
-            steps.clone(),
-            "the steps named on the command line".to_string(),
-        ),
-        None => match first_unfinished(&state, &phases) {
-            Some(first) => (
-                StepRange::Range {
-                    from: Some(first.clone()),
-                    to: None,
-                },
-                format!("{first} is the first phase not completed"),
-            ),
-            None => {
-                writeln!(
-                    err,
-                    "rk: nothing to resume: every phase of run {} is completed",
-                    run.rid
-                )?;
-                return Ok(Outcome::NothingToResume);
-            }
-        },
+    // 6. The plan: rk's reading of the run, and the step flags rk.yaml
+    // `dispatch.plan` gives the orchestrator.
+    let reading = plan::read(project, run, &state);
+    let (covered, flags, reason) = match plan::decide(
+        settings.dispatch.plan,
+        opts.steps.as_ref(),
+        &reading,
+        &phases,
+    ) {
+        plan::Decision::Nothing => {
+            writeln!(
+                err,
+                "rk: nothing to resume: run {} is completed and its outputs are all there",
+                run.rid
+            )?;
+            return Ok(Outcome::NothingToResume);
+        }
+        plan::Decision::Dispatch {
+            covered,
+            flags,
+            reason,
+        } => (covered, flags, reason),
     };
-    let (steps, reason) = apply_gates(run, &state, settings, &phases, steps, reason, err)?;
+    let (gated, reason) = apply_gates(run, &state, settings, &phases, covered, reason, err)?;
+    let session_steps: Vec<String> = gated.phases(&phases).to_vec();
+    let steps = match (&flags, gated) {
+        // The flags the plan gives, with the `--to_step` a gate requires.
+        (StepRange::Range { from, to: None }, StepRange::Range { to: Some(to), .. })
+            if opts.steps.is_none() =>
+        {
+            StepRange::Range {
+                from: from.clone(),
+                to: Some(to),
+            }
+        }
+        (_, gated) if opts.steps.is_some() => gated,
+        _ => flags.clone(),
+    };
     let config_arg = chosen_config_arg(run, settings, &chosen);
     let argv = dispatch::argv(
         &settings.dispatch,
@@ -313,26 +322,18 @@ pub fn resume(
     if opts.dry_run {
         return Ok(Outcome::DryRun { argv, reason });
     }
-    for token in [stop::STOP_REQUESTED, stop::STOP_NOW] {
-        let path = run.path.join(token);
-        if path.symlink_metadata().is_ok() {
-            let cleared = atomic::move_aside(&path, "cleared", &clock::file_stamp(clock::now()))
-                .map_err(|e| store::io_err(&path, e))?;
-            let cleared = cleared
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            writeln!(err, "rk: cleared a leftover {token} (kept as {cleared})")?;
-            notes.push(format!("cleared a leftover {token} (kept as {cleared})"));
+    for message in stop::clear_before(run, began)? {
+        writeln!(err, "rk: {message}")?;
+        if message.starts_with("cleared") {
+            notes.push(message);
         }
     }
     // 7. The session start, then the child.
-    let covered: Vec<String> = steps.phases(&phases).to_vec();
     let session = Session {
         started_at: Some(now.clone()),
         ended_at: Some(None),
         command: Some(argv.clone()),
-        steps: Some(covered),
+        steps: Some(session_steps),
         exit_code: Some(None),
         host: Some(store::lock::hostname()),
         pid: Some(Some(std::process::id() as i64)),
@@ -431,7 +432,7 @@ pub fn resume(
 struct SessionStart<'a> {
     /// `config_hash` and its scheme as the plan saw them: if someone changed
     /// them since, the drift check is stale and the resume stops.
-    planned_hash: (Option<String>, Option<String>),
+    planned_hash: (Option<Option<String>>, Option<String>),
     /// The hash (and its scheme) recorded now: the run had none.
     adopt: Option<(String, Scheme)>,
     /// rk's code drift records (a forced code drift adds one).
@@ -535,7 +536,7 @@ fn force_drift(
 ) -> Result<Option<ObjectId>, Error> {
     let settings = &project.settings;
     let planned = (state.config_hash.clone(), state.config_hash_scheme.clone());
-    let expected = state.config_hash.clone().unwrap_or_default();
+    let expected = state.recorded_hash().unwrap_or_default().to_string();
     let unverifiable = match check {
         Drift::Unverifiable { reason, .. } => Some(reason.clone()),
         _ => None,
@@ -810,7 +811,7 @@ fn finish(
 /// Point the state at a config's hash, computed under the run's own scheme
 /// (see [`run_scheme`]: rk never changes it).
 fn record_hash(state: &mut RunState, hash: &str, scheme: Scheme, settings: &Settings) {
-    state.config_hash = Some(hash.to_string());
+    state.config_hash = Some(Some(hash.to_string()));
     state.config_hash_scheme = Some(scheme.name().into());
     if state.config_path.is_none() {
         state.config_path = Some(settings.config_file.clone());

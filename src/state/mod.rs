@@ -16,7 +16,7 @@ pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
 pub use records::trim_sessions;
-pub use status::{from_phases, overall_status, overall_status_of_holder, OverallStatus};
+pub use status::{from_phases, overall_status, overall_status_of_holder, skipped, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::error::{Diagnostic, Exit};
