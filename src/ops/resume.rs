@@ -15,8 +15,8 @@ use crate::dispatch::{self, Placeholders, StepRange};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{gate, migrate, status_md, stop};
-use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
+use crate::ops::{gate, migrate, slurm_job, status_md, stop};
+use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
@@ -37,6 +37,8 @@ pub struct Options {
     pub command: Option<Vec<String>>,
     /// rk's own command line, written into the dispatch lock file.
     pub invocation: Vec<String>,
+    /// `dispatch.via: slurm`: wait for the job and return its exit code.
+    pub wait: bool,
 }
 
 /// What resume did.
@@ -48,6 +50,13 @@ pub enum Outcome {
     DryRun { argv: Vec<String>, reason: String },
     /// The orchestrator ran and ended with `code`.
     Dispatched { argv: Vec<String>, code: i32 },
+    /// `dispatch.via: slurm`: the job was submitted with `sbatch` and
+    /// recorded; `code` is its exit code when `--wait` waited for it.
+    Submitted {
+        job: crate::slurm::JobId,
+        sbatch: Vec<String>,
+        code: Option<i32>,
+    },
 }
 
 /// The first phase that is not completed, in pipeline order.
@@ -209,6 +218,11 @@ pub fn resume(
     if let Some(steps) = &opts.steps {
         validate_steps(steps, &phases)?;
     }
+    // A Slurm job still queued or running refuses; an ended one's session
+    // is closed by this resume's first write.
+    if let Some((job, lookup)) = slurm_job::check_before_dispatch(run, &state)? {
+        state.close_slurm_session(&job, &lookup, &clock::now().to_string());
+    }
 
     // 5. Drift.
     let store = Store::new(run);
@@ -292,6 +306,13 @@ pub fn resume(
         opts.command.as_deref(),
     );
     if opts.dry_run {
+        if settings.dispatch.via == Via::Slurm {
+            let sbatch = slurm_job::command_line(project, run, &argv);
+            return Ok(Outcome::DryRun {
+                argv: sbatch,
+                reason: format!("{reason}; submitted to Slurm"),
+            });
+        }
         return Ok(Outcome::DryRun { argv, reason });
     }
     for token in [stop::STOP_REQUESTED, stop::STOP_NOW] {
@@ -338,6 +359,19 @@ pub fn resume(
             message: Some(message.clone()),
             ..Note::default()
         });
+    }
+    if settings.dispatch.via == Via::Slurm {
+        return slurm_job::submit(
+            project,
+            run,
+            state,
+            session,
+            &argv,
+            config_object,
+            lock,
+            opts.wait,
+            err,
+        );
     }
     state
         .sessions
@@ -707,7 +741,7 @@ pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
 
 /// Keep the last `keep` sessions in the working state; older ones stay in
 /// the snapshot history (`rk log --sessions`).
-fn trim_sessions(state: &mut RunState, keep: usize) {
+pub(crate) fn trim_sessions(state: &mut RunState, keep: usize) {
     if let Some(sessions) = state.sessions.as_mut() {
         if sessions.len() > keep {
             sessions.drain(..sessions.len() - keep);

@@ -8,13 +8,14 @@
 
 mod fsck;
 mod model;
+mod session_job;
 mod status;
 
 pub use fsck::{fsck, FsckReport};
 pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
-pub use status::{from_phases, overall_status, OverallStatus};
+pub use status::{from_phases, overall_status, overall_status_with_job, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::error::{Diagnostic, Exit};
