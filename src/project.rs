@@ -661,13 +661,17 @@ impl SettingsReader<'_> {
                             s.dispatch.via = match v {
                                 Value::String(w) if w == "local" => Via::Local,
                                 Value::String(w) if w == "slurm" => Via::Slurm,
-                                _ => return self.fail(&at, "dispatch.via must be `local` or `slurm`"),
+                                _ => {
+                                    return self
+                                        .fail(&at, "dispatch.via must be `local` or `slurm`")
+                                }
                             };
                             continue;
                         }
                         if k == "slurm" {
                             for (k, v) in self.entries(v, &at, &["args"])? {
-                                s.dispatch.slurm_args = self.string_list(v, &at.child(k.clone()))?;
+                                s.dispatch.slurm_args =
+                                    self.string_list(v, &at.child(k.clone()))?;
                             }
                             continue;
                         }

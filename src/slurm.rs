@@ -250,7 +250,9 @@ fn accounting(id: &JobId) -> Result<Option<Job>, Error> {
     let out = match run(&line) {
         Ok(out) => out,
         Err(Error::Missing { .. }) => return Ok(None),
-        Err(Error::Refused { message, .. }) if message.contains("accounting storage is disabled") => {
+        Err(Error::Refused { message, .. })
+            if message.contains("accounting storage is disabled") =>
+        {
             return Ok(None)
         }
         Err(e) => return Err(e),
@@ -435,11 +437,19 @@ mod tests {
         .unwrap();
         assert_eq!(ended.phase(), Phase::Ended);
         assert_eq!(ended.exit_code, Some(3));
-        assert_eq!(ended.ended_at.as_deref(), Some("2026-11-30T16:36:24.000000Z"));
-        let killed = parse_squeue_line("2|CANCELLED|vm|2026-11-30T16:36:22|2026-11-30T16:36:23|2026-11-30T16:36:24|15|None").unwrap();
+        assert_eq!(
+            ended.ended_at.as_deref(),
+            Some("2026-11-30T16:36:24.000000Z")
+        );
+        let killed = parse_squeue_line(
+            "2|CANCELLED|vm|2026-11-30T16:36:22|2026-11-30T16:36:23|2026-11-30T16:36:24|15|None",
+        )
+        .unwrap();
         assert_eq!(killed.exit_code, Some(143));
         assert_eq!(killed.reason, None);
-        let never_ran = parse_squeue_line("3|CANCELLED||2026-11-30T16:36:22|N/A|2026-11-30T16:36:24|0|None").unwrap();
+        let never_ran =
+            parse_squeue_line("3|CANCELLED||2026-11-30T16:36:22|N/A|2026-11-30T16:36:24|0|None")
+                .unwrap();
         assert_eq!(never_ran.exit_code, Some(1));
         let pending = parse_squeue_line(
             "4|PENDING||2026-11-30T16:36:22|2027-01-01T00:00:00|Unknown|0|JobHeldUser",

@@ -70,6 +70,17 @@ pub fn open_job(state: &RunState) -> Option<(JobId, Result<Lookup, slurm::Error>
     Some((id, found))
 }
 
+/// The job of the run's open session when the scheduler says it has ended
+/// (or forgotten it), for the next write to close the session; `None` while
+/// it is queued or running, or when the scheduler cannot be asked.
+pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
+    match open_job(state)? {
+        (_, Ok(Lookup::Known(job))) if job.phase() != Phase::Ended => None,
+        (id, Ok(lookup)) => Some((id, lookup)),
+        (_, Err(_)) => None,
+    }
+}
+
 /// Before a dispatch: a queued or running job refuses it (exit 4, naming
 /// the job), and so does a scheduler that cannot be asked; an ended or
 /// forgotten job is returned so the resume closes its session.
@@ -136,8 +147,12 @@ pub fn submit(
 ) -> Result<Outcome, Error> {
     let settings = &project.settings;
     let sub = submission(project, run, argv);
-    atomic::write_atomic(&sub.script, slurm::BATCH_SCRIPT.as_bytes(), atomic::FILE_MODE)
-        .map_err(|e| store::io_err(&sub.script, e))?;
+    atomic::write_atomic(
+        &sub.script,
+        slurm::BATCH_SCRIPT.as_bytes(),
+        atomic::FILE_MODE,
+    )
+    .map_err(|e| store::io_err(&sub.script, e))?;
     let sbatch: Vec<String> = command_line(project, run, argv);
     let job = slurm::submit(&sub).map_err(|e| Error::from(e))?;
 
@@ -164,7 +179,9 @@ pub fn submit(
     if let Err(e) = recorded {
         let cancelled = match slurm::cancel(&job) {
             Ok(()) => format!("job {job} was cancelled"),
-            Err(c) => format!("job {job} could not be cancelled ({c}): cancel it with `scancel {job}`"),
+            Err(c) => {
+                format!("job {job} could not be cancelled ({c}): cancel it with `scancel {job}`")
+            }
         };
         return Err(Error::refusal(
             e.exit(),
@@ -177,7 +194,9 @@ pub fn submit(
         err,
         "rk: submitted Slurm job {job} for run {} (output: {})",
         run.rid,
-        absolute(&run.path).join(format!("slurm-{job}.out")).display()
+        absolute(&run.path)
+            .join(format!("slurm-{job}.out"))
+            .display()
     )?;
     if !wait {
         return Ok(Outcome::Submitted {
@@ -266,15 +285,36 @@ pub fn end_message(id: &JobId, lookup: &Lookup) -> String {
     }
 }
 
-/// `rk stop --now` on a Slurm run: cancel the open session's job. `None`
-/// when the run has no open Slurm session (nothing to cancel).
-pub fn cancel(run: &RunDir, project: &Project) -> Result<Option<JobId>, Error> {
+/// The Slurm job of the run's open session and what the scheduler said of
+/// it (one call), for `rk stop`; `None` without an open Slurm session.
+pub fn session_job(project: &Project, run: &RunDir) -> Option<crate::ops::status::SlurmJob> {
     let Ok(Some(state)) = state::load(run, &project.settings) else {
-        return Ok(None);
+        return None;
     };
-    let Some(id) = state.open_slurm_job() else {
-        return Ok(None);
-    };
-    slurm::cancel(&id)?;
-    Ok(Some(id))
+    let (id, found) = open_job(&state)?;
+    Some(crate::ops::status::SlurmJob {
+        id,
+        found: found.map_err(|e| e.to_string()),
+    })
+}
+
+/// `rk stop --now`: cancel a queued or running job (`scancel`). A job that
+/// already ended is left alone (false); a scheduler that could not be asked
+/// is exit 4.
+pub fn cancel(job: &crate::ops::status::SlurmJob) -> Result<bool, Error> {
+    match &job.found {
+        Ok(Lookup::Known(j)) if j.phase() != Phase::Ended => {
+            slurm::cancel(&job.id)?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) => Err(Error::refusal(
+            Exit::Busy,
+            format!("cannot cancel Slurm job {}: {e}", job.id),
+            Some(format!(
+                "the stop tokens are written; when the scheduler answers again: scancel {}",
+                job.id
+            )),
+        )),
+    }
 }

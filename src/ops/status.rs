@@ -11,9 +11,9 @@ use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
 use crate::ops::gate::{self, GateView};
+use crate::ops::slurm_job;
 use crate::output::Style;
 use crate::project::{Project, RunDir};
-use crate::ops::slurm_job;
 use crate::slurm::{self, JobId, Lookup};
 use crate::state::{self, OverallStatus, RunState};
 use crate::store::{DispatchLock, Holder, ObjectId};
@@ -632,7 +632,10 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
 
     let held = match (&r.holder, r.status) {
         (None, OverallStatus::Running | OverallStatus::Queued) if r.job.is_some() => {
-            format!("Slurm job {}", r.job.as_ref().map_or("?", |j| j.id.as_str()))
+            format!(
+                "Slurm job {}",
+                r.job.as_ref().map_or("?", |j| j.id.as_str())
+            )
         }
         (Some(h), _) => {
             let mut parts = Vec::new();

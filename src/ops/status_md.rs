@@ -6,7 +6,7 @@
 //! the state; a failure is returned as a warning to show.
 
 use crate::error::Error;
-use crate::ops::status;
+use crate::ops::{slurm_job, status};
 use crate::output::Style;
 use crate::project::{Project, RunDir};
 use crate::state::{self, Committed, Expect, RunState};
@@ -60,6 +60,18 @@ pub fn commit(
     expect: &Expect,
     config: Option<ObjectId>,
 ) -> Result<Committed, Error> {
+    // The next command that writes a run closes the session of its ended
+    // Slurm job (docs/SLURM.md).
+    let closed;
+    let new = match slurm_job::ended_job(new) {
+        Some((id, lookup)) => {
+            let mut state = new.clone();
+            state.close_slurm_session(&id, &lookup, &crate::clock::now().to_string());
+            closed = state;
+            &closed
+        }
+        None => new,
+    };
     let mut committed = state::commit(run, &project.settings, new, op, message, expect, config)?;
     committed.warnings.extend(refresh(project, run));
     Ok(committed)
