@@ -20,8 +20,8 @@
 
 use crate::clock;
 use crate::error::{Error, Exit};
-use crate::ops::resume::{shell_words, Outcome};
-use crate::ops::status_md;
+use crate::ops::commit::commit;
+use crate::ops::resume::Outcome;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup, Phase, Submission};
 use crate::state::{self, Expect, RunState, Session};
@@ -129,23 +129,22 @@ pub fn check_before_dispatch(
     Ok(Some((id, lookup)))
 }
 
-/// Submit the planned dispatch: write the batch script, `sbatch` it, record
-/// the job id in `session` (still holding the dispatch lock), print it, then
-/// release the lock. With `wait`, wait for the job to end, close the session
-/// with its exit code, and return that code.
-#[allow(clippy::too_many_arguments)]
+/// A submitted job and the `sbatch` command line that submitted it.
+pub struct Submitted {
+    pub job: JobId,
+    pub sbatch: Vec<String>,
+}
+
+/// Submit the planned dispatch (still under the dispatch lock): write the
+/// batch script, `sbatch` it, and put the job in `session` (its `slurm`
+/// record; no pid, since no process of this machine runs it). Nothing is
+/// recorded in the run yet: a failure here leaves it as it was.
 pub fn submit(
     project: &Project,
     run: &RunDir,
-    mut state: RunState,
-    mut session: Session,
     argv: &[String],
-    config_object: Option<store::ObjectId>,
-    lock: Option<DispatchLock>,
-    wait: bool,
-    err: &mut dyn Write,
-) -> Result<Outcome, Error> {
-    let settings = &project.settings;
+    session: &mut Session,
+) -> Result<Submitted, Error> {
     let sub = submission(project, run, argv);
     atomic::write_atomic(
         &sub.script,
@@ -153,29 +152,40 @@ pub fn submit(
         atomic::FILE_MODE,
     )
     .map_err(|e| store::io_err(&sub.script, e))?;
-    let sbatch: Vec<String> = command_line(project, run, argv);
-    let job = slurm::submit(&sub).map_err(|e| Error::from(e))?;
-
+    let job = slurm::submit(&sub)?;
     session.pid = Some(None);
     session.extra.insert(
         "slurm".into(),
         json!({
             "job_id": job.as_str(),
             "job_name": sub.job_name,
-            "output": absolute(&run.path).join(format!("slurm-{job}.out")).to_string_lossy(),
+            "output": output_path(run, &job).to_string_lossy(),
         }),
     );
-    state.sessions.get_or_insert_with(Vec::new).push(session);
-    crate::ops::resume::trim_sessions(&mut state, settings.sessions_keep);
-    let recorded = status_md::commit(
-        project,
-        run,
-        &state,
-        "resume",
-        &format!("resume: Slurm job {job}: {}", shell_words(argv)),
-        &Expect::Any,
-        config_object,
-    );
+    Ok(Submitted {
+        job,
+        sbatch: command_line(project, run, argv),
+    })
+}
+
+fn output_path(run: &RunDir, job: &JobId) -> PathBuf {
+    absolute(&run.path).join(format!("slurm-{job}.out"))
+}
+
+/// After the session that names the job was committed (`recorded`): a
+/// failure to record it cancels the job (nothing runs that the run does not
+/// know of); else release the dispatch lock, say where the output goes, and
+/// with `wait` wait for the job, close its session and return its exit code.
+pub fn recorded(
+    project: &Project,
+    run: &RunDir,
+    submitted: Submitted,
+    recorded: Result<(), Error>,
+    lock: Option<DispatchLock>,
+    wait: bool,
+    err: &mut dyn Write,
+) -> Result<Outcome, Error> {
+    let Submitted { job, sbatch } = submitted;
     if let Err(e) = recorded {
         let cancelled = match slurm::cancel(&job) {
             Ok(()) => format!("job {job} was cancelled"),
@@ -194,9 +204,7 @@ pub fn submit(
         err,
         "rk: submitted Slurm job {job} for run {} (output: {})",
         run.rid,
-        absolute(&run.path)
-            .join(format!("slurm-{job}.out"))
-            .display()
+        output_path(run, &job).display()
     )?;
     if !wait {
         return Ok(Outcome::Submitted {
@@ -253,20 +261,17 @@ fn wait_for_end(job: &JobId, err: &mut dyn Write) -> Result<Lookup, Error> {
 
 /// Record the end of job `id`'s session (snapshot op `resume-exit`).
 pub fn close(project: &Project, run: &RunDir, id: &JobId, lookup: &Lookup) -> Result<(), Error> {
-    let Some(mut state) = state::load(run, &project.settings)? else {
-        return Ok(());
-    };
-    if !state.close_slurm_session(id, lookup, &clock::now().to_string()) {
-        return Ok(());
-    }
-    status_md::commit(
+    let now = clock::now().to_string();
+    commit(
         project,
         run,
-        &state,
         "resume-exit",
         &end_message(id, lookup),
         &Expect::Any,
-        None,
+        |draft| {
+            draft.state.close_slurm_session(id, lookup, &now);
+            Ok(())
+        },
     )?;
     Ok(())
 }

@@ -34,6 +34,9 @@ pub struct PhaseLine {
     pub evidence: Option<(usize, usize)>,
     /// What the evidence rules infer for the phase, when they apply.
     pub evidence_status: Option<&'static str>,
+    /// Not started although a later step completed: the orchestrator skipped
+    /// it (its outputs existed) without marking it. Shown as `skipped`.
+    pub skipped: bool,
 }
 
 /// The run's config against what its state records.
@@ -214,6 +217,32 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         Some(s) => s.pipeline(&settings.phases),
         None => settings.phases.clone(),
     };
+    let steps: Vec<String> = match &state {
+        Some(s) => s.steps(&settings.phases),
+        None => settings.phases.clone(),
+    };
+    let skipped: Vec<String> = match &state {
+        Some(s) => state::skipped(&steps, |p| s.phase(p).map(|ph| &ph.status))
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(s) = &state {
+        for (name, phase) in &s.phases {
+            if !steps.contains(name) {
+                concerns.push(format!(
+                    "phase {name} ({}) is not a step of the run's pipeline: kept and shown, never dispatched",
+                    phase.status
+                ));
+            }
+            if let state::PhaseStatus::Other(other) = &phase.status {
+                concerns.push(format!(
+                    "warning: phase {name} has status {other:?}, which rk does not know: kept as is and counted as not completed"
+                ));
+            }
+        }
+    }
     let phases = names
         .into_iter()
         .map(|name| {
@@ -227,6 +256,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
                 updated_at: recorded.and_then(|p| p.updated_at.clone().flatten()),
                 evidence: ev.map(|p| (p.satisfied, p.counted)),
                 evidence_status: ev.map(|p| p.status.as_str()),
+                skipped: skipped.contains(&name),
                 name,
             }
         })
@@ -374,7 +404,7 @@ fn config_facts(
         };
     };
     match drift::check(
-        state.config_hash.as_deref(),
+        state.recorded_hash(),
         state.config_hash_scheme.as_deref(),
         &current,
         &settings.hash_ignore,
@@ -421,7 +451,7 @@ fn gated(report: &Report) -> Option<&GateView> {
     let first_open = report
         .phases
         .iter()
-        .position(|p| p.status.as_deref() != Some("completed"))?;
+        .position(|p| p.status.as_deref() != Some("completed") && !p.skipped)?;
     report.owed_gates.iter().find(|g| {
         report
             .phases
@@ -528,14 +558,21 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
 
     writeln!(out, "phases")?;
     let name_w = r.phases.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    fn shown_status(p: &PhaseLine) -> &str {
+        if p.skipped {
+            "skipped"
+        } else {
+            p.status.as_deref().unwrap_or("-")
+        }
+    }
     let status_w = r
         .phases
         .iter()
-        .map(|p| p.status.as_deref().unwrap_or("-").len())
+        .map(|p| shown_status(p).len())
         .max()
         .unwrap_or(1);
     for p in &r.phases {
-        let shown = p.status.as_deref().unwrap_or("-");
+        let shown = shown_status(p);
         let (filled, counts) = match p.evidence {
             Some((sat, counted)) if counted > 0 => (
                 (sat * BAR + counted / 2) / counted,
@@ -772,6 +809,7 @@ pub fn to_json(r: &Report) -> serde_json::Value {
             "name": p.name,
             "status": p.status,
             "updated_at": p.updated_at,
+            "skipped": p.skipped,
             "evidence": p.evidence.map(|(s, c)| json!({
                 "satisfied": s, "counted": c, "status": p.evidence_status,
             })),

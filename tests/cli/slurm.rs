@@ -566,7 +566,7 @@ fn a_job_the_scheduler_forgot_closes_its_session_as_unknown() {
     slurm_project(&env, &["true"], &[]);
     let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
     let mut st = rk::state::RunState::new("r1", &project.settings.phases);
-    st.config_hash = Some(c14n_hash(CONFIG));
+    st.config_hash = Some(Some(c14n_hash(CONFIG)));
     st.config_hash_scheme = Some("rk-c14n-v1".into());
     if let Some(p) = st.phase_mut("prepare") {
         p.status = rk::state::PhaseStatus::InProgress;
