@@ -12,7 +12,7 @@ pub mod records;
 mod session_job;
 mod status;
 
-pub use fsck::{fsck, FsckReport};
+pub use fsck::{fsck, prune, FsckReport};
 pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
