@@ -192,6 +192,10 @@ pub fn resume(
         )?)
     };
 
+    // An orchestrator rk did not start (resume_run.py's, or one typed by
+    // hand) holds no rk lock: look for it before anything is written.
+    refuse_foreign(run, settings)?;
+
     // 3. The config.
     let chosen = choose_config(run, settings, opts.config.as_deref())?;
 
@@ -908,6 +912,35 @@ fn refuse_drift(
         _ => unreachable!("only drift is refused"),
     };
     Ok(Error::refusal(Exit::Drift, message, Some(hint)))
+}
+
+/// An orchestrator rk did not start is running this run on this host: busy
+/// (exit 4), naming it, before anything is written or cleared.
+fn refuse_foreign(run: &RunDir, settings: &Settings) -> Result<(), Error> {
+    let found = crate::orchestrators::scan(settings);
+    let Some(other) = crate::orchestrators::running(&found, run, settings)
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    Err(Error::refusal(
+        Exit::Busy,
+        format!(
+            "run {} is busy: an orchestrator rk did not start is running it: pid {}{}: {}",
+            run.rid,
+            other.pid,
+            other
+                .since
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default(),
+            shell_words(&other.command)
+        ),
+        Some(format!(
+            "wait for it to end, or ask it to stop with `rk stop {}`",
+            run.rid
+        )),
+    ))
 }
 
 fn short(hash: &str) -> String {

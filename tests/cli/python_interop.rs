@@ -590,3 +590,110 @@ fn stop_tokens_stale_fresh_and_busy() {
     let modified = std::fs::metadata(&token).unwrap().modified().unwrap();
     assert!(modified.elapsed().map_or(true, |e| e.as_secs() < 3600));
 }
+
+/// A stand-in for `scripts/run_all.py`: it says it started, then waits until
+/// told to end (a file), the way a long run holds a run for hours.
+const WAITING_RUN_ALL: &str = "\
+import os, sys, time
+open('started', 'w').write(str(os.getpid()))
+while not os.path.exists('finish'):
+    time.sleep(0.02)
+";
+
+/// Kills the child when the test ends, whatever happens.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_orchestrator_rk_did_not_start_counts_as_running() {
+    let env = TestEnv::new();
+    python_project(&env);
+    if Command::new("python3").arg("-V").output().is_err() {
+        eprintln!("skipped: python3 is not available");
+        return;
+    }
+    env.write("scripts/__init__.py", "");
+    env.write("scripts/run_all.py", WAITING_RUN_ALL);
+    let run = python_run(
+        &env,
+        "r1",
+        CFG,
+        &[("prepare", "completed"), ("build", "in_progress")],
+    );
+    python_run(
+        &env,
+        "r2",
+        CFG,
+        &[("prepare", "completed"), ("build", "in_progress")],
+    );
+    // Started as resume_run.py starts it: from the project root.
+    let config = run.join("effective_config.yaml");
+    let child = Command::new("python3")
+        .args(["-m", "scripts.run_all", "--config"])
+        .arg(&config)
+        .args(["--run_id", "r1", "--resume"])
+        .current_dir(env.root())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let child = Child(child);
+    let started = env.root().join("started");
+    let t0 = std::time::Instant::now();
+    while !started.exists() {
+        assert!(
+            t0.elapsed().as_secs() < 30,
+            "the orchestrator did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: running"), "{status}");
+    assert!(
+        status.contains(&format!("pid {pid} (an orchestrator rk did not start)")),
+        "{status}"
+    );
+    assert!(status.contains("-m scripts.run_all"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "r1", "--json"]).stdout).unwrap();
+    assert_eq!(json["orchestrators"][0]["pid"], pid);
+    let list = env.render(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r1") && l.contains("running")),
+        "{list}"
+    );
+    // Another run of the same project is not held by it.
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r2") && !l.contains("running")),
+        "{list}"
+    );
+
+    // resume refuses (exit 4) and leaves the user's stop token alone.
+    std::fs::write(run.join("STOP_REQUESTED"), "2025-09-03T09:00:00.000000Z").unwrap();
+    age(&run.join("STOP_REQUESTED"), -7200);
+    let out = env.run(&["resume", "r1"]);
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    assert!(shown.contains(&format!("pid {pid}")), "{shown}");
+    assert!(run.join("STOP_REQUESTED").exists());
+    assert_eq!(
+        env.run(&["resume", "r1", "--dry-run"]).status.code(),
+        Some(4)
+    );
+
+    // Ended: the run is interrupted, its state changed recently, and status
+    // says an orchestrator elsewhere may still be running.
+    env.write("finish", "");
+    drop(child);
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: interrupted"), "{status}");
+    assert!(status.contains("may still be running"), "{status}");
+}
