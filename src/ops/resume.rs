@@ -16,7 +16,7 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{archive, gate, migrate, plan, status_md, stop};
+use crate::ops::{adopt, archive, gate, migrate, plan, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
@@ -237,6 +237,15 @@ pub fn resume(
         &settings.hash_ignore,
     );
     match &check {
+        // A run rk did not create: store the config its hash was verified
+        // against, so a later drift shows as a diff (`RUN@recorded`).
+        Drift::Unchanged { .. } if !opts.dry_run && run_config::recorded(run)?.is_none() => {
+            config_object = Some(store.put_value(&chosen.doc.value)?);
+            notes.push(
+                "the config matches the recorded config_hash; stored as the run's recorded config"
+                    .into(),
+            );
+        }
         Drift::Unchanged { .. } => {}
         Drift::NotRecorded { reason } => {
             writeln!(
@@ -373,6 +382,8 @@ pub fn resume(
 
     let lock = lock.expect("a real resume holds the lock");
     let started = std::time::Instant::now();
+    let child_began = std::time::SystemTime::now();
+    let scheme = run_scheme(&state, settings);
     let result = lock
         .inheritable_fd()
         .map_err(|e| dispatch::SpawnError {
@@ -394,6 +405,20 @@ pub fn resume(
         (None, Some(f)) => format!("resume failed to start: {f}"),
         (None, None) => "resume ended".to_string(),
     };
+    // The orchestrator's own rewrite of its config during the session is
+    // adopted, not drift.
+    let rewrite = match adopt::find(run, settings, scheme, &chosen.doc.value, child_began) {
+        Ok(rewrite) => rewrite,
+        Err(e) => {
+            writeln!(
+                err,
+                "rk: warning: the orchestrator rewrote {} but rk cannot adopt it ({e}); it shows as drift",
+                settings.config_file
+            )?;
+            None
+        }
+    };
+    let ended_at = clock::now().to_string();
     let ended = state::commit(
         run,
         settings,
@@ -409,12 +434,19 @@ pub fn resume(
                 failure.as_deref(),
                 started.elapsed(),
             );
+            if let Some(rewrite) = &rewrite {
+                rewrite.apply(&mut draft.state, &session, settings, &ended_at);
+                draft.config = Some(rewrite.object.clone());
+            }
             Ok(())
         },
     );
     drop(lock);
     match ended {
         Ok((committed, ())) => {
+            if let Some(rewrite) = &rewrite {
+                writeln!(err, "rk: {}", rewrite.describe(&settings.config_file))?;
+            }
             for w in committed.warnings {
                 writeln!(err, "rk: warning: {w}")?;
             }

@@ -697,3 +697,141 @@ fn an_orchestrator_rk_did_not_start_counts_as_running() {
     assert!(status.starts_with("run r1: interrupted"), "{status}");
     assert!(status.contains("may still be running"), "{status}");
 }
+
+/// An orchestrator that behaves as run_all does where it matters: it loads
+/// the state into memory at start, rewrites effective_config.yaml (its own
+/// run paths, `sweep: {}` normalised into null keys, `sort_keys=False`),
+/// skips prepare (its outputs exist) without marking it, and rewrites the
+/// whole state from memory under `.state.lock` after each phase.
+const REWRITING_RUN_ALL: &str = r#"
+import fcntl, json, os, sys, tempfile, yaml
+args = sys.argv
+cfg_path = args[args.index("--config") + 1]
+rid = args[args.index("--run_id") + 1]
+root = os.path.join("experiments", "run_" + rid)
+with open(os.path.join(root, "run_state.json")) as f:
+    state = json.load(f)
+with open(cfg_path) as f:
+    cfg = yaml.safe_load(f)
+cfg.setdefault("paths", {})["batch_inputs_dir"] = os.path.join(root, "batch_inputs")
+cfg["sweep"] = {"models": None, "temps": None}
+with open(os.path.join(root, "effective_config.yaml"), "w") as f:
+    yaml.safe_dump(cfg, f, sort_keys=False)
+def write():
+    with open(os.path.join(root, ".state.lock"), "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp_state_", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f, indent=2)
+        os.replace(tmp, os.path.join(root, "run_state.json"))
+for phase in ["build", "submit", "poll", "parse", "score", "stats", "costs", "report"]:
+    state["phases"][phase]["status"] = "completed"
+    state["phases"][phase]["updated_at"] = "2025-09-03T10:00:01.000000Z"
+    write()
+"#;
+
+fn has_pyyaml() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: python3 with PyYAML is not available");
+    }
+    ok
+}
+
+#[test]
+fn the_orchestrators_own_config_rewrite_is_adopted_not_drift() {
+    let env = TestEnv::new();
+    if !has_pyyaml() {
+        return;
+    }
+    let script = env.write("fake_run_all.py", REWRITING_RUN_ALL);
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n  command: [python3, {:?}, --config, \"{{config}}\", --run_id, \"{{run_id}}\", --resume]\n",
+            script.display().to_string()
+        ),
+    );
+    env.write(
+        "cfg.yaml",
+        "model_id: m\ntemps: [0.7]\npaths:\n  batch_inputs_dir: data/batch_inputs\nsweep: {}\n",
+    );
+    assert_eq!(
+        env.run(&["init", "r1", "--config", "cfg.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let run = env.root().join("experiments/run_r1");
+    let out = env.run(&["resume", "r1"]);
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("the orchestrator rewrote effective_config.yaml during the session (changed /paths/batch_inputs_dir, /sweep/models, /sweep/temps); adopted"),
+        "{shown}"
+    );
+    // No drift, in rk or for the Python tool set (PyYAML agrees with the hash).
+    assert_pyyaml_agrees(&run, "the adopted rewrite");
+    let state = state_of(&run);
+    assert!(state.get("config_drift").is_none(), "{state}");
+    let session = state["sessions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        session["config_rewritten"]["keys"][0],
+        "/paths/batch_inputs_dir"
+    );
+    let status = env.render(&["status", "r1"]);
+    assert!(status.contains("config    unchanged"), "{status}");
+    assert!(
+        status.contains("the orchestrator rewrote effective_config.yaml"),
+        "{status}"
+    );
+    // prepare was skipped without being marked: the run is completed.
+    assert!(status.starts_with("run r1: completed"), "{status}");
+    assert!(status.contains("prepare  skipped"), "{status}");
+    // The adopted config is RUN@recorded.
+    assert_eq!(
+        env.run(&["diff-config", "r1@recorded", "r1"]).status.code(),
+        Some(0)
+    );
+    // A change after the session ended is drift.
+    let cfg = env.read("experiments/run_r1/effective_config.yaml");
+    env.write(
+        "experiments/run_r1/effective_config.yaml",
+        cfg.replace("0.7", "0.9"),
+    );
+    let out = env.run(&["resume", "r1", "--only-step", "report"]);
+    assert_eq!(out.status.code(), Some(3), "{}", env.render_output(&out));
+}
+
+#[test]
+fn a_python_made_run_gets_its_recorded_config_once_verified() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    python_run(&env, "r1", CFG, &[("prepare", "completed")]);
+    // Nothing recorded yet: the refusal can only list hashes.
+    assert_eq!(
+        env.run(&["diff-config", "r1@recorded", "r1"]).status.code(),
+        Some(2)
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    env.write(
+        "experiments/run_r1/effective_config.yaml",
+        CFG.replace("0.7", "0.9"),
+    );
+    let diff = env.render(&["diff-config", "r1@recorded", "r1"]);
+    assert!(diff.contains("-    0.7\n+    0.9\n"), "{diff}");
+    assert!(diff.contains("[exit status: 1]"), "{diff}");
+    let out = resume(&env, &["resume", "r1"]);
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    assert!(shown.contains("+++ b/r1"), "{shown}");
+}
