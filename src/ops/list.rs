@@ -331,7 +331,13 @@ fn read_file(
     // Never blocks (a FIFO), never reads a device (`/dev/zero`): the row of
     // such a run is `corrupt`, and list goes on.
     let mut file = match crate::store::atomic::open_regular(path) {
-        Ok(f) => f,
+        Ok((_, len)) if len > crate::store::atomic::limit::STATE => {
+            return Err(crate::store::atomic::too_large(
+                len,
+                crate::store::atomic::limit::STATE,
+            ))
+        }
+        Ok((f, _)) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
@@ -342,10 +348,11 @@ fn read_file(
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            if filled as u64 > crate::store::atomic::limit::STATE {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "is larger than rk's bound for a state file",
+            // The file grew while it was read: stop at the bound all the same.
+            if filled as u64 >= crate::store::atomic::limit::STATE {
+                return Err(crate::store::atomic::too_large(
+                    filled as u64,
+                    crate::store::atomic::limit::STATE,
                 ));
             }
             buf.resize(buf.len() * 2, 0);

@@ -11,7 +11,7 @@ mod model;
 pub mod records;
 mod status;
 
-pub use fsck::{fsck, FsckReport};
+pub use fsck::{fsck, prune, FsckReport};
 pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };

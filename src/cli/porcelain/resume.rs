@@ -46,7 +46,11 @@ use std::path::PathBuf;
 /// long as the orchestrator, even if rk is killed, so no second resume can
 /// start meanwhile. SIGINT, SIGTERM and SIGHUP sent to rk are forwarded (a
 /// terminal's Ctrl-C already reaches both). rk exits with the orchestrator's
-/// exit code (128+N when a signal N ended it). A command that cannot be
+/// exit code (128+N when a signal N ended it), and when it is not 0 says so on
+/// stderr (`rk: the orchestrator exited with 3`), so the
+/// orchestrator's 3 is not taken for rk's drift refusal. A failure to record
+/// the session's end (a helper the orchestrator left holding the state lock,
+/// a full disk) is a warning and never replaces that code. A command that cannot be
 /// started is exit 2, with the session recorded as failed to start and the run
 /// unlocked.
 ///
