@@ -18,6 +18,7 @@ pub mod orchestrators;
 pub mod output;
 pub mod project;
 pub mod run_config;
+pub mod slurm;
 pub mod state;
 pub mod store;
 pub mod trials;

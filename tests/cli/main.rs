@@ -27,6 +27,7 @@ mod restore;
 mod resume;
 mod scan_trials;
 mod security;
+mod slurm;
 mod status;
 mod status_md;
 mod stop;
