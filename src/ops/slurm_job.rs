@@ -81,12 +81,14 @@ pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
     }
 }
 
-/// Before a dispatch: a queued or running job refuses it (exit 4, naming
-/// the job), and so does a scheduler that cannot be asked; an ended or
-/// forgotten job is returned so the resume closes its session.
-pub fn check_before_dispatch(
+/// Before a dispatch (or an archive): a queued or running job refuses it
+/// (exit 4, naming the job), and so does a scheduler that cannot be asked;
+/// an ended or forgotten job is returned. `nothing` says what was not done
+/// ("nothing dispatched").
+pub fn refuse_while_live(
     run: &RunDir,
     state: &RunState,
+    nothing: &str,
 ) -> Result<Option<(JobId, Lookup)>, Error> {
     let Some((id, found)) = open_job(state) else {
         return Ok(None);
@@ -95,7 +97,7 @@ pub fn check_before_dispatch(
         Error::refusal(
             Exit::Busy,
             format!(
-                "run {} has Slurm job {id} recorded and the scheduler cannot say whether it still runs: {e}; nothing dispatched",
+                "run {} has Slurm job {id} recorded and the scheduler cannot say whether it still runs: {e}; {nothing}",
                 run.rid
             ),
             Some("check the scheduler (`sinfo`, `squeue --me`), then try again".into()),
@@ -110,7 +112,7 @@ pub fn check_before_dispatch(
             return Err(Error::refusal(
                 Exit::Busy,
                 format!(
-                    "run {} is {} as Slurm job {id} ({}{where_}); nothing dispatched",
+                    "run {} is {} as Slurm job {id} ({}{where_}); {nothing}",
                     run.rid,
                     if job.phase() == Phase::Queued {
                         "queued"

@@ -352,6 +352,14 @@ fn a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it() {
     );
     assert_eq!(jobs_named(&rid).len(), 1, "{:?}", jobs_named(&rid));
     assert_eq!(sessions(&run).len(), 1);
+    // Nor is it archived while its job waits.
+    let archive = env.run(&["archive", &rid, "--allow-incomplete"]);
+    assert_eq!(archive.status.code(), Some(4), "{}", stderr(&archive));
+    assert!(
+        stderr(&archive).contains("nothing archived"),
+        "{}",
+        stderr(&archive)
+    );
 
     // stop --now writes the tokens and cancels the job.
     let stop = env.run(&["stop", &rid, "--now"]);
