@@ -299,26 +299,35 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     let (file, len) = match read_file(&path, buf) {
         Ok(Some(read)) => read,
         Ok(None) => {
-            row.status = running_or(run, OverallStatus::NoState);
+            row.status = running_or(run, settings, OverallStatus::NoState);
             return row;
         }
         Err(e) => {
             row.problem = Some(format!("cannot be read: {e}"));
-            row.status = running_or(run, OverallStatus::Corrupt);
+            row.status = running_or(run, settings, OverallStatus::Corrupt);
             return row;
         }
     };
-    let parsed = serde_json::from_slice::<ListState>(&buf[..len])
-        .map_err(|e| e.to_string())
-        .and_then(|s| match s.schema_version {
-            Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
-            _ => Ok(s),
-        });
+    // Only an object is a state: serde would read a struct from an array too,
+    // and `[]` must be `corrupt` here exactly as in `status` and `fsck`.
+    let is_object = buf[..len]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    let parsed = if is_object {
+        serde_json::from_slice::<ListState>(&buf[..len]).map_err(|e| e.to_string())
+    } else {
+        Err("not a JSON object".to_string())
+    };
+    let parsed = parsed.and_then(|s| match s.schema_version {
+        Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
+        _ => Ok(s),
+    });
     let s = match parsed {
         Ok(s) => s,
         Err(e) => {
             row.problem = Some(e);
-            row.status = running_or(run, OverallStatus::Corrupt);
+            row.status = running_or(run, settings, OverallStatus::Corrupt);
             return row;
         }
     };
@@ -365,7 +374,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {
-        running_or(run, state::from_phases(&steps, &refs))
+        running_or(run, settings, state::from_phases(&steps, &refs))
     };
     row
 }
@@ -387,8 +396,11 @@ fn latest<'a>(times: impl Iterator<Item = &'a str>) -> Option<Timestamp> {
     times.iter().filter_map(|t| Timestamp::parse(t)).max()
 }
 
-fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {
-    if DispatchLock::probe(run).is_some() {
+fn running_or(run: &RunDir, settings: &Settings, status: OverallStatus) -> OverallStatus {
+    if DispatchLock::probe(run).is_some()
+        || !crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
+            .is_empty()
+    {
         OverallStatus::Running
     } else {
         status

@@ -32,3 +32,4 @@ mod status;
 mod status_md;
 mod stop;
 mod write_state;
+mod writers;
