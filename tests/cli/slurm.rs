@@ -655,3 +655,37 @@ fn the_dispatch_argv_reaches_the_job_word_for_word() {
         "the job runs in the project root"
     );
 }
+
+#[test]
+fn a_config_rewritten_by_the_job_is_adopted_when_its_session_closes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_config_rewritten_by_the_job_is_adopted_when_its_session_closes") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("r");
+    // The orchestrator normalises its config at start, as the real one does.
+    slurm_project(
+        &env,
+        &strs(&sh("echo 'output_dir: /scratch/run' >> {config}")),
+        &[],
+    );
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid, "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let st = state(&run);
+    let s = st["sessions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        s["config_rewritten"]["keys"],
+        serde_json::json!(["/output_dir"]),
+        "{s}"
+    );
+    assert!(st
+        .get("config_drift")
+        .is_none_or(|d| d.as_array().is_some_and(|a| a.is_empty())));
+    // Not drift: the next resume plans without --force.
+    let dry = env.run(&["resume", &rid, "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(status.contains("config    unchanged"), "{status}");
+}
