@@ -13,7 +13,7 @@
 //! show is only caught by `rk status`, which reads the whole file.
 
 use crate::clock::Timestamp;
-use crate::project::{Project, RunDir, Settings};
+use crate::project::{Project, RunDir, Settings, Via};
 use crate::slurm::{self, JobId, Lookup};
 use crate::state::{self, OverallStatus, PhaseStatus};
 use crate::store::DispatchLock;
@@ -120,6 +120,23 @@ pub fn list(project: &Project, sort: SortBy) -> Result<Listing, crate::pool::Pan
         Vec::new,
         |buf, rid| row_of(rid, buf),
     )?;
+    if settings.dispatch.via == Via::Slurm {
+        // An orchestrator that rewrites the state from memory may have
+        // dropped rk's sessions from the file; rk's records (in the store)
+        // still name the job. Only for rows where work may be under way.
+        for row in rows.iter_mut() {
+            if row.job.is_none() && row.status == OverallStatus::Interrupted {
+                let run = RunDir {
+                    rid: row.rid.clone(),
+                    path: runs_dir.join(format!("{}{}", settings.run_dir_prefix, row.rid)),
+                };
+                row.job = state::load(&run, settings)
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.open_slurm_job());
+            }
+        }
+    }
     ask_the_scheduler(&mut rows);
     if sort == SortBy::Updated {
         rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
