@@ -413,6 +413,50 @@ def case_status_small(rep, reps, quick):
     rep.target("status (100 trials) < 50 ms", f"{st.median() * 1e3:.1f} ms", st.median() < 0.05)
 
 
+def case_status_slurm(rep, reps, quick):
+    """status on a run whose open session has a real Slurm job (held, so it
+    stays pending): the same run as the local case plus one scheduler call."""
+    if shutil.which("sbatch") is None or subprocess.run(["sinfo", "-h"], capture_output=True).returncode != 0:
+        rep.skip("status on a Slurm run", "no Slurm answers here (`sudo .ci/slurm up` starts one)")
+        return
+    local, _ = run_with_trials(100)
+    p = WORK / "trials100-slurm"
+    shutil.rmtree(p, ignore_errors=True)
+    shutil.copytree(local, p, symlinks=True)
+    run = p / "experiments" / "run_b"
+    job = subprocess.run(["sbatch", "--parsable", "--hold", "--job-name=rk-bench", "--wrap", "true"],
+                         capture_output=True, text=True, check=True).stdout.strip().split(";")[0]
+    try:
+        state = json.loads((run / "run_state.json").read_text())
+        state.setdefault("sessions", []).append({
+            "started_at": "2026-01-01T00:00:00.000000Z", "ended_at": None, "command": ["true"],
+            "steps": [], "exit_code": None, "host": "bench", "pid": None,
+            "slurm": {"job_id": job, "job_name": "rk-bench"}})
+        (run / "run_state.json").write_text(json.dumps(state, indent=2) + "\n")
+        # How many scheduler calls one status makes: Slurm's own clients,
+        # each behind a shim on PATH that counts and then runs the real one.
+        shims = p / ".shims"
+        shims.mkdir()
+        for tool in ["squeue", "scontrol", "sacct", "sinfo"]:
+            real = shutil.which(tool)
+            if real:
+                (shims / tool).write_text(f"#!/bin/sh\necho {tool} >> {sh_quote(shims / 'calls')}\nexec {real} \"$@\"\n")
+                (shims / tool).chmod(0o755)
+        env = dict(os.environ, PATH=f"{shims}:{os.environ['PATH']}")
+        subprocess.run([str(RK), "status", "b"], cwd=p, env=env, capture_output=True, check=True)
+        calls = (shims / "calls").read_text().split() if (shims / "calls").exists() else []
+        loc = Cmd("rk status (100 trials, local)", [RK, "status", "b"], cwd=local)
+        slu = Cmd("rk status (100 trials, Slurm job)", [RK, "status", "b"], cwd=p)
+        sq = Cmd("squeue --jobs ID (one call)", ["squeue", "-h", "--states=all", "--jobs", job], cwd=p)
+        measure([loc, slu, sq], reps)
+        rep.table("status on a run whose job runs under Slurm (pending), 100 trials", [loc, slu, sq])
+        extra = slu.median() - loc.median()
+        rep.target("status on a Slurm run: one scheduler call", f"{len(calls)} ({', '.join(calls)})", calls == ["squeue"])
+        rep.target("status on a Slurm run < 50 ms over local", f"+{extra * 1e3:.1f} ms", extra < 0.05)
+    finally:
+        subprocess.run(["scancel", job], capture_output=True)
+
+
 def case_resume_migrate(rep, reps, quick):
     p, run = run_with_trials(2_000)
     res = Cmd("rk resume --dry-run (2000 trials)", [RK, "resume", "b", "--dry-run"], cwd=p)
@@ -737,6 +781,7 @@ CASES = {
     "scan-trials": case_scan_trials,
     "list": case_list,
     "status": case_status_small,
+    "status-slurm": case_status_slurm,
     "resume-migrate": case_resume_migrate,
     "archive": case_archive,
     "diff-config": case_diff_config,

@@ -18,6 +18,7 @@
 //! two leaves a run that is simply not archived yet; archiving again repairs it.
 
 use crate::error::{Error, Exit};
+use crate::ops::slurm_job;
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, OverallStatus, PhaseStatus};
 use crate::store::{self, atomic, DispatchLock, Holder};
@@ -497,6 +498,8 @@ pub fn archive(
         }
         _ => {}
     }
+    // A run dispatched to Slurm is held by its job, not by the lock above.
+    slurm_job::refuse_while_live(&run, &st, "nothing archived")?;
     let names = st.pipeline(&settings.phases);
     let phase_status = |n: &str| st.phase(n).map(|p| p.status.clone());
     let incomplete: Vec<(String, String)> = names

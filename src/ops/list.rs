@@ -13,7 +13,8 @@
 //! show is only caught by `rk status`, which reads the whole file.
 
 use crate::clock::Timestamp;
-use crate::project::{Project, RunDir, Settings};
+use crate::project::{Project, RunDir, Settings, Via};
+use crate::slurm::{self, JobId, Lookup};
 use crate::state::{self, OverallStatus, PhaseStatus};
 use crate::store::DispatchLock;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -68,6 +69,8 @@ pub struct Row {
     pub updated_from: Option<UpdatedFrom>,
     /// Why the state is corrupt, for a `corrupt` row.
     pub problem: Option<String>,
+    /// The Slurm job of the run's open session.
+    pub job: Option<JobId>,
 }
 
 impl Row {
@@ -117,10 +120,53 @@ pub fn list(project: &Project, sort: SortBy) -> Result<Listing, crate::pool::Pan
         Vec::new,
         |buf, rid| row_of(rid, buf),
     )?;
+    if settings.dispatch.via == Via::Slurm {
+        // An orchestrator that rewrites the state from memory may have
+        // dropped rk's sessions from the file; rk's records (in the store)
+        // still name the job. Only for rows where work may be under way.
+        for row in rows.iter_mut() {
+            if row.job.is_none() && row.status == OverallStatus::Interrupted {
+                let run = RunDir {
+                    rid: row.rid.clone(),
+                    path: runs_dir.join(format!("{}{}", settings.run_dir_prefix, row.rid)),
+                };
+                row.job = state::load(&run, settings)
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.open_slurm_job());
+            }
+        }
+    }
+    ask_the_scheduler(&mut rows);
     if sort == SortBy::Updated {
         rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
     }
     Ok(Listing { rows })
+}
+
+/// Runs whose open session has a Slurm job: one `squeue` call for all of
+/// them; a pending job makes the row `queued`, a running one `running`. A
+/// scheduler that cannot be asked leaves the rows as the phases say (`rk
+/// status` says why).
+fn ask_the_scheduler(rows: &mut [Row]) {
+    let ids: Vec<JobId> = rows
+        .iter()
+        .filter(|r| r.status != OverallStatus::Archived && r.status != OverallStatus::Running)
+        .filter_map(|r| r.job.clone())
+        .collect();
+    let Ok(found) = slurm::lookup(&ids) else {
+        return;
+    };
+    for row in rows.iter_mut() {
+        let Some(id) = &row.job else { continue };
+        if let Some((_, Lookup::Known(job))) = found.iter().find(|(j, _)| j == id) {
+            match job.phase() {
+                slurm::Phase::Queued => row.status = OverallStatus::Queued,
+                slurm::Phase::Running => row.status = OverallStatus::Running,
+                slurm::Phase::Ended => {}
+            }
+        }
+    }
 }
 
 /// The fields of `run_state.json` a row needs, borrowed from the bytes.
@@ -144,6 +190,31 @@ struct ListState<'a> {
     config_drift: Option<Vec<IgnoredAny>>,
     #[serde(default)]
     archive: Option<IgnoredAny>,
+    /// Only for a Slurm job in the last session (read leniently).
+    #[serde(default)]
+    sessions: Option<Vec<ListSession>>,
+}
+
+/// What list needs of a session: whether it is open, and its Slurm job.
+#[derive(Deserialize)]
+struct ListSession {
+    #[serde(default)]
+    ended_at: Option<serde_json::Value>,
+    #[serde(default)]
+    slurm: Option<serde_json::Value>,
+}
+
+impl ListSession {
+    fn open_job(&self) -> Option<JobId> {
+        if !matches!(self.ended_at, None | Some(serde_json::Value::Null)) {
+            return None;
+        }
+        self.slurm
+            .as_ref()?
+            .get("job_id")?
+            .as_str()
+            .and_then(JobId::parse)
+    }
 }
 
 #[derive(Deserialize)]
@@ -189,31 +260,41 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         last_update: None,
         updated_from: None,
         problem: None,
+        job: None,
     };
     let path = state::state_path(run, settings);
     let (file, len) = match read_file(&path, buf) {
         Ok(Some(read)) => read,
         Ok(None) => {
-            row.status = running_or(run, OverallStatus::NoState);
+            row.status = running_or(run, settings, OverallStatus::NoState);
             return row;
         }
         Err(e) => {
             row.problem = Some(format!("cannot be read: {e}"));
-            row.status = running_or(run, OverallStatus::Corrupt);
+            row.status = running_or(run, settings, OverallStatus::Corrupt);
             return row;
         }
     };
-    let parsed = serde_json::from_slice::<ListState>(&buf[..len])
-        .map_err(|e| e.to_string())
-        .and_then(|s| match s.schema_version {
-            Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
-            _ => Ok(s),
-        });
+    // Only an object is a state: serde would read a struct from an array too,
+    // and `[]` must be `corrupt` here exactly as in `status` and `fsck`.
+    let is_object = buf[..len]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    let parsed = if is_object {
+        serde_json::from_slice::<ListState>(&buf[..len]).map_err(|e| e.to_string())
+    } else {
+        Err("not a JSON object".to_string())
+    };
+    let parsed = parsed.and_then(|s| match s.schema_version {
+        Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
+        _ => Ok(s),
+    });
     let s = match parsed {
         Ok(s) => s,
         Err(e) => {
             row.problem = Some(e);
-            row.status = running_or(run, OverallStatus::Corrupt);
+            row.status = running_or(run, settings, OverallStatus::Corrupt);
             return row;
         }
     };
@@ -252,10 +333,15 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
             .map(|m| Timestamp::from_unix_micros(m.mtime() * 1_000_000 + m.mtime_nsec() / 1000));
         row.updated_from = row.last_update.map(|_| UpdatedFrom::Mtime);
     }
+    row.job = s
+        .sessions
+        .as_ref()
+        .and_then(|all| all.last())
+        .and_then(ListSession::open_job);
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {
-        running_or(run, state::from_phases(&steps, &refs))
+        running_or(run, settings, state::from_phases(&steps, &refs))
     };
     row
 }
@@ -277,8 +363,11 @@ fn latest<'a>(times: impl Iterator<Item = &'a str>) -> Option<Timestamp> {
     times.iter().filter_map(|t| Timestamp::parse(t)).max()
 }
 
-fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {
-    if DispatchLock::probe(run).is_some() {
+fn running_or(run: &RunDir, settings: &Settings, status: OverallStatus) -> OverallStatus {
+    if DispatchLock::probe(run).is_some()
+        || !crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
+            .is_empty()
+    {
         OverallStatus::Running
     } else {
         status
@@ -295,7 +384,13 @@ fn read_file(
     // Never blocks (a FIFO), never reads a device (`/dev/zero`): the row of
     // such a run is `corrupt`, and list goes on.
     let mut file = match crate::store::atomic::open_regular(path) {
-        Ok(f) => f,
+        Ok((_, len)) if len > crate::store::atomic::limit::STATE => {
+            return Err(crate::store::atomic::too_large(
+                len,
+                crate::store::atomic::limit::STATE,
+            ))
+        }
+        Ok((f, _)) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
@@ -306,10 +401,11 @@ fn read_file(
     let mut filled = 0;
     loop {
         if filled == buf.len() {
-            if filled as u64 > crate::store::atomic::limit::STATE {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "is larger than rk's bound for a state file",
+            // The file grew while it was read: stop at the bound all the same.
+            if filled as u64 >= crate::store::atomic::limit::STATE {
+                return Err(crate::store::atomic::too_large(
+                    filled as u64,
+                    crate::store::atomic::limit::STATE,
                 ));
             }
             buf.resize(buf.len() * 2, 0);

@@ -1,6 +1,7 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
 
+pub mod adopt;
 pub mod archive;
 pub mod commit;
 pub mod compare;
@@ -14,6 +15,7 @@ pub mod plan;
 pub mod restore;
 pub mod resume;
 pub mod sessions;
+pub mod slurm_job;
 pub mod status;
 pub mod status_md;
 pub mod stop;

@@ -16,8 +16,8 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{archive, gate, migrate, plan, status_md, stop};
-use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
+use crate::ops::{adopt, archive, gate, migrate, plan, slurm_job, status_md, stop};
+use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
@@ -38,6 +38,8 @@ pub struct Options {
     pub command: Option<Vec<String>>,
     /// rk's own command line, written into the dispatch lock file.
     pub invocation: Vec<String>,
+    /// `dispatch.via: slurm`: wait for the job and return its exit code.
+    pub wait: bool,
 }
 
 /// What resume did.
@@ -49,6 +51,13 @@ pub enum Outcome {
     DryRun { argv: Vec<String>, reason: String },
     /// The orchestrator ran and ended with `code`.
     Dispatched { argv: Vec<String>, code: i32 },
+    /// `dispatch.via: slurm`: the job was submitted with `sbatch` and
+    /// recorded; `code` is its exit code when `--wait` waited for it.
+    Submitted {
+        job: crate::slurm::JobId,
+        sbatch: Vec<String>,
+        code: Option<i32>,
+    },
 }
 
 /// Check step flags against the run's phases: unknown step, or from after to.
@@ -192,6 +201,10 @@ pub fn resume(
         )?)
     };
 
+    // An orchestrator rk did not start (resume_run.py's, or one typed by
+    // hand) holds no rk lock: look for it before anything is written.
+    refuse_foreign(run, settings)?;
+
     // 3. The config.
     let chosen = choose_config(run, settings, opts.config.as_deref())?;
 
@@ -219,6 +232,9 @@ pub fn resume(
             )),
         ));
     }
+    // A Slurm job still queued or running refuses (exit 4); the session of
+    // an ended one is closed by this resume's first write.
+    slurm_job::refuse_while_live(run, &state, "nothing dispatched")?;
 
     // 5. Drift.
     let store = Store::new(run);
@@ -233,6 +249,15 @@ pub fn resume(
         &settings.hash_ignore,
     );
     match &check {
+        // A run rk did not create: store the config its hash was verified
+        // against, so a later drift shows as a diff (`RUN@recorded`).
+        Drift::Unchanged { .. } if !opts.dry_run && run_config::recorded(run)?.is_none() => {
+            config_object = Some(store.put_value(&chosen.doc.value)?);
+            notes.push(
+                "the config matches the recorded config_hash; stored as the run's recorded config"
+                    .into(),
+            );
+        }
         Drift::Unchanged { .. } => {}
         Drift::NotRecorded { reason } => {
             writeln!(
@@ -320,6 +345,13 @@ pub fn resume(
         opts.command.as_deref(),
     );
     if opts.dry_run {
+        if settings.dispatch.via == Via::Slurm {
+            let sbatch = slurm_job::command_line(project, run, &argv);
+            return Ok(Outcome::DryRun {
+                argv: sbatch,
+                reason: format!("{reason}; submitted to Slurm"),
+            });
+        }
         return Ok(Outcome::DryRun { argv, reason });
     }
     for message in stop::clear_before(run, began)? {
@@ -329,7 +361,7 @@ pub fn resume(
         }
     }
     // 7. The session start, then the child.
-    let session = Session {
+    let mut session = Session {
         started_at: Some(now.clone()),
         ended_at: Some(None),
         command: Some(argv.clone()),
@@ -338,6 +370,12 @@ pub fn resume(
         host: Some(store::lock::hostname()),
         pid: Some(Some(std::process::id() as i64)),
         ..Session::default()
+    };
+    // With dispatch.via: slurm the job is submitted now, still under the
+    // dispatch lock, and recorded in the session below.
+    let job = match settings.dispatch.via {
+        Via::Slurm => Some(slurm_job::submit(project, run, &argv, &mut session)?),
+        Via::Local => None,
     };
     let start = SessionStart {
         planned_hash: (state.config_hash.clone(), state.config_hash_scheme.clone()),
@@ -351,7 +389,7 @@ pub fn resume(
     if let Probe::Unavailable(message) = &code_now {
         writeln!(err, "rk: warning: code version not recorded: {message}")?
     }
-    let (_, ()) = commit(
+    let recorded = commit(
         project,
         run,
         "resume",
@@ -365,10 +403,24 @@ pub fn resume(
             }
             Ok(())
         },
-    )?;
+    );
+    if let Some(job) = job {
+        return slurm_job::recorded(
+            project,
+            run,
+            job,
+            recorded.map(|_| ()),
+            lock,
+            opts.wait,
+            err,
+        );
+    }
+    recorded?;
 
     let lock = lock.expect("a real resume holds the lock");
     let started = std::time::Instant::now();
+    let child_began = std::time::SystemTime::now();
+    let scheme = run_scheme(&state, settings);
     let result = lock
         .inheritable_fd()
         .map_err(|e| dispatch::SpawnError {
@@ -390,6 +442,20 @@ pub fn resume(
         (None, Some(f)) => format!("resume failed to start: {f}"),
         (None, None) => "resume ended".to_string(),
     };
+    // The orchestrator's own rewrite of its config during the session is
+    // adopted, not drift.
+    let rewrite = match adopt::find(run, settings, scheme, &chosen.doc.value, child_began) {
+        Ok(rewrite) => rewrite,
+        Err(e) => {
+            writeln!(
+                err,
+                "rk: warning: the orchestrator rewrote {} but rk cannot adopt it ({e}); it shows as drift",
+                settings.config_file
+            )?;
+            None
+        }
+    };
+    let ended_at = clock::now().to_string();
     let ended = state::commit(
         run,
         settings,
@@ -405,12 +471,19 @@ pub fn resume(
                 failure.as_deref(),
                 started.elapsed(),
             );
+            if let Some(rewrite) = &rewrite {
+                rewrite.apply(&mut draft.state, &session, settings, &ended_at);
+                draft.config = Some(rewrite.object.clone());
+            }
             Ok(())
         },
     );
     drop(lock);
     match ended {
         Ok((committed, ())) => {
+            if let Some(rewrite) = &rewrite {
+                writeln!(err, "rk: {}", rewrite.describe(&settings.config_file))?;
+            }
             for w in committed.warnings {
                 writeln!(err, "rk: warning: {w}")?;
             }
@@ -908,6 +981,35 @@ fn refuse_drift(
         _ => unreachable!("only drift is refused"),
     };
     Ok(Error::refusal(Exit::Drift, message, Some(hint)))
+}
+
+/// An orchestrator rk did not start is running this run on this host: busy
+/// (exit 4), naming it, before anything is written or cleared.
+fn refuse_foreign(run: &RunDir, settings: &Settings) -> Result<(), Error> {
+    let found = crate::orchestrators::scan(settings);
+    let Some(other) = crate::orchestrators::running(&found, run, settings)
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    Err(Error::refusal(
+        Exit::Busy,
+        format!(
+            "run {} is busy: an orchestrator rk did not start is running it: pid {}{}: {}",
+            run.rid,
+            other.pid,
+            other
+                .since
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default(),
+            shell_words(&other.command)
+        ),
+        Some(format!(
+            "wait for it to end, or ask it to stop with `rk stop {}`",
+            run.rid
+        )),
+    ))
 }
 
 fn short(hash: &str) -> String {

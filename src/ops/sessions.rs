@@ -20,6 +20,8 @@ pub struct Noted {
     pub session_started_at: String,
     /// True when the run had no session and one was made for the note.
     pub new_session: bool,
+    /// What the write path had to say (a crashed session closed, …).
+    pub warnings: Vec<String>,
 }
 
 /// `rk note RUN TEXT [--resume-file PATH]`: record where work stopped and what
@@ -31,7 +33,7 @@ pub fn note(
     resume_file: Option<&str>,
 ) -> Result<Noted, Error> {
     let settings = &project.settings;
-    let (_, noted) = commit(project, run, "note", text, &Expect::Any, |draft| {
+    let (committed, mut noted) = commit(project, run, "note", text, &Expect::Any, |draft| {
         draft.require(run, settings)?;
         Ok(add_note(
             &mut draft.state,
@@ -40,6 +42,7 @@ pub fn note(
             &clock::now().to_string(),
         ))
     })?;
+    noted.warnings = committed.warnings;
     Ok(noted)
 }
 
@@ -70,16 +73,29 @@ fn add_note(state: &mut RunState, text: &str, resume_file: Option<&str>, now: &s
     Noted {
         session_started_at: session.started_at.clone().unwrap_or_default(),
         new_session,
+        warnings: Vec::new(),
     }
 }
 
 /// Every session ever recorded for the run, oldest first, each as its latest
-/// recorded version (JSON objects, unknown fields kept).
-pub fn history(run: &RunDir) -> Result<Vec<Value>, Error> {
+/// recorded version (JSON objects, unknown fields kept), and a warning for
+/// each log line whose snapshot cannot be read: the log is read exactly as
+/// `rk log` reads it, and a damaged snapshot only hides its own sessions.
+pub fn history(run: &RunDir) -> Result<(Vec<Value>, Vec<String>), Error> {
     let store = Store::new(run);
     let mut sessions: Vec<(String, Value)> = Vec::new();
-    for entry in store.read_log()? {
-        let snapshot = store.read_snapshot(&entry.new)?;
+    let mut warnings = Vec::new();
+    for (i, entry) in store.read_log()?.into_iter().enumerate() {
+        let snapshot = match store.read_snapshot(&entry.new) {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push(format!(
+                    "log line {}: its snapshot cannot be read, so the sessions it recorded are not shown: {e}",
+                    i + 1
+                ));
+                continue;
+            }
+        };
         let Some(Value::Array(items)) = snapshot.state.get("sessions") else {
             continue;
         };
@@ -91,7 +107,7 @@ pub fn history(run: &RunDir) -> Result<Vec<Value>, Error> {
             }
         }
     }
-    Ok(sessions.into_iter().map(|(_, v)| v).collect())
+    Ok((sessions.into_iter().map(|(_, v)| v).collect(), warnings))
 }
 
 /// A session is its start, host and pid.
