@@ -4,9 +4,11 @@
 mod archive;
 mod bad_input;
 mod cat_object;
+mod cli_errors;
 mod code_drift;
 mod common;
 mod compare;
+mod completions;
 mod contention;
 mod crash;
 mod demo;
