@@ -106,9 +106,12 @@ fn last_good_suffix(last_good: &Option<ObjectId>) -> String {
 /// The recovery recipe for a corrupt store or state.
 pub fn recovery_hint(rid: &str, last_good: Option<&ObjectId>) -> String {
     match last_good {
-        Some(id) => format!(
-            "recover the last good snapshot with `rk restore {rid} --at {id}` (the same as `rk read-state {rid} --at {id} | rk write-state {rid}`), then run `rk fsck {rid}`"
-        ),
+        Some(id) => {
+            let id = id.short();
+            format!(
+                "recover the last good snapshot with `rk restore {rid} --at {id}` (the same as `rk read-state {rid} --at {id} | rk write-state {rid}`), then run `rk fsck {rid}`"
+            )
+        }
         None => format!(
             "no snapshot can be recovered; move the damaged file aside and run `rk migrate {rid}` to rebuild a state from the files on disk"
         ),
