@@ -4,6 +4,8 @@
 //!
 //! usage: cargo run --release --example bench_history -- PROJECT_ROOT RID N
 
+#![allow(clippy::result_large_err)] // rk::Error is returned whole, as by every rk writer
+
 use rk::project::Project;
 use rk::state::{self, Expect};
 use std::path::PathBuf;
@@ -16,18 +18,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let project = Project::open(PathBuf::from(&args[1]))?;
     let run = project.resolve_run(&args[2])?;
     let n: usize = args[3].parse()?;
-    let mut st = state::load(&run, &project.settings)?.ok_or("the run has no state")?;
+    state::load(&run, &project.settings)?.ok_or("the run has no state")?;
     for i in 0..n {
         // Each snapshot differs: the checkpoint counts up.
-        st.last_checkpoint = Some(serde_json::json!({ "step": i }));
         state::commit(
             &run,
             &project.settings,
-            &st,
             "bench",
             "history",
             &Expect::Any,
-            None,
+            |draft| {
+                draft.state.last_checkpoint = Some(serde_json::json!({ "step": i }));
+                Ok(())
+            },
         )?;
     }
     Ok(())

@@ -20,7 +20,7 @@
 use crate::error::{Error, Exit};
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, OverallStatus, PhaseStatus};
-use crate::store::{self, atomic};
+use crate::store::{self, atomic, DispatchLock, Holder};
 use blake3::hazmat::{
     merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
 };
@@ -480,9 +480,15 @@ pub fn archive(
     if let Some(dest) = &options.dest {
         check_dest(&run, dest)?;
     }
+    // Held for the whole archive (and the move): no resume starts while the
+    // run is being archived or moved.
+    let _dispatch = DispatchLock::try_acquire(
+        &run,
+        &Holder::current(vec!["rk".into(), "archive".into(), run.rid.clone()]),
+    )?;
     let loaded = state::load(&run, settings);
-    let overall = state::overall_status(&run, settings, &loaded);
-    let Some(mut st) = loaded? else {
+    let overall = state::overall_status_of_holder(&run, settings, &loaded);
+    let Some(st) = loaded? else {
         return Err(Error::refusal(
             Exit::Refused,
             format!("run {} has no state; an archive records it", run.rid),
@@ -545,19 +551,31 @@ pub fn archive(
             (n.clone(), serde_json::Value::String(s))
         })
         .collect();
-    let before = st.clone();
     let archived_at = crate::clock::now().to_string();
-    st.archive = Some(serde_json::json!({
+    let record = serde_json::json!({
         "archived_at": archived_at,
         "manifest": MANIFEST,
         "allow_incomplete": options.allow_incomplete,
-    }));
+    });
     // The state commit is fsync-bound and does not need the hashes: it runs
     // while the files are hashed. If hashing fails, the record is taken back.
     let (hashed, committed) = std::thread::scope(|s| {
         let commit = s.spawn(|| {
             let message = format!("archive: {MANIFEST}");
-            state::commit(&run, settings, &st, "archive", &message, &Expect::Any, None)
+            state::commit(&run, settings, "archive", &message, &Expect::Any, |draft| {
+                draft.require(&run, settings)?;
+                // The orchestrator may have written since the checks above.
+                let now = state::overall_status_of_holder(&run, settings, &Ok(Some(draft.state.clone())));
+                if now != overall {
+                    return Err(Error::refusal(
+                        Exit::Busy,
+                        format!("run {} changed from {overall} to {now} while rk was archiving it; nothing archived", run.rid),
+                        Some(format!("run `rk archive {}` again", run.rid)),
+                    ));
+                }
+                draft.state.archive = Some(record.clone());
+                Ok(())
+            })
         });
         let hashed = walk(&run.path, &settings.state_file, &settings.state_lock)
             .and_then(|found| artifacts(&run.path, &found, progress));
@@ -566,22 +584,25 @@ pub fn archive(
             .unwrap_or_else(|_| Err(Error::usage("internal: the state commit panicked", None)));
         (hashed, committed)
     });
-    let committed = committed?;
+    let (committed, ()) = committed?;
     let all = match hashed {
         Ok(all) => all,
         Err(e) => {
             let _ = state::commit(
                 &run,
                 settings,
-                &before,
                 "archive-aborted",
                 "hashing failed; nothing archived",
                 &Expect::Head(committed.id.clone()),
-                None,
+                |draft| {
+                    draft.state.archive = None;
+                    Ok(())
+                },
             );
             return Err(e);
         }
     };
+    let st = &committed.state;
     let trial_list = crate::trials::load(&run.path, &settings.trials_manifest)?;
     let mut trials: Vec<TrialEntry> = trial_list
         .iter()
@@ -615,7 +636,7 @@ pub fn archive(
         schema_version: 1,
         run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
         archived_at,
-        config_hash: st.config_hash.clone(),
+        config_hash: st.recorded_hash().map(String::from),
         config_hash_scheme: st
             .config_hash_scheme
             .clone()

@@ -225,7 +225,9 @@ fn side(
         RunSide {
             rid: run.rid.clone(),
             status,
-            recorded_hash: st.as_ref().and_then(|s| s.config_hash.clone()),
+            recorded_hash: st
+                .as_ref()
+                .and_then(|s| s.recorded_hash().map(String::from)),
             recorded_scheme: st.as_ref().and_then(|s| s.config_hash_scheme.clone()),
             current_c14n,
             migrated: st.as_ref().and_then(|s| s.migrated).unwrap_or(false),

@@ -8,7 +8,7 @@
 
 use crate::clock;
 use crate::error::{Error, Exit};
-use crate::ops::status_md;
+use crate::ops::commit::commit;
 use crate::project::{Project, RunDir, Settings};
 use crate::state::{self, Expect, Gate, RunState};
 
@@ -120,26 +120,24 @@ fn check_phase(phase: &str, state: &RunState, settings: &Settings) -> Result<(),
     }
 }
 
-fn load(run: &RunDir, settings: &Settings) -> Result<RunState, Error> {
-    state::load(run, settings)?.ok_or_else(|| {
-        Error::usage(
-            format!("run {} has no {}", run.rid, settings.state_file),
-            Some(format!(
-                "bring it under rk's care first: rk migrate {}",
-                run.rid
-            )),
-        )
-    })
-}
-
 /// `rk gate add`: a gate on `phase`; re-adding a cleared gate owes it again.
 pub fn add(project: &Project, run: &RunDir, phase: &str, reason: &str) -> Result<GateView, Error> {
     let settings = &project.settings;
-    let mut state = load(run, settings)?;
-    check_phase(phase, &state, settings)?;
+    let message = format!("gate added before {phase}: {reason}");
+    let (_, view) = commit(project, run, "gate", &message, &Expect::Any, |draft| {
+        draft.require(run, settings)?;
+        check_phase(phase, &draft.state, settings)?;
+        set_gate(&mut draft.state, phase, reason, &clock::now().to_string());
+        Ok(gates_view(&draft.state, settings, phase))
+    })?;
+    Ok(view)
+}
+
+/// The gate on `phase` owed (again), keeping the fields rk does not know.
+fn set_gate(state: &mut RunState, phase: &str, reason: &str, now: &str) {
     let gate = Gate {
         reason: Some(reason.to_string()),
-        created_at: Some(Some(clock::now().to_string())),
+        created_at: Some(Some(now.to_string())),
         cleared_at: Some(None),
         cleared_by: Some(None),
         note: Some(None),
@@ -153,16 +151,6 @@ pub fn add(project: &Project, run: &RunDir, phase: &str, reason: &str) -> Result
         }
         None => gates.push((phase.to_string(), gate)),
     }
-    status_md::commit(
-        project,
-        run,
-        &state,
-        "gate",
-        &format!("gate added before {phase}: {reason}"),
-        &Expect::Any,
-        None,
-    )?;
-    Ok(gates_view(&state, settings, phase))
 }
 
 fn gates_view(state: &RunState, settings: &Settings, phase: &str) -> GateView {
@@ -225,28 +213,49 @@ pub enum Cleared {
 /// `rk gate clear`: record who cleared the gate on `phase`, when, and why.
 pub fn clear(project: &Project, run: &RunDir, phase: &str, note: &str) -> Result<Cleared, Error> {
     let settings = &project.settings;
-    let mut state = load(run, settings)?;
-    check_phase(phase, &state, settings)?;
-    let Some(view) = gates(&state, settings)
-        .into_iter()
-        .find(|g| g.phase == phase)
-    else {
-        return Err(Error::refusal(
-            Exit::Usage,
-            format!("run {} has no gate on {phase}", run.rid),
-            Some(format!("`rk gate list {}` shows the gates", run.rid)),
-        ));
-    };
-    if !view.is_owed() {
-        return Ok(Cleared::Already(view));
+    // A gate cleared before is a no-op that writes nothing.
+    if let Some(state) = state::load(run, settings)? {
+        if let Some(view) = gates(&state, settings)
+            .into_iter()
+            .find(|g| g.phase == phase)
+        {
+            if !view.is_owed() {
+                return Ok(Cleared::Already(view));
+            }
+        }
     }
-    let now = clock::now().to_string();
+    let message = format!("gate before {phase} cleared: {note}");
+    let (_, cleared) = commit(project, run, "gate", &message, &Expect::Any, |draft| {
+        draft.require(run, settings)?;
+        check_phase(phase, &draft.state, settings)?;
+        let Some(view) = gates(&draft.state, settings)
+            .into_iter()
+            .find(|g| g.phase == phase)
+        else {
+            return Err(Error::refusal(
+                Exit::Usage,
+                format!("run {} has no gate on {phase}", run.rid),
+                Some(format!("`rk gate list {}` shows the gates", run.rid)),
+            ));
+        };
+        if !view.is_owed() {
+            return Ok(Cleared::Already(view));
+        }
+        clear_gate(&mut draft.state, &view, note, &clock::now().to_string());
+        Ok(Cleared::Now(gates_view(&draft.state, settings, phase)))
+    })?;
+    Ok(cleared)
+}
+
+/// Record the clearing of `view`'s gate in the state (a gate from rk.yaml
+/// gets an entry of its own).
+fn clear_gate(state: &mut RunState, view: &GateView, note: &str, now: &str) {
     let gates = state.gates.get_or_insert_with(Vec::new);
-    let entry = match gates.iter().position(|(p, _)| p == phase) {
+    let entry = match gates.iter().position(|(p, _)| *p == view.phase) {
         Some(i) => &mut gates[i].1,
         None => {
             gates.push((
-                phase.to_string(),
+                view.phase.clone(),
                 Gate {
                     reason: Some(view.reason.clone()),
                     created_at: Some(None),
@@ -256,19 +265,9 @@ pub fn clear(project: &Project, run: &RunDir, phase: &str, note: &str) -> Result
             &mut gates.last_mut().expect("just pushed").1
         }
     };
-    entry.cleared_at = Some(Some(now));
+    entry.cleared_at = Some(Some(now.to_string()));
     entry.cleared_by = Some(Some(who()));
     entry.note = Some(Some(note.to_string()));
-    status_md::commit(
-        project,
-        run,
-        &state,
-        "gate",
-        &format!("gate before {phase} cleared: {note}"),
-        &Expect::Any,
-        None,
-    )?;
-    Ok(Cleared::Now(gates_view(&state, settings, phase)))
 }
 
 #[cfg(test)]

@@ -169,7 +169,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     .map_err(|e| store::io_err(&gitignore, e))?;
 
     let mut new = RunState::new(rid, &phases);
-    new.config_hash = Some(hash.clone());
+    new.config_hash = Some(Some(hash.clone()));
     new.config_hash_scheme = Some(settings.hash_scheme.name().into());
     new.config_path = Some(settings.config_file.clone());
     new.migrated = Some(false);
@@ -184,14 +184,17 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_object = Store::new(&tmp_run).put_value(&as_run.value)?;
     let mut run_settings = settings.clone();
     run_settings.phases = phases.clone();
-    let committed = state::commit(
+    let (committed, ()) = state::commit(
         &tmp_run,
         &run_settings,
-        &new,
         "init",
         &format!("rk init --config {shown}"),
         &Expect::NoHead,
-        Some(config_object.clone()),
+        |draft| {
+            draft.state = new;
+            draft.config = Some(config_object.clone());
+            Ok(())
+        },
     )?;
     warnings.extend(committed.warnings);
     tmp.persist(&run.path).map_err(|e| match e {

@@ -256,23 +256,21 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .map(|(n, p)| (n.as_str(), PhaseStatus::parse(&p.status)))
         .collect();
     let refs: Vec<(&str, &PhaseStatus)> = statuses.iter().map(|(n, s)| (*n, s)).collect();
-    let pipeline = state::pipeline_of(
-        s.pipeline.as_ref(),
-        &settings.phases,
-        phases.iter().map(|(n, _)| n.as_str()),
-    );
-    row.phase = pipeline
+    // The steps the orchestrator knows; phases the state lists beyond them
+    // neither become the current phase nor decide completion.
+    let steps = state::pipeline_of(s.pipeline.as_ref(), &settings.phases, std::iter::empty());
+    let status_of = |name: &str| refs.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+    let skipped = state::skipped(&steps, status_of);
+    row.phase = steps
         .iter()
         .enumerate()
         .find(|(_, name)| {
-            !refs
-                .iter()
-                .any(|(n, s)| n == name && **s == PhaseStatus::Completed)
+            status_of(name) != Some(&PhaseStatus::Completed) && !skipped.contains(&name.as_str())
         })
         .map(|(i, name)| CurrentPhase {
             name: name.clone(),
             index: i + 1,
-            count: pipeline.len(),
+            count: steps.len(),
         });
     row.migrated = s.migrated.unwrap_or(false);
     row.config_hash = s.config_hash.map(Cow::into_owned);
@@ -290,7 +288,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {
-        running_or(run, state::from_phases(&pipeline, &refs))
+        running_or(run, state::from_phases(&steps, &refs))
     };
     row
 }

@@ -39,9 +39,9 @@ use crate::canon::{self, Scheme};
 use crate::clock::{self, Timestamp};
 use crate::drift;
 use crate::error::{Error, Exit};
-use crate::ops::status_md;
+use crate::ops::commit::commit;
 use crate::project::{Project, RunDir};
-use crate::state::{self, Expect, Note, Phase, PhaseStatus, RunState};
+use crate::state::{self, Expect, Found, Note, Phase, PhaseStatus, RunState};
 use crate::store::{self, atomic, ObjectId, StateLock, Store};
 use crate::trials::{self, evidence, Concern, EvidenceRule, EvidenceStatus, ManifestView};
 use std::path::{Path, PathBuf};
@@ -217,7 +217,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
     let mut scheme = settings.hash_scheme;
     let has_state = match state::load(run, settings) {
         Ok(Some(old)) => {
-            if old.config_hash.as_deref().is_some_and(|h| !h.is_empty()) {
+            if old.recorded_hash().is_some() {
                 if let Some(s) = drift::recorded_scheme(old.config_hash_scheme.as_deref()) {
                     scheme = s;
                 }
@@ -493,7 +493,6 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         }
     }
 
-    let new = planned_state(project, run, plan, &stamp)?;
     let config_id = match &plan.config_value {
         Some(value) => Some(Store::new(run).put_value(value)?),
         None => None,
@@ -502,15 +501,28 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
         _ => format!("migrated from {} trials", plan.trials),
     };
-    let committed = status_md::commit(
-        project,
-        run,
-        &new,
-        "migrate",
-        &message,
-        &Expect::Any,
-        config_id,
-    )?;
+    let (committed, ()) = commit(project, run, "migrate", &message, &Expect::Any, |draft| {
+        let old = match (plan.action, &draft.found) {
+            (Action::Migrate, Found::Missing) => None,
+            (Action::Migrate, _) => {
+                return Err(Error::refusal(
+                    Exit::Busy,
+                    format!(
+                        "{} was written by someone else while rk planned the migration; nothing was migrated",
+                        settings.state_file
+                    ),
+                    Some(format!("look at it with `rk status {}`", run.rid)),
+                ))
+            }
+            (_, Found::Valid) => Some(std::mem::take(&mut draft.state)),
+            (_, _) => None,
+        };
+        draft.state = planned_state(project, run, plan, old, &stamp);
+        if config_id.is_some() {
+            draft.config = config_id.clone();
+        }
+        Ok(())
+    })?;
     applied.snapshot = Some(committed.id);
     applied.observed = committed.observed;
     applied.warnings.extend(committed.warnings);
@@ -528,24 +540,20 @@ fn pipeline_rules(settings: &crate::project::Settings) -> Vec<(String, EvidenceR
         .collect()
 }
 
-/// The state a plan writes: for a rebuild, the old state keeps what evidence
+/// The state a plan writes: for a rebuild, the old state (as read under the
+/// lock) keeps what evidence
 /// cannot give back (sessions, other notes, drift records, gates, unknown
 /// fields); phases, config hash and this migration's notes come from the plan.
 pub fn planned_state(
     project: &Project,
     run: &RunDir,
     plan: &Plan,
+    old: Option<RunState>,
     stamp: &str,
-) -> Result<RunState, Error> {
+) -> RunState {
     let settings = &project.settings;
-    let mut new = match plan.action {
-        Action::Rebuild => match state::load(run, settings) {
-            Ok(Some(old)) => old,
-            Ok(None) | Err(state::Error::Corrupt { .. }) => {
-                RunState::new(&run.rid, &settings.phases)
-            }
-            Err(e) => return Err(e.into()),
-        },
+    let mut new = match (plan.action, old) {
+        (Action::Rebuild, Some(old)) => old,
         _ => RunState::new(&run.rid, &settings.phases),
     };
     new.schema_version = Some(1);
@@ -562,7 +570,7 @@ pub fn planned_state(
         })
         .collect();
     let config = plan.config.as_ref();
-    new.config_hash = config.and_then(|c| c.hash.clone());
+    new.config_hash = config.and_then(|c| c.hash.clone()).map(Some);
     new.config_hash_scheme = config
         .filter(|c| c.hash.is_some())
         .map(|c| c.scheme.name().to_string());
@@ -580,8 +588,7 @@ pub fn planned_state(
             extra: Default::default(),
         });
     }
-
-    Ok(new)
+    new
 }
 
 /// The run dir relative path of a file the plan names, for messages.

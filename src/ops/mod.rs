@@ -2,6 +2,7 @@
 //! returns what happened; nothing here parses arguments or picks colours.
 
 pub mod archive;
+pub mod commit;
 pub mod compare;
 pub mod demo;
 pub mod diff_config;
@@ -9,6 +10,7 @@ pub mod gate;
 pub mod init;
 pub mod list;
 pub mod migrate;
+pub mod plan;
 pub mod restore;
 pub mod resume;
 pub mod sessions;

@@ -7,7 +7,7 @@
 //! `observed` snapshot, so restoring never loses anything.
 
 use crate::error::{Error, Exit};
-use crate::ops::status_md;
+use crate::ops::commit::commit;
 use crate::project::{Project, RunDir};
 use crate::state::{Expect, RunState};
 use crate::store::{ObjectId, Store};
@@ -57,14 +57,16 @@ pub fn restore(project: &Project, run: &RunDir, at: Option<&str>) -> Result<Rest
             )),
         )
     })?;
-    let committed = status_md::commit(
+    let (committed, ()) = commit(
         project,
         run,
-        &state,
         "restore",
         &format!("restored from {}", snapshot.id),
         &Expect::Any,
-        None,
+        |draft| {
+            draft.state = state;
+            Ok(())
+        },
     )?;
     Ok(Restored {
         from: snapshot.id,

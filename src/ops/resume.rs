@@ -14,11 +14,12 @@ use crate::code_version::{self, CodeDrift, Probe};
 use crate::dispatch::{self, Placeholders, StepRange};
 use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
+use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{gate, migrate, status_md, stop};
+use crate::ops::{archive, gate, migrate, plan, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
 use crate::run_config;
-use crate::state::{self, DriftRecord, Expect, Note, PhaseStatus, RunState, Session};
+use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
 use serde_json::json;
 use std::io::Write;
@@ -48,14 +49,6 @@ pub enum Outcome {
     DryRun { argv: Vec<String>, reason: String },
     /// The orchestrator ran and ended with `code`.
     Dispatched { argv: Vec<String>, code: i32 },
-}
-
-/// The first phase that is not completed, in pipeline order.
-pub fn first_unfinished(state: &RunState, phases: &[String]) -> Option<String> {
-    phases
-        .iter()
-        .find(|p| state.phase(p).map(|ph| &ph.status) != Some(&PhaseStatus::Completed))
-        .cloned()
 }
 
 /// Check step flags against the run's phases: unknown step, or from after to.
@@ -169,12 +162,14 @@ pub fn resume(
     err: &mut dyn Write,
 ) -> Result<Outcome, Error> {
     let settings = &project.settings;
+    // A stop token written from now on is for the orchestrator about to start.
+    let began = std::time::SystemTime::now();
     // 1. Bad step flags are refused before anything touches the disk (the
     // lock file included); checked again below against the state read
     // under the lock.
     if let (Some(steps), Ok(loaded)) = (&opts.steps, state::load(run, settings)) {
         let phases = match loaded {
-            Some(state) => state.pipeline(&settings.phases),
+            Some(state) => state.steps(&settings.phases),
             None => settings.phases.clone(),
         };
         validate_steps(steps, &phases)?;
@@ -205,9 +200,24 @@ pub fn resume(
         Some(state) => state,
         None => migrate_first(project, run, opts.dry_run, err)?,
     };
-    let phases = state.pipeline(&settings.phases);
+    // The steps the orchestrator knows: a phase the state lists beyond them
+    // is kept and shown, never passed as a step.
+    let phases = state.steps(&settings.phases);
     if let Some(steps) = &opts.steps {
         validate_steps(steps, &phases)?;
+    }
+    if state.is_archived() && run.path.join(archive::MANIFEST).is_file() && !opts.force {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "run {} is archived; resuming it would change the files its archive manifest records",
+                run.rid
+            ),
+            Some(format!(
+                "`rk verify {0}` checks the archive; to resume it anyway (the archive then no longer matches): rk resume {0} --force",
+                run.rid
+            )),
+        ));
     }
 
     // 5. Drift.
@@ -215,8 +225,9 @@ pub fn resume(
     let now = clock::now().to_string();
     let mut config_object: Option<ObjectId> = None;
     let mut notes: Vec<String> = Vec::new();
+    let mut adopt: Option<(String, Scheme)> = None;
     let check = drift::check(
-        state.config_hash.as_deref(),
+        state.recorded_hash(),
         state.config_hash_scheme.as_deref(),
         &chosen.doc,
         &settings.hash_ignore,
@@ -228,7 +239,11 @@ pub fn resume(
                 err,
                 "rk: warning: {reason}; recording the current config's hash so later drift is caught"
             )?;
-            adopt_config(&mut state, &chosen, settings)?;
+            let scheme = run_scheme(&state, settings);
+            adopt = Some((
+                drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?,
+                scheme,
+            ));
             notes.push(format!("config hash recorded at resume ({reason})"));
             if !opts.dry_run {
                 config_object = Some(store.put_value(&chosen.doc.value)?);
@@ -256,31 +271,44 @@ pub fn resume(
     let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
-    // 6. The plan.
-    let (steps, reason) = match &opts.steps {
-        Some(steps) => (
-            steps.clone(),
-            "the steps named on the command line".to_string(),
-        ),
-        None => match first_unfinished(&state, &phases) {
-            Some(first) => (
-                StepRange::Range {
-                    from: Some(first.clone()),
-                    to: None,
-                },
-                format!("{first} is the first phase not completed"),
-            ),
-            None => {
-                writeln!(
-                    err,
-                    "rk: nothing to resume: every phase of run {} is completed",
-                    run.rid
-                )?;
-                return Ok(Outcome::NothingToResume);
-            }
-        },
+    // 6. The plan: rk's reading of the run, and the step flags rk.yaml
+    // `dispatch.plan` gives the orchestrator.
+    let reading = plan::read(project, run, &state);
+    let (covered, flags, reason) = match plan::decide(
+        settings.dispatch.plan,
+        opts.steps.as_ref(),
+        &reading,
+        &phases,
+    ) {
+        plan::Decision::Nothing => {
+            writeln!(
+                err,
+                "rk: nothing to resume: run {} is completed and its outputs are all there",
+                run.rid
+            )?;
+            return Ok(Outcome::NothingToResume);
+        }
+        plan::Decision::Dispatch {
+            covered,
+            flags,
+            reason,
+        } => (covered, flags, reason),
     };
-    let (steps, reason) = apply_gates(run, &state, settings, &phases, steps, reason, err)?;
+    let (gated, reason) = apply_gates(run, &state, settings, &phases, covered, reason, err)?;
+    let session_steps: Vec<String> = gated.phases(&phases).to_vec();
+    let steps = match (&flags, gated) {
+        // The flags the plan gives, with the `--to_step` a gate requires.
+        (StepRange::Range { from, to: None }, StepRange::Range { to: Some(to), .. })
+            if opts.steps.is_none() =>
+        {
+            StepRange::Range {
+                from: from.clone(),
+                to: Some(to),
+            }
+        }
+        (_, gated) if opts.steps.is_some() => gated,
+        _ => flags.clone(),
+    };
     let config_arg = chosen_config_arg(run, settings, &chosen);
     let argv = dispatch::argv(
         &settings.dispatch,
@@ -294,64 +322,49 @@ pub fn resume(
     if opts.dry_run {
         return Ok(Outcome::DryRun { argv, reason });
     }
-    for token in [stop::STOP_REQUESTED, stop::STOP_NOW] {
-        let path = run.path.join(token);
-        if path.symlink_metadata().is_ok() {
-            let cleared = format!("{token}.cleared.{}", clock::file_stamp(clock::now()));
-            std::fs::rename(&path, run.path.join(&cleared)).map_err(|e| store::io_err(&path, e))?;
-            writeln!(err, "rk: cleared a leftover {token} (kept as {cleared})")?;
-            notes.push(format!("cleared a leftover {token} (kept as {cleared})"));
+    for message in stop::clear_before(run, began)? {
+        writeln!(err, "rk: {message}")?;
+        if message.starts_with("cleared") {
+            notes.push(message);
         }
     }
-    if state.stop_requested == Some(true) {
-        state.stop_requested = Some(false);
-    }
-
     // 7. The session start, then the child.
-    let covered: Vec<String> = steps.phases(&phases).to_vec();
-    let mut session = Session {
+    let session = Session {
         started_at: Some(now.clone()),
         ended_at: Some(None),
         command: Some(argv.clone()),
-        steps: Some(covered),
+        steps: Some(session_steps),
         exit_code: Some(None),
         host: Some(store::lock::hostname()),
         pid: Some(Some(std::process::id() as i64)),
         ..Session::default()
     };
-    match &code_now {
-        Probe::Version(v) => {
-            session.extra.insert("code_version".into(), v.to_json());
-            if code_version::first_recorded(&state).is_none() {
-                state.extra.insert("code_version".into(), v.to_json());
-            }
-        }
-        Probe::NotARepository => {}
-        Probe::Unavailable(message) => {
-            writeln!(err, "rk: warning: code version not recorded: {message}")?
-        }
+    let start = SessionStart {
+        planned_hash: (state.config_hash.clone(), state.config_hash_scheme.clone()),
+        adopt,
+        code_drift: state.extra.get("code_drift").cloned(),
+        code_now: &code_now,
+        notes: &notes,
+        session: session.clone(),
+        now: &now,
+    };
+    if let Probe::Unavailable(message) = &code_now {
+        writeln!(err, "rk: warning: code version not recorded: {message}")?
     }
-    for message in &notes {
-        state.notes.get_or_insert_with(Vec::new).push(Note {
-            created_by: Some("rk resume".into()),
-            created_at: Some(now.clone()),
-            message: Some(message.clone()),
-            ..Note::default()
-        });
-    }
-    state
-        .sessions
-        .get_or_insert_with(Vec::new)
-        .push(session.clone());
-    trim_sessions(&mut state, settings.sessions_keep);
-    status_md::commit(
+    let (_, ()) = commit(
         project,
         run,
-        &state,
         "resume",
         &format!("resume: {}", shell_words(&argv)),
         &Expect::Any,
-        config_object,
+        |draft| {
+            draft.require(run, settings)?;
+            start.apply(run, settings, &mut draft.state)?;
+            if config_object.is_some() {
+                draft.config = config_object.clone();
+            }
+            Ok(())
+        },
     )?;
 
     let lock = lock.expect("a real resume holds the lock");
@@ -364,26 +377,130 @@ pub fn resume(
         })
         .and_then(|_| dispatch::run_child(&argv, &project.root));
 
-    // 8. The session end.
+    // 8. The session end, recorded while the run is still held; then the
+    // lock is released and STATUS.md says what is true now. A failure to
+    // record the end never replaces the orchestrator's exit code: the next
+    // rk command that writes the run closes the session.
     let (code, failure) = match &result {
         Ok(exit) => (Some(exit.code), None),
         Err(e) => (None, Some(e.to_string())),
     };
-    let mut after = match state::load(run, settings) {
-        Ok(Some(s)) => s,
-        Ok(None) => state.clone(),
-        Err(e) => {
-            writeln!(err, "rk: warning: the session end is not recorded: {e}")?;
-            drop(lock);
-            return finish(result, argv);
-        }
+    let message = match (code, &failure) {
+        (Some(code), _) => format!("resume exited {code}"),
+        (None, Some(f)) => format!("resume failed to start: {f}"),
+        (None, None) => "resume ended".to_string(),
     };
-    let sessions = after.sessions.get_or_insert_with(Vec::new);
-    let ended = clock::now().to_string();
-    let mine = sessions
+    let ended = state::commit(
+        run,
+        settings,
+        "resume-exit",
+        &message,
+        &Expect::Any,
+        |draft| {
+            draft.require(run, settings)?;
+            end_session(
+                &mut draft.state,
+                &session,
+                code,
+                failure.as_deref(),
+                started.elapsed(),
+            );
+            Ok(())
+        },
+    );
+    drop(lock);
+    match ended {
+        Ok((committed, ())) => {
+            for w in committed.warnings {
+                writeln!(err, "rk: warning: {w}")?;
+            }
+        }
+        Err(e) => writeln!(
+            err,
+            "rk: warning: the end of this session is not recorded ({e}); the next rk command that writes run {} records it",
+            run.rid
+        )?,
+    }
+    if let Some(w) = status_md::refresh(project, run) {
+        writeln!(err, "rk: warning: {w}")?;
+    }
+    finish(result, argv)
+}
+
+/// What a resume records when its session starts, applied to the state as
+/// read under `.state.lock`.
+struct SessionStart<'a> {
+    /// `config_hash` and its scheme as the plan saw them: if someone changed
+    /// them since, the drift check is stale and the resume stops.
+    planned_hash: (Option<Option<String>>, Option<String>),
+    /// The hash (and its scheme) recorded now: the run had none.
+    adopt: Option<(String, Scheme)>,
+    /// rk's code drift records (a forced code drift adds one).
+    code_drift: Option<serde_json::Value>,
+    code_now: &'a Probe,
+    notes: &'a [String],
+    session: Session,
+    now: &'a str,
+}
+
+impl SessionStart<'_> {
+    fn apply(&self, run: &RunDir, settings: &Settings, state: &mut RunState) -> Result<(), Error> {
+        let found = (state.config_hash.clone(), state.config_hash_scheme.clone());
+        if found != self.planned_hash {
+            return Err(Error::refusal(
+                Exit::Busy,
+                format!(
+                    "the config_hash of run {} changed while rk was checking it; nothing dispatched",
+                    run.rid
+                ),
+                Some(format!("run `rk resume {}` again", run.rid)),
+            ));
+        }
+        if let Some((hash, scheme)) = &self.adopt {
+            record_hash(state, hash, *scheme, settings);
+        }
+        if let Some(records) = &self.code_drift {
+            state.extra.insert("code_drift".into(), records.clone());
+        }
+        let mut session = self.session.clone();
+        if let Probe::Version(v) = self.code_now {
+            session.extra.insert("code_version".into(), v.to_json());
+            if code_version::first_recorded(state).is_none() {
+                state.extra.insert("code_version".into(), v.to_json());
+            }
+        }
+        for message in self.notes {
+            state.notes.get_or_insert_with(Vec::new).push(Note {
+                created_by: Some("rk resume".into()),
+                created_at: Some(self.now.to_string()),
+                message: Some(message.clone()),
+                ..Note::default()
+            });
+        }
+        if state.stop_requested == Some(true) {
+            state.stop_requested = Some(false);
+        }
+        state.sessions.get_or_insert_with(Vec::new).push(session);
+        Ok(())
+    }
+}
+
+/// Close `session` in `state`: its end time, exit code (none when the
+/// orchestrator could not be started) and duration. Found by its key; rk's
+/// records put it back if the orchestrator's rewrite dropped it.
+fn end_session(
+    state: &mut RunState,
+    session: &Session,
+    code: Option<i32>,
+    failure: Option<&str>,
+    elapsed: std::time::Duration,
+) {
+    let sessions = state.sessions.get_or_insert_with(Vec::new);
+    let key = state::records::session_key(session);
+    let index = match sessions
         .iter()
-        .position(|s| s.started_at == session.started_at && s.pid == session.pid);
-    let index = match mine {
+        .position(|s| state::records::session_key(s) == key)
+    {
         Some(i) => i,
         None => {
             sessions.push(session.clone());
@@ -391,32 +508,14 @@ pub fn resume(
         }
     };
     let entry = &mut sessions[index];
-    entry.ended_at = Some(Some(ended));
+    entry.ended_at = Some(Some(clock::now().to_string()));
     entry.exit_code = Some(code.map(i64::from));
-    entry.extra.insert(
-        "duration_ms".into(),
-        json!(started.elapsed().as_millis() as u64),
-    );
-    if let Some(message) = &failure {
+    entry
+        .extra
+        .insert("duration_ms".into(), json!(elapsed.as_millis() as u64));
+    if let Some(message) = failure {
         entry.extra.insert("error".into(), json!(message));
     }
-    trim_sessions(&mut after, settings.sessions_keep);
-    let message = match (code, &failure) {
-        (Some(code), _) => format!("resume exited {code}"),
-        (None, Some(f)) => format!("resume failed to start: {f}"),
-        (None, None) => "resume ended".to_string(),
-    };
-    status_md::commit(
-        project,
-        run,
-        &after,
-        "resume-exit",
-        &message,
-        &Expect::Any,
-        None,
-    )?;
-    drop(lock);
-    finish(result, argv)
 }
 
 /// `--force` past config drift: record it in `config_drift` (both hashes and
@@ -436,25 +535,36 @@ fn force_drift(
     err: &mut dyn Write,
 ) -> Result<Option<ObjectId>, Error> {
     let settings = &project.settings;
-    let expected = state.config_hash.clone().unwrap_or_default();
-    let (new_hash, new_scheme) = adopt_config(state, chosen, settings)?;
-    let mut record = DriftRecord {
-        detected_at: Some(now.to_string()),
-        expected: Some(expected.clone()),
-        actual: Some(new_hash.clone()),
-        forced: Some(true),
-        ..DriftRecord::default()
+    let planned = (state.config_hash.clone(), state.config_hash_scheme.clone());
+    let expected = state.recorded_hash().unwrap_or_default().to_string();
+    let unverifiable = match check {
+        Drift::Unverifiable { reason, .. } => Some(reason.clone()),
+        _ => None,
     };
-    record
-        .extra
-        .insert("expected_scheme".into(), json!(old_scheme.name()));
-    record
-        .extra
-        .insert("actual_scheme".into(), json!(new_scheme.name()));
-    if let Drift::Unverifiable { reason, .. } = check {
-        record.extra.insert("unverifiable".into(), json!(reason));
-    }
-    state.config_drift.get_or_insert_with(Vec::new).push(record);
+    let scheme = run_scheme(state, settings);
+    let new_hash = drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?;
+    let new_scheme = scheme;
+    let force = |state: &mut RunState| {
+        record_hash(state, &new_hash, new_scheme, settings);
+        let mut record = DriftRecord {
+            detected_at: Some(now.to_string()),
+            expected: Some(expected.clone()),
+            actual: Some(new_hash.clone()),
+            forced: Some(true),
+            ..DriftRecord::default()
+        };
+        record
+            .extra
+            .insert("expected_scheme".into(), json!(old_scheme.name()));
+        record
+            .extra
+            .insert("actual_scheme".into(), json!(new_scheme.name()));
+        if let Some(reason) = &unverifiable {
+            record.extra.insert("unverifiable".into(), json!(reason));
+        }
+        state.config_drift.get_or_insert_with(Vec::new).push(record);
+    };
+    force(state);
     writeln!(
         err,
         "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({new_scheme})",
@@ -474,19 +584,31 @@ fn force_drift(
         )?;
     }
     let id = Store::new(run).put_value(&chosen.doc.value)?;
-    status_md::commit(
-        project,
-        run,
-        state,
-        "drift",
-        &format!(
-            "config drift forced: {} -> {}",
-            short(&expected),
-            short(&new_hash)
-        ),
-        &Expect::Any,
-        Some(id.clone()),
-    )?;
+    let message = format!(
+        "config drift forced: {} -> {}",
+        short(&expected),
+        short(&new_hash)
+    );
+    commit(project, run, "drift", &message, &Expect::Any, |draft| {
+        draft.require(run, settings)?;
+        if (
+            draft.state.config_hash.clone(),
+            draft.state.config_hash_scheme.clone(),
+        ) != planned
+        {
+            return Err(Error::refusal(
+                Exit::Busy,
+                format!(
+                    "the config_hash of run {} changed while rk was checking it; nothing recorded or dispatched",
+                    run.rid
+                ),
+                Some(format!("run `rk resume {} --force` again", run.rid)),
+            ));
+        }
+        force(&mut draft.state);
+        draft.config = Some(id.clone());
+        Ok(())
+    })?;
     Ok(Some(id))
 }
 
@@ -590,7 +712,13 @@ fn migrate_first(
             "rk: run {} has no {}; `rk resume` would migrate it first (see `rk migrate {} --dry-run`)",
             run.rid, project.settings.state_file, run.rid
         )?;
-        return migrate::planned_state(project, run, &plan, &clock::now().to_string());
+        return Ok(migrate::planned_state(
+            project,
+            run,
+            &plan,
+            None,
+            &clock::now().to_string(),
+        ));
     }
     writeln!(
         err,
@@ -680,22 +808,14 @@ fn finish(
     }
 }
 
-/// Point the state at the chosen config under the run's own scheme (rk never
-/// changes it; a state with no usable scheme takes rk.yaml `hash.scheme`);
-/// returns the new hash and its scheme.
-fn adopt_config(
-    state: &mut RunState,
-    chosen: &ChosenConfig,
-    settings: &Settings,
-) -> Result<(String, Scheme), Error> {
-    let scheme = run_scheme(state, settings);
-    let hash = drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?;
-    state.config_hash = Some(hash.clone());
+/// Point the state at a config's hash, computed under the run's own scheme
+/// (see [`run_scheme`]: rk never changes it).
+fn record_hash(state: &mut RunState, hash: &str, scheme: Scheme, settings: &Settings) {
+    state.config_hash = Some(Some(hash.to_string()));
     state.config_hash_scheme = Some(scheme.name().into());
     if state.config_path.is_none() {
         state.config_path = Some(settings.config_file.clone());
     }
-    Ok((hash, scheme))
 }
 
 /// The scheme a run's hashes are recorded under: the one its state names
@@ -703,16 +823,6 @@ fn adopt_config(
 /// when the state names one rk does not know.
 pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
     drift::recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
-}
-
-/// Keep the last `keep` sessions in the working state; older ones stay in
-/// the snapshot history (`rk log --sessions`).
-fn trim_sessions(state: &mut RunState, keep: usize) {
-    if let Some(sessions) = state.sessions.as_mut() {
-        if sessions.len() > keep {
-            sessions.drain(..sessions.len() - keep);
-        }
-    }
 }
 
 /// `{config}` as the orchestrator should see it: an absolute path.
@@ -731,13 +841,8 @@ fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -
 fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
     let path = run_config::current_path(run, settings);
     if let Ok(old) = canon::read_config_file(&path) {
-        let backup = run.path.join(format!(
-            "{}.replaced.{}",
-            settings.config_file,
-            clock::file_stamp(clock::now())
-        ));
-        atomic::write_atomic(&backup, &old, atomic::FILE_MODE)
-            .map_err(|e| store::io_err(&backup, e))?;
+        atomic::write_aside(&path, "replaced", &clock::file_stamp(clock::now()), &old)
+            .map_err(|e| store::io_err(&path, e))?;
     }
     atomic::write_atomic(&path, bytes, atomic::FILE_MODE).map_err(|e| store::io_err(&path, e))?;
     Ok(())

@@ -7,9 +7,9 @@
 
 use crate::clock;
 use crate::error::Error;
-use crate::ops::status_md;
+use crate::ops::commit::commit;
 use crate::project::{Project, RunDir};
-use crate::state::{self, Expect, Session};
+use crate::state::{Expect, RunState, Session};
 use crate::store::Store;
 use serde_json::Value;
 
@@ -31,22 +31,26 @@ pub fn note(
     resume_file: Option<&str>,
 ) -> Result<Noted, Error> {
     let settings = &project.settings;
-    let mut state = state::load(run, settings)?.ok_or_else(|| {
-        Error::usage(
-            format!("run {} has no {}", run.rid, settings.state_file),
-            Some(format!(
-                "bring it under rk's care first: rk migrate {}",
-                run.rid
-            )),
-        )
+    let (_, noted) = commit(project, run, "note", text, &Expect::Any, |draft| {
+        draft.require(run, settings)?;
+        Ok(add_note(
+            &mut draft.state,
+            text,
+            resume_file,
+            &clock::now().to_string(),
+        ))
     })?;
-    let now = clock::now().to_string();
+    Ok(noted)
+}
+
+/// The note as a change: on the latest session, or on a new one.
+fn add_note(state: &mut RunState, text: &str, resume_file: Option<&str>, now: &str) -> Noted {
     let sessions = state.sessions.get_or_insert_with(Vec::new);
     let new_session = sessions.is_empty();
     if new_session {
         sessions.push(Session {
-            started_at: Some(now.clone()),
-            ended_at: Some(Some(now.clone())),
+            started_at: Some(now.to_string()),
+            ended_at: Some(Some(now.to_string())),
             command: Some(vec!["rk".into(), "note".into()]),
             steps: Some(Vec::new()),
             exit_code: Some(None),
@@ -60,13 +64,13 @@ pub fn note(
     if let Some(path) = resume_file {
         session.resume_file = Some(Some(path.to_string()));
     }
-    session.extra.insert("noted_at".into(), Value::String(now));
-    let started = session.started_at.clone().unwrap_or_default();
-    status_md::commit(project, run, &state, "note", text, &Expect::Any, None)?;
-    Ok(Noted {
-        session_started_at: started,
+    session
+        .extra
+        .insert("noted_at".into(), Value::String(now.to_string()));
+    Noted {
+        session_started_at: session.started_at.clone().unwrap_or_default(),
         new_session,
-    })
+    }
 }
 
 /// Every session ever recorded for the run, oldest first, each as its latest

@@ -35,6 +35,9 @@ pub struct PhaseLine {
     /// The phase's `last_error` when it is not null: the text of a string,
     /// else the JSON of the value.
     pub last_error: Option<String>,
+    /// Not started although a later step completed: the orchestrator skipped
+    /// it (its outputs existed) without marking it. Shown as `skipped`.
+    pub skipped: bool,
 }
 
 /// The phase statuses an orchestrator writes (docs/ORCHESTRATORS.md#statuses);
@@ -211,6 +214,32 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         Some(s) => s.pipeline(&settings.phases),
         None => settings.phases.clone(),
     };
+    let steps: Vec<String> = match &state {
+        Some(s) => s.steps(&settings.phases),
+        None => settings.phases.clone(),
+    };
+    let skipped: Vec<String> = match &state {
+        Some(s) => state::skipped(&steps, |p| s.phase(p).map(|ph| &ph.status))
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(s) = &state {
+        for (name, phase) in &s.phases {
+            if !steps.contains(name) {
+                concerns.push(format!(
+                    "phase {name} ({}) is not a step of the run's pipeline: kept and shown, never dispatched",
+                    phase.status
+                ));
+            }
+            if let state::PhaseStatus::Other(other) = &phase.status {
+                concerns.push(format!(
+                    "warning: phase {name} has status {other:?}, which rk does not know: kept as is and counted as not completed"
+                ));
+            }
+        }
+    }
     let phases = names
         .into_iter()
         .map(|name| {
@@ -231,6 +260,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
                 updated_at: recorded.and_then(|p| p.updated_at.clone().flatten()),
                 evidence: ev.map(|p| (p.satisfied, p.counted)),
                 evidence_status: ev.map(|p| p.status.as_str()),
+                skipped: skipped.contains(&name),
                 name,
             }
         })
@@ -386,7 +416,7 @@ fn config_facts(
         };
     };
     match drift::check(
-        state.config_hash.as_deref(),
+        state.recorded_hash(),
         state.config_hash_scheme.as_deref(),
         &current,
         &settings.hash_ignore,
@@ -433,7 +463,7 @@ fn gated(report: &Report) -> Option<&GateView> {
     let first_open = report
         .phases
         .iter()
-        .position(|p| p.status.as_deref() != Some("completed"))?;
+        .position(|p| p.status.as_deref() != Some("completed") && !p.skipped)?;
     report.owed_gates.iter().find(|g| {
         report
             .phases
@@ -540,14 +570,21 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
 
     writeln!(out, "phases")?;
     let name_w = r.phases.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    fn shown_status(p: &PhaseLine) -> &str {
+        if p.skipped {
+            "skipped"
+        } else {
+            p.status.as_deref().unwrap_or("-")
+        }
+    }
     let status_w = r
         .phases
         .iter()
-        .map(|p| p.status.as_deref().unwrap_or("-").len())
+        .map(|p| shown_status(p).len())
         .max()
         .unwrap_or(1);
     for p in &r.phases {
-        let shown = p.status.as_deref().unwrap_or("-");
+        let shown = shown_status(p);
         let (filled, counts) = match p.evidence {
             Some((sat, counted)) if counted > 0 => (
                 (sat * BAR + counted / 2) / counted,
@@ -785,6 +822,7 @@ pub fn to_json(r: &Report) -> serde_json::Value {
             "status": p.status,
             "updated_at": p.updated_at,
             "last_error": p.last_error,
+            "skipped": p.skipped,
             "evidence": p.evidence.map(|(s, c)| json!({
                 "satisfied": s, "counted": c, "status": p.evidence_status,
             })),

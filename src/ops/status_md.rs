@@ -5,12 +5,10 @@
 //! It is a courtesy copy: writing it never fails the command that changed
 //! the state; a failure is returned as a warning to show.
 
-use crate::error::Error;
 use crate::ops::status;
 use crate::output::Style;
 use crate::project::{Project, RunDir};
-use crate::state::{self, Committed, Expect, RunState};
-use crate::store::{atomic, ObjectId};
+use crate::store::atomic;
 
 /// The file's name in the run dir.
 pub const FILE: &str = "STATUS.md";
@@ -47,20 +45,4 @@ pub fn refresh(project: &Project, run: &RunDir) -> Option<String> {
     atomic::write_atomic(&path, render(project, run).as_bytes(), atomic::FILE_MODE)
         .err()
         .map(|e| format!("{} not updated: {e}", path.display()))
-}
-
-/// The one way porcelain changes a run's state: the store's write protocol
-/// (`state::commit`), then STATUS.md. Its warning joins the commit's.
-pub fn commit(
-    project: &Project,
-    run: &RunDir,
-    new: &RunState,
-    op: &str,
-    message: &str,
-    expect: &Expect,
-    config: Option<ObjectId>,
-) -> Result<Committed, Error> {
-    let mut committed = state::commit(run, &project.settings, new, op, message, expect, config)?;
-    committed.warnings.extend(refresh(project, run));
-    Ok(committed)
 }

@@ -7,10 +7,12 @@
 //! `run_state.json` (the orchestrator records `stop_requested` itself), so a
 //! stop never waits on `.state.lock`.
 //!
-//! Idempotent: a token already present is left as it is, so its timestamp
-//! keeps saying when the stop was first asked for. With nobody holding the
-//! run the token waits; the next `rk resume` clears it (renaming it
-//! `STOP_REQUESTED.cleared.<ts>`) before it dispatches.
+//! Every stop rewrites the token with the current time, as `stop_run.py`
+//! does: the orchestrator ignores a token older than an hour as stale, so a
+//! token left as it was would lose a stop asked for again later. With nobody
+//! holding the run the token waits; the next `rk resume` clears one written
+//! before it began (renaming it `STOP_REQUESTED.cleared.<ts>`), and only when
+//! it goes on to dispatch.
 
 use crate::clock;
 use crate::error::Error;
@@ -26,9 +28,10 @@ pub const STOP_NOW: &str = "STOP_NOW";
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
     pub name: &'static str,
-    /// False when it was already there (and left as it was).
-    pub written: bool,
-    /// What the file says: the time of the request.
+    /// What the token said before (the time of an earlier request), when it
+    /// was already there.
+    pub replaced: Option<String>,
+    /// What the file says now: the time of this request.
     pub requested_at: String,
 }
 
@@ -55,21 +58,12 @@ pub fn stop(run: &RunDir, now: bool) -> Result<Stopped, Error> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(store::io_err(&path, e).into()),
         };
-        let token = match existing {
-            Some(at) => Token {
-                name,
-                written: false,
-                requested_at: at,
-            },
-            None => {
-                atomic::write_atomic(&path, format!("{stamp}\n").as_bytes(), atomic::FILE_MODE)
-                    .map_err(|e| store::io_err(&path, e))?;
-                Token {
-                    name,
-                    written: true,
-                    requested_at: stamp.clone(),
-                }
-            }
+        atomic::write_atomic(&path, format!("{stamp}\n").as_bytes(), atomic::FILE_MODE)
+            .map_err(|e| store::io_err(&path, e))?;
+        let token = Token {
+            name,
+            replaced: existing,
+            requested_at: stamp.clone(),
         };
         tokens.push(token);
     }
@@ -77,4 +71,34 @@ pub fn stop(run: &RunDir, now: bool) -> Result<Stopped, Error> {
         tokens,
         holder: DispatchLock::probe(run),
     })
+}
+
+/// Clear the tokens written before `began` (the start of a resume that is
+/// about to dispatch): each is renamed `<token>.cleared.<ts>`, never over an
+/// earlier one. A token written after `began` is a stop asked of the run
+/// being started, and is left for its orchestrator. Returns what was done,
+/// one message per token.
+pub fn clear_before(run: &RunDir, began: std::time::SystemTime) -> Result<Vec<String>, Error> {
+    let mut done = Vec::new();
+    for token in [STOP_REQUESTED, STOP_NOW] {
+        let path = run.path.join(token);
+        let Ok(meta) = path.symlink_metadata() else {
+            continue;
+        };
+        let written = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+        if written >= began {
+            done.push(format!(
+                "left {token}: it was written after this resume began, for the orchestrator to honour"
+            ));
+            continue;
+        }
+        let aside = atomic::move_aside(&path, "cleared", &clock::file_stamp(clock::now()))
+            .map_err(|e| store::io_err(&path, e))?;
+        let cleared = aside
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        done.push(format!("cleared a leftover {token} (kept as {cleared})"));
+    }
+    Ok(done)
 }

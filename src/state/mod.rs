@@ -8,18 +8,20 @@
 
 mod fsck;
 mod model;
+pub mod records;
 mod status;
 
 pub use fsck::{fsck, FsckReport};
 pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
-pub use status::{from_phases, overall_status, OverallStatus};
+pub use records::trim_sessions;
+pub use status::{from_phases, overall_status, overall_status_of_holder, skipped, OverallStatus};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::error::{Diagnostic, Exit};
 use crate::project::{RunDir, Settings};
-use crate::store::{self, atomic, LogEntry, ObjectId, StateLock, Store};
+use crate::store::{self, atomic, LogEntry, ObjectId, Snapshot, StateLock, Store};
 use std::path::{Path, PathBuf};
 
 /// Why a state could not be read or accepted.
@@ -73,7 +75,7 @@ pub fn state_path(run: &RunDir, settings: &Settings) -> PathBuf {
 enum Working {
     Missing,
     Valid(serde_json::Value),
-    Corrupt(Vec<u8>),
+    Corrupt(Vec<u8>, Problem),
 }
 
 fn read_working(path: &Path) -> Result<Working, store::Error> {
@@ -82,15 +84,42 @@ fn read_working(path: &Path) -> Result<Working, store::Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Working::Missing),
         Err(e) => return Err(store::io_err(path, e)),
     };
-    match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(v) if RunState::from_json(v.clone()).is_ok() => Ok(Working::Valid(v)),
-        _ => Ok(Working::Corrupt(bytes)),
+    let value = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(v) => v,
+        Err(_) => {
+            let problem = RunState::from_slice(&bytes).err().unwrap_or(Problem {
+                pointer: String::new(),
+                message: "not a run state".into(),
+            });
+            return Ok(Working::Corrupt(bytes, problem));
+        }
+    };
+    match RunState::from_json(value.clone()) {
+        Ok(_) => Ok(Working::Valid(value)),
+        Err(problem) => Ok(Working::Corrupt(bytes, problem)),
     }
 }
 
-/// Load a run's state. Missing → `Ok(None)`; truncated, not an object or
-/// of the wrong types → [`Error::Corrupt`] with the last good snapshot.
+/// Load a run's state as every reader shows it: `run_state.json` with rk's
+/// own records merged back in (see [`records`]). Missing → `Ok(None)`;
+/// truncated, not an object or of the wrong types → [`Error::Corrupt`] with
+/// the last good snapshot.
 pub fn load(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, Error> {
+    let Some(mut state) = load_file(run, settings)? else {
+        return Ok(None);
+    };
+    let store = Store::new(run);
+    if let Ok(Some(head)) = store.read_head() {
+        let head = store.read_snapshot(&head).ok();
+        if let Some(own) = records::own_record(&store, head.as_ref()) {
+            records::merge(&mut state, &own);
+        }
+    }
+    Ok(Some(state))
+}
+
+/// Load `run_state.json` exactly as the file says, without rk's records.
+pub fn load_file(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, Error> {
     let path = state_path(run, settings);
     let corrupt = |problem: Problem| Error::Corrupt {
         path: path.display().to_string(),
@@ -111,6 +140,19 @@ pub fn load(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, Error
     RunState::from_slice(&bytes).map(Some).map_err(corrupt)
 }
 
+/// The snapshot that records `run_state.json` exactly as it is now: HEAD
+/// when the file holds HEAD's state, else `None` (someone wrote it since rk
+/// last recorded it). This is the id `--expect` takes for what was read.
+pub fn recorded_id(run: &RunDir, settings: &Settings) -> Option<ObjectId> {
+    let bytes =
+        store::atomic::read_regular(&state_path(run, settings), store::atomic::limit::STATE)
+            .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let store = Store::new(run);
+    let head = store.read_snapshot(&store.read_head().ok()??).ok()?;
+    same_state(&head.state, &value).then_some(head.id)
+}
+
 /// Parse a state given as input (stdin of `rk write-state`): any problem is
 /// [`Error::Invalid`] (exit 2).
 pub fn parse_input(bytes: &[u8], origin: &str) -> Result<RunState, Error> {
@@ -125,14 +167,16 @@ pub fn parse_input(bytes: &[u8], origin: &str) -> Result<RunState, Error> {
 pub enum Expect {
     /// No condition.
     Any,
-    /// The run must have no HEAD yet (`--expect none`).
+    /// The run must have no state and no snapshot yet (`--expect none`).
     NoHead,
-    /// HEAD must be this snapshot.
+    /// The state read under the lock must be the one this snapshot recorded,
+    /// unchanged since: HEAD is this snapshot and the file still holds its
+    /// state.
     Head(ObjectId),
 }
 
 /// What [`commit`] did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Committed {
     /// The new snapshot, now HEAD.
     pub id: ObjectId,
@@ -140,69 +184,107 @@ pub struct Committed {
     /// changed since HEAD.
     pub observed: Option<ObjectId>,
     /// Things the caller should tell the user (a corrupt file kept aside, a
-    /// corrupt HEAD bypassed).
+    /// corrupt HEAD bypassed, a crashed session closed).
+    pub warnings: Vec<String>,
+    /// The state as written.
+    pub state: RunState,
+}
+
+/// The state a change is applied to: what `run_state.json` held when the
+/// lock was taken, with rk's own records merged back in.
+#[derive(Debug)]
+pub struct Draft {
+    /// The state to change. A run without a (readable) state file starts
+    /// from a fresh one (`RunState::default()`); see [`Draft::found`].
+    pub state: RunState,
+    /// What the state file held when the lock was taken.
+    pub found: Found,
+    /// The config object the new snapshot names; starts as the parent's.
+    pub config: Option<ObjectId>,
+    /// The snapshot whose state `state` started as (after an `observed`
+    /// one was recorded), if any.
+    pub base: Option<ObjectId>,
+    /// Things to tell the user.
     pub warnings: Vec<String>,
 }
 
-/// Write a new state: the write protocol of SPEC §5.3, used by every writer.
+/// What the state file held when a write took the lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// No state file.
+    Missing,
+    /// A readable state (now `Draft::state`).
+    Valid,
+    /// A corrupt file: its bytes are kept aside before the new state
+    /// replaces it; `Draft::state` starts empty.
+    Corrupt(Problem),
+}
+
+impl Draft {
+    /// The state as found, or the error a command that needs one gives:
+    /// exit 2 with `rk migrate` for a run without state, exit 5 for a
+    /// corrupt one.
+    pub fn require(&self, run: &RunDir, settings: &Settings) -> Result<(), crate::Error> {
+        match &self.found {
+            Found::Valid => Ok(()),
+            Found::Missing => Err(Error::NoState {
+                path: state_path(run, settings).display().to_string(),
+                rid: run.rid.clone(),
+            }
+            .into()),
+            Found::Corrupt(problem) => Err(Error::Corrupt {
+                path: state_path(run, settings).display().to_string(),
+                problem: problem.clone(),
+                rid: run.rid.clone(),
+                last_good: Store::new(run).last_good_snapshot(),
+            }
+            .into()),
+        }
+    }
+}
+
+/// Change a run's state: the one write path, used by every command that
+/// writes a run (docs/ARCHITECTURE.md, "The one write path").
 ///
-/// 1. build the new state's JSON (a `RunState` is valid by construction);
-/// 2. take `.state.lock` (bounded wait, then exit 4 naming the holder);
-/// 3. check `expect` against HEAD (mismatch: exit 4, nothing changed);
-/// 4. when `run_state.json` differs from HEAD's state, record it first as an
-///    `observed` snapshot (log + HEAD); a corrupt file is copied aside to
-///    `<state_file>.corrupt.<ts>` instead;
-/// 5. write the snapshot object (parent = HEAD; `config` = the given config
-///    object, else the parent's), replace `run_state.json` atomically, append
-///    the log line, replace HEAD; release the lock.
+/// 1. take `.state.lock` (bounded wait, then exit 4 naming the holder);
+/// 2. read `run_state.json`; when it differs from HEAD's state, record it
+///    first as an `observed` snapshot (log + HEAD), so no version anyone
+///    wrote is lost; merge back rk's own records an orchestrator's rewrite
+///    dropped ([`records`]);
+/// 3. compare-and-swap: with `expect`, the state just read must be the one
+///    the expected snapshot recorded, with no write by anyone since (`NoHead`:
+///    no state and no snapshot yet), else
+///    exit 4 with nothing changed (the `observed` snapshot stays recorded, so
+///    the caller can re-read and retry);
+/// 4. apply `change` to the state just read — never a state prepared before
+///    the lock — then close sessions whose local holder died, trim sessions
+///    to `sessions_keep`, and write the snapshot object;
+/// 5. keep a corrupt file's bytes aside (never over an earlier aside), then
+///    replace `run_state.json` atomically;
+/// 6. append the log line, replace HEAD; release the lock.
 ///
-/// Snapshot objects are written under the lock because their `parent` is
-/// only known there; an object orphaned by a crash is harmless.
+/// `change` may refuse (return an error): then nothing is written but the
+/// `observed` snapshot. What it returns is handed back with [`Committed`].
 ///
-/// With `Expect::Any`, an unreadable HEAD (garbage, or a missing or corrupt
-/// snapshot) does not block the write: the new snapshot's parent is the last
-/// good snapshot, and a warning says so. This is what makes
-/// `rk read-state RUN --at ID | rk write-state RUN` a recovery.
-pub fn commit(
+/// With `Expect::Any`, an unreadable HEAD does not block the write: the new
+/// snapshot's parent is the last good snapshot, and a warning says so; this
+/// is what makes `rk read-state RUN --at ID | rk write-state RUN` a recovery.
+pub fn commit<T>(
     run: &RunDir,
     settings: &Settings,
-    new: &RunState,
     op: &str,
     message: &str,
     expect: &Expect,
-    config: Option<ObjectId>,
-) -> Result<Committed, crate::Error> {
-    let new_json = new.to_json(&settings.phases);
+    change: impl FnOnce(&mut Draft) -> Result<T, crate::Error>,
+) -> Result<(Committed, T), crate::Error> {
     let store = Store::new(run);
     let state_file = state_path(run, settings);
     atomic::refuse_symlink(&state_file).map_err(|e| store::io_err(&state_file, e))?;
     let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
     let mut warnings = Vec::new();
 
-    let head = store.read_head();
-    if *expect != Expect::Any {
-        let current = match head {
-            Ok(ref h) => h.clone(),
-            Err(e) => return Err(e.into()),
-        };
-        let matches = match expect {
-            Expect::NoHead => current.is_none(),
-            Expect::Head(x) => current.as_ref() == Some(x),
-            Expect::Any => true,
-        };
-        if !matches {
-            return Err(store::Error::ExpectMismatch {
-                expected: match expect {
-                    Expect::Head(x) => x.to_string(),
-                    _ => "none".into(),
-                },
-                actual: current.map_or("none (no snapshot yet)".into(), |h| h.to_string()),
-            }
-            .into());
-        }
-    }
-
     // The parent snapshot: HEAD, or (no condition, HEAD unreadable) the last good one.
+    let head = store.read_head();
     let mut parent = match head.and_then(|h| h.map(|id| store.read_snapshot(&id)).transpose()) {
         Ok(parent) => parent,
         Err(e) if *expect != Expect::Any => return Err(e.into()),
@@ -218,35 +300,25 @@ pub fn commit(
     let now = crate::clock::now();
     let time = now.to_string();
 
+    // 2. What the file holds now; a foreign version is recorded first.
+    let own = records::own_record(&store, parent.as_ref());
     let mut observed = None;
-    match read_working(&state_file)? {
-        Working::Missing => {}
-        Working::Corrupt(bytes) => {
-            let aside = PathBuf::from(format!(
-                "{}.corrupt.{}",
-                state_file.display(),
-                crate::clock::file_stamp(now)
-            ));
-            atomic::write_atomic(&aside, &bytes, atomic::FILE_MODE)
-                .map_err(|e| store::io_err(&aside, e))?;
-            warnings.push(format!(
-                "{} was corrupt; its bytes are kept in {}",
-                state_file.display(),
-                aside.display()
-            ));
+    let (found, mut state, corrupt_bytes) = match read_working(&state_file)? {
+        Working::Missing => (Found::Missing, RunState::default(), None),
+        Working::Corrupt(bytes, problem) => {
+            (Found::Corrupt(problem), RunState::default(), Some(bytes))
         }
         Working::Valid(value) => {
-            let differs = parent.as_ref().is_none_or(|p| {
-                canonical_bytes(&CanonValue::from(&p.state))
-                    != canonical_bytes(&CanonValue::from(&value))
-            });
+            let differs = parent
+                .as_ref()
+                .is_none_or(|p| !same_state(&p.state, &value));
             if differs {
                 let parent_id = parent.as_ref().map(|p| p.id.clone());
                 let parent_config = parent.as_ref().and_then(|p| p.config.clone());
                 let id = store.put_snapshot(
                     parent_id.as_ref(),
                     &time,
-                    "observed",
+                    records::OBSERVED,
                     "run_state.json as found before an rk write",
                     parent_config.as_ref(),
                     &value,
@@ -256,17 +328,55 @@ pub fn commit(
                     parent_id,
                     &id,
                     now.unix_ms(),
-                    "observed",
+                    records::OBSERVED,
                     "run_state.json as found",
                 )?;
                 parent = Some(store.read_snapshot(&id)?);
                 observed = Some(id);
             }
+            let state = RunState::from_json(value).map_err(|problem| Error::Corrupt {
+                path: state_file.display().to_string(),
+                problem,
+                rid: run.rid.clone(),
+                last_good: None,
+            })?;
+            (Found::Valid, state, None)
+        }
+    };
+
+    // 3. Compare-and-swap against the state just read.
+    check_expect(expect, &found, parent.as_ref())?;
+
+    if let Some(own) = &own {
+        if found == Found::Valid {
+            records::merge(&mut state, own);
         }
     }
+    let mut draft = Draft {
+        state,
+        found,
+        config: parent.as_ref().and_then(|p| p.config.clone()),
+        base: parent.as_ref().map(|p| p.id.clone()),
+        warnings,
+    };
 
+    // 4. The change, applied to what was read.
+    let value = change(&mut draft)?;
+    let Draft {
+        state: mut new,
+        config,
+        mut warnings,
+        ..
+    } = draft;
+    warnings.extend(records::close_crashed_sessions(
+        &mut new,
+        &time,
+        store::DispatchLock::probe(run).is_some(),
+    ));
+    records::trim_sessions(&mut new, settings.sessions_keep);
+    let pipeline = new.pipeline(&settings.phases);
+    let new_json = new.to_json(&pipeline);
     let parent_id = parent.as_ref().map(|p| p.id.clone());
-    let config = config.or_else(|| parent.as_ref().and_then(|p| p.config.clone()));
     let id = store.put_snapshot(
         parent_id.as_ref(),
         &time,
@@ -275,18 +385,77 @@ pub fn commit(
         config.as_ref(),
         &new_json,
     )?;
+
+    // 5. The file.
+    if let Some(bytes) = corrupt_bytes {
+        let aside = atomic::write_aside(
+            &state_file,
+            "corrupt",
+            &crate::clock::file_stamp(now),
+            &bytes,
+        )
+        .map_err(|e| store::io_err(&state_file, e))?;
+        warnings.push(format!(
+            "{} was corrupt; its bytes are kept in {}",
+            state_file.display(),
+            aside.display()
+        ));
+    }
     atomic::write_atomic(
         &state_file,
-        new.to_pretty(&settings.phases).as_bytes(),
+        new.to_pretty(&pipeline).as_bytes(),
         atomic::FILE_MODE,
     )
     .map_err(|e| store::io_err(&state_file, e))?;
+
+    // 6. Log and HEAD.
     move_head(&store, parent_id, &id, now.unix_ms(), op, message)?;
-    Ok(Committed {
-        id,
-        observed,
-        warnings,
-    })
+    Ok((
+        Committed {
+            id,
+            observed,
+            warnings,
+            state: new,
+        },
+        value,
+    ))
+}
+
+/// Whether two state values are the same state (canonical comparison).
+fn same_state(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    canonical_bytes(&CanonValue::from(a)) == canonical_bytes(&CanonValue::from(b))
+}
+
+/// The compare-and-swap condition against the state read under the lock;
+/// `parent` is the snapshot recording that state (HEAD, or the `observed`
+/// one just recorded).
+fn check_expect(
+    expect: &Expect,
+    found: &Found,
+    parent: Option<&Snapshot>,
+) -> Result<(), crate::Error> {
+    let (matches, expected) = match expect {
+        Expect::Any => return Ok(()),
+        Expect::NoHead => (
+            *found == Found::Missing && parent.is_none(),
+            "none".to_string(),
+        ),
+        Expect::Head(id) => {
+            let matches = *found == Found::Valid && parent.is_some_and(|p| p.id == *id);
+            (matches, id.to_string())
+        }
+    };
+    if matches {
+        return Ok(());
+    }
+    let actual = match (found, parent) {
+        (Found::Missing, None) => "no state and no snapshot yet".to_string(),
+        (Found::Missing, Some(p)) => format!("no state file (HEAD is {})", p.id),
+        (Found::Corrupt(_), _) => "a corrupt state file".to_string(),
+        (Found::Valid, Some(p)) => p.id.to_string(),
+        (Found::Valid, None) => "a state with no snapshot".to_string(),
+    };
+    Err(store::Error::ExpectMismatch { expected, actual }.into())
 }
 
 /// Append the log line, then replace HEAD (SPEC §5.3 step 5).

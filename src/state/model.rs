@@ -128,7 +128,9 @@ pub struct Gate {
 pub struct RunState {
     pub schema_version: Option<i64>,
     pub run_id: Option<String>,
-    pub config_hash: Option<String>,
+    /// `Some(None)`: `null`, a valid state with nothing recorded to drift
+    /// from (rk records the hash at its next write).
+    pub config_hash: Option<Option<String>>,
     pub config_hash_scheme: Option<String>,
     pub config_path: Option<String>,
     /// In file order; written in pipeline order.
@@ -514,7 +516,7 @@ impl RunState {
         Ok(RunState {
             schema_version,
             run_id: f.string("run_id")?,
-            config_hash: f.string("config_hash")?,
+            config_hash: f.nullable_string("config_hash")?,
             config_hash_scheme: f.string("config_hash_scheme")?,
             config_path: f.string("config_path")?,
             phases: f.entries("phases", Phase::parse)?.unwrap_or_default(),
@@ -556,7 +558,7 @@ impl RunState {
         let mut o = Out::default();
         o.int("schema_version", self.schema_version);
         o.string("run_id", &self.run_id);
-        o.string("config_hash", &self.config_hash);
+        o.nullable_string("config_hash", &self.config_hash);
         o.string("config_hash_scheme", &self.config_hash_scheme);
         o.string("config_path", &self.config_path);
         let mut phases = Map::new();
@@ -644,6 +646,28 @@ impl RunState {
             self.phases.iter().map(|(n, _)| n.as_str()),
         )
         .into_owned()
+    }
+
+    /// The steps the orchestrator knows, in order: the state's own
+    /// `pipeline` list, else the project's phases. Unlike [`Self::pipeline`]
+    /// it leaves out phases the state lists beyond them (the design doc's
+    /// `archive`, say): those are kept and shown, never passed as a step.
+    pub fn steps(&self, project_phases: &[String]) -> Vec<String> {
+        pipeline_of(
+            self.extra.get("pipeline"),
+            project_phases,
+            std::iter::empty(),
+        )
+        .into_owned()
+    }
+
+    /// The recorded `config_hash`, when there is one (absent, `null` and
+    /// empty all mean none).
+    pub fn recorded_hash(&self) -> Option<&str> {
+        self.config_hash
+            .as_ref()
+            .and_then(|h| h.as_deref())
+            .filter(|h| !h.is_empty())
     }
 
     /// Whether the state records an archive (`rk archive`).

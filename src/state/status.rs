@@ -72,6 +72,21 @@ pub fn overall_status(
     if DispatchLock::probe(run).is_some() {
         return OverallStatus::Running;
     }
+    overall_status_of_holder(run, settings, state)
+}
+
+/// The overall status as the holder of the dispatch lock sees it (`rk
+/// archive` holds it): everything but `running` for the lock it holds.
+pub fn overall_status_of_holder(
+    run: &RunDir,
+    settings: &Settings,
+    state: &Result<Option<RunState>, Error>,
+) -> OverallStatus {
+    if let Ok(Some(s)) = state {
+        if s.is_archived() && run.path.join("archive_manifest.json").is_file() {
+            return OverallStatus::Archived;
+        }
+    }
     let s = match state {
         Err(_) => return OverallStatus::Corrupt,
         Ok(None) => return OverallStatus::NoState,
@@ -82,28 +97,63 @@ pub fn overall_status(
         .iter()
         .map(|(n, p)| (n.as_str(), &p.status))
         .collect();
-    from_phases(&s.pipeline(&settings.phases), &known)
+    from_phases(&s.steps(&settings.phases), &known)
+}
+
+/// The steps of `steps` the orchestrator skipped: not started (or not listed)
+/// although a later step completed. The real orchestrator skips a phase whose
+/// outputs already exist and never marks it; such a phase counts as completed
+/// when rk plans, and is shown as `skipped`.
+pub fn skipped<'s, 'p>(
+    steps: &'s [String],
+    status_of: impl Fn(&str) -> Option<&'p PhaseStatus>,
+) -> Vec<&'s str> {
+    let last_completed = steps
+        .iter()
+        .rposition(|p| status_of(p) == Some(&PhaseStatus::Completed));
+    let Some(last) = last_completed else {
+        return Vec::new();
+    };
+    steps[..last]
+        .iter()
+        .filter(|p| matches!(status_of(p), None | Some(PhaseStatus::NotStarted)))
+        .map(String::as_str)
+        .collect()
 }
 
 /// The part of the overall status that the phases alone decide (a run with a
-/// readable state, not archived, nobody holding it). `list` calls this with
-/// the few fields it parses, so list and status can never disagree.
-pub fn from_phases(pipeline: &[String], phases: &[(&str, &PhaseStatus)]) -> OverallStatus {
+/// readable state, not archived, nobody holding it). `steps` is the run's
+/// pipeline without the extra phases the state may list ([`RunState::steps`]).
+/// `list` calls this with the few fields it parses, so list and status can
+/// never disagree.
+///
+/// Completed: every phase completed, or the last step completed with no
+/// phase failed, in progress or in a status rk does not know (the real
+/// orchestrator never marks a phase it skips because its outputs exist).
+pub fn from_phases(steps: &[String], phases: &[(&str, &PhaseStatus)]) -> OverallStatus {
     let find = |name: &str| phases.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
-    let statuses: Vec<Option<&PhaseStatus>> = pipeline
+    let statuses: Vec<Option<&PhaseStatus>> = steps
         .iter()
         .map(|p| find(p))
         .chain(
             phases
                 .iter()
-                .filter(|(n, _)| !pipeline.iter().any(|p| p == n))
+                .filter(|(n, _)| !steps.iter().any(|p| p == n))
                 .map(|(_, s)| Some(*s)),
         )
         .collect();
     let any = |want: &PhaseStatus| statuses.contains(&Some(want));
+    let unknown = statuses
+        .iter()
+        .any(|s| matches!(s, Some(PhaseStatus::Other(_))));
+    let last_done = steps
+        .last()
+        .is_some_and(|p| find(p) == Some(&PhaseStatus::Completed));
     if any(&PhaseStatus::Failed) {
         OverallStatus::Failed
-    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Some(&PhaseStatus::Completed)) {
+    } else if !statuses.is_empty() && statuses.iter().all(|s| *s == Some(&PhaseStatus::Completed))
+        || last_done && !any(&PhaseStatus::InProgress) && !unknown
+    {
         OverallStatus::Completed
     } else if any(&PhaseStatus::InProgress) {
         OverallStatus::Interrupted

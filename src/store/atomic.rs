@@ -279,6 +279,61 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// The names an aside of `path` may take: `<name>.<kind>.<stamp>`, then
+/// `<name>.<kind>.<stamp>-2`, `-3`, … so that two asides within the same
+/// second never share a name.
+fn aside_names(path: &Path, kind: &str, stamp: &str) -> impl Iterator<Item = PathBuf> {
+    let mut base = path.as_os_str().to_owned();
+    base.push(format!(".{kind}.{stamp}"));
+    (1..=1000u32).map(move |n| {
+        let mut name = base.clone();
+        if n > 1 {
+            name.push(format!("-{n}"));
+        }
+        PathBuf::from(name)
+    })
+}
+
+/// Keep `bytes` aside as `<path>.<kind>.<stamp>` (or `…-N`), never over an
+/// earlier aside. Returns the name used.
+pub fn write_aside(path: &Path, kind: &str, stamp: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    for candidate in aside_names(path, kind, stamp) {
+        if create_new(&candidate, bytes, FILE_MODE)? == Created::New {
+            return Ok(candidate);
+        }
+    }
+    Err(io::Error::other(format!(
+        "too many {kind} copies of {} at {stamp}",
+        path.display()
+    )))
+}
+
+/// Move `path` aside to `<path>.<kind>.<stamp>` (or `…-N`) by a rename that
+/// never replaces an earlier aside. Returns the name used.
+pub fn move_aside(path: &Path, kind: &str, stamp: &str) -> io::Result<PathBuf> {
+    for candidate in aside_names(path, kind, stamp) {
+        let moved = match rename_noreplace(path, &candidate) {
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                // link(2) never replaces either; then drop the old name.
+                std::fs::hard_link(path, &candidate).and_then(|()| std::fs::remove_file(path))
+            }
+            other => other,
+        };
+        match moved {
+            Ok(()) => {
+                sync_dir(&parent(path)?)?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(format!(
+        "too many {kind} copies of {} at {stamp}",
+        path.display()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,6 +359,22 @@ mod tests {
             names.iter().all(|n| !n.starts_with(TMP_PREFIX)),
             "{names:?}"
         );
+    }
+
+    #[test]
+    fn asides_never_overwrite_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("run_state.json");
+        let a = write_aside(&p, "corrupt", "20250101T000000Z", b"one").unwrap();
+        let b = write_aside(&p, "corrupt", "20250101T000000Z", b"two").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(std::fs::read(&a).unwrap(), b"one");
+        assert_eq!(std::fs::read(&b).unwrap(), b"two");
+        std::fs::write(&p, b"three").unwrap();
+        let c = move_aside(&p, "corrupt", "20250101T000000Z").unwrap();
+        assert!(c.to_string_lossy().ends_with(".corrupt.20250101T000000Z-3"));
+        assert_eq!(std::fs::read(&c).unwrap(), b"three");
+        assert!(!p.exists());
     }
 
     #[test]

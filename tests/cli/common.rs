@@ -161,7 +161,7 @@ pub fn orchestrated_project(env: &TestEnv, extra_yaml: &str) {
 pub fn started_run(env: &TestEnv, rid: &str, config: &str) -> PathBuf {
     let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
     let mut state = rk::state::RunState::new(rid, &project.settings.phases);
-    state.config_hash = Some(c14n_hash(config));
+    state.config_hash = Some(Some(c14n_hash(config)));
     state.config_hash_scheme = Some("rk-c14n-v1".into());
     run_with_state(env, rid, config, &state)
 }
@@ -183,15 +183,11 @@ pub fn run_with_state(
     let doc = rk::canon::load(config.as_bytes(), None, "config").unwrap();
     let object = rk::store::Store::new(&run).put_value(&doc.value).unwrap();
     let expect = rk::state::Expect::NoHead;
-    rk::state::commit(
-        &run,
-        &project.settings,
-        state,
-        "init",
-        "test",
-        &expect,
-        Some(object),
-    )
+    rk::state::commit(&run, &project.settings, "init", "test", &expect, |draft| {
+        draft.state = state.clone();
+        draft.config = Some(object);
+        Ok(())
+    })
     .unwrap();
     run.path
 }

@@ -73,12 +73,11 @@ fn custom_phases_and_json_config() {
         state["pipeline"],
         serde_json::json!(["fetch", "train", "report"])
     );
-    // The run's own pipeline is what resume plans with.
+    // The run's own pipeline is what resume reads (the default plan passes
+    // no step flags; rk's reading is on stderr).
     let dry = env.run(&["resume", "r2", "--dry-run", "--", "echo"]);
-    assert_eq!(
-        String::from_utf8_lossy(&dry.stdout),
-        "echo --from_step fetch\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&dry.stdout), "echo\n");
+    assert!(String::from_utf8_lossy(&dry.stderr).contains("fetch is the first phase not completed"));
     let bad = env.run(&["resume", "r2", "--only-step", "parse", "--dry-run"]);
     assert_eq!(
         bad.status.code(),

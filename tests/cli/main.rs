@@ -1,3 +1,4 @@
+#![allow(clippy::result_large_err)] // rk::Error is returned whole, as by every rk writer
 //! Integration tests: one binary, one module per command. Each test runs the
 //! real `rk` binary and checks stdout, stderr and the exit status together.
 

@@ -252,3 +252,341 @@ pub fn write_python_state(dir: &Path, rid: &str, hash: Option<&str>, statuses: &
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("run_state.json"), text).unwrap();
 }
+
+/// An orchestrator stand-in that logs its working directory and argv, one
+/// line per start, then exits 0.
+const LOGGING_ORCHESTRATOR: &str = r#"#!/bin/sh
+echo "cwd=$(pwd) args=$*" >> "$RK_TEST_LOG"
+"#;
+
+/// A project whose dispatch command is the logging stand-in, in the real
+/// command's shape; `plan` is rk.yaml `dispatch.plan` (None: the default).
+fn logging_project(env: &TestEnv, plan: Option<&str>) {
+    let script = env.write("orchestrator.sh", LOGGING_ORCHESTRATOR);
+    let plan = plan.map(|p| format!("  plan: {p}\n")).unwrap_or_default();
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n{plan}  command: [sh, {:?}, --config, \"{{config}}\", --run_id, \"{{run_id}}\", --resume]\n",
+            script.display().to_string()
+        ),
+    );
+    std::fs::create_dir_all(env.root().join("experiments")).unwrap();
+}
+
+fn resume(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    env.cmd(args)
+        .env("RK_TEST_LOG", env.root().join("dispatched.log"))
+        .output()
+        .unwrap()
+}
+
+fn dispatched(env: &TestEnv) -> Vec<String> {
+    std::fs::read_to_string(env.root().join("dispatched.log"))
+        .map(|s| {
+            s.lines()
+                .map(|l| l.replace(env.root().to_str().unwrap(), "[ROOT]"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const CFG: &str = "model_id: m\ntemps: [0.7]\n";
+
+const ALL_DONE: [(&str, &str); 9] = [
+    ("prepare", "completed"),
+    ("build", "completed"),
+    ("submit", "completed"),
+    ("poll", "completed"),
+    ("parse", "completed"),
+    ("score", "completed"),
+    ("stats", "completed"),
+    ("costs", "completed"),
+    ("report", "completed"),
+];
+
+#[test]
+fn the_default_plan_passes_only_the_users_step_flags_as_resume_run_py_does() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    python_run(
+        &env,
+        "r1",
+        CFG,
+        &[("prepare", "completed"), ("build", "in_progress")],
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let out = resume(
+        &env,
+        &["resume", "r1", "--from_step", "parse", "--to_step", "stats"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(
+        dispatched(&env),
+        [
+            "cwd=[ROOT] args=--config [ROOT]/experiments/run_r1/effective_config.yaml --run_id r1 --resume",
+            "cwd=[ROOT] args=--config [ROOT]/experiments/run_r1/effective_config.yaml --run_id r1 --resume --from_step parse --to_step stats",
+        ]
+    );
+    // The dry run shows rk's own reading beside the argv.
+    let dry = env.render(&["resume", "r1", "--dry-run"]);
+    assert!(
+        dry.contains("build is the first phase not completed"),
+        "{dry}"
+    );
+    assert!(!dry.contains("--from_step"), "{dry}");
+}
+
+#[test]
+fn plan_rk_starts_at_the_first_unfinished_step_never_an_unknown_phase() {
+    let env = TestEnv::new();
+    logging_project(&env, Some("rk"));
+    // The design doc's tenth phase, `archive`, in the state: kept, shown,
+    // never a step.
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE[..8].to_vec();
+    statuses.push(("archive", "not_started"));
+    python_run(&env, "r1", CFG, &statuses);
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].ends_with("--resume --from_step report"),
+        "{:?}",
+        dispatched(&env)
+    );
+    let status = env.render(&["status", "r1"]);
+    assert!(status.contains("archive"), "{status}");
+    assert!(
+        status.contains("not a step of the run's pipeline"),
+        "{status}"
+    );
+    // Every step completed, `archive` not started: completed, nothing to do.
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE.to_vec();
+    statuses.push(("archive", "not_started"));
+    python_run(&env, "r2", CFG, &statuses);
+    let out = resume(&env, &["resume", "r2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1, "{:?}", dispatched(&env));
+    let list = env.render(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r2") && l.contains("completed")),
+        "{list}"
+    );
+}
+
+#[test]
+fn phases_the_orchestrator_skipped_count_as_completed() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    // run_all skips prepare (prepared data exist) and poll (submit already
+    // downloaded) without marking them.
+    let statuses: Vec<(&str, &str)> = ALL_DONE
+        .iter()
+        .filter(|(p, _)| *p != "prepare" && *p != "poll")
+        .cloned()
+        .collect();
+    python_run(&env, "r1", CFG, &statuses);
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: completed"), "{status}");
+    assert!(status.contains("prepare  skipped"), "{status}");
+    assert!(status.contains("poll     skipped"), "{status}");
+    assert!(status.contains("next      rk archive r1"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "r1", "--json"]).stdout).unwrap();
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["phases"][0]["skipped"], true);
+    assert_eq!(json["phases"][0]["status"], "not_started");
+    let list = env.render(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r1") && l.contains("completed")),
+        "{list}"
+    );
+    // Nothing to resume, and archive accepts it as archive_run.py does.
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(dispatched(&env).is_empty());
+    let out = env.run(&["archive", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    // An archived run is not dispatched again unless --force.
+    let out = resume(&env, &["resume", "r1", "--only-step", "report"]);
+    assert_eq!(out.status.code(), Some(6), "{}", env.render_output(&out));
+    assert!(dispatched(&env).is_empty());
+    let out = resume(&env, &["resume", "r1", "--only-step", "report", "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1);
+}
+
+#[test]
+fn completed_with_missing_outputs_is_dispatched() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    let run = python_run(&env, "r1", CFG, &ALL_DONE);
+    for slug in ["t1", "t2"] {
+        env.write(
+            &format!("experiments/run_r1/{slug}/results/trial_manifest.json"),
+            r#"{"schema_version": 2, "run_id": "r1", "datasets": {}}"#,
+        );
+        for f in [
+            "predictions.csv",
+            "per_item_scores.csv",
+            "significance.json",
+            "costs.json",
+        ] {
+            env.write(&format!("experiments/run_r1/{slug}/results/{f}"), "x\n");
+        }
+        env.write(
+            &format!("experiments/run_r1/{slug}/reports/report.md"),
+            "# r\n",
+        );
+    }
+    std::fs::remove_file(run.join("t2/results/predictions.csv")).unwrap();
+    let dry = env.render(&["resume", "r1", "--dry-run"]);
+    assert!(
+        dry.contains("outputs missing although the state says completed: parse"),
+        "{dry}"
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(
+        dispatched(&env).len(),
+        1,
+        "the orchestrator repairs what is missing"
+    );
+    // With the file back, the run is complete and nothing is dispatched.
+    env.write("experiments/run_r1/t2/results/predictions.csv", "x\n");
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1);
+}
+
+#[test]
+fn a_null_config_hash_is_valid_and_recorded_at_the_next_write() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    let dir = env.root().join("experiments/run_r1");
+    env.write("experiments/run_r1/effective_config.yaml", CFG);
+    write_python_state(&dir, "r1", None, &[("prepare", "completed")]);
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: interrupted"), "{status}");
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(dispatched(&env).len(), 1);
+    assert_pyyaml_agrees(&dir, "a null hash recorded at resume");
+}
+
+#[test]
+fn an_unknown_phase_status_is_kept_warned_and_not_completed() {
+    let env = TestEnv::new();
+    logging_project(&env, Some("rk"));
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE.to_vec();
+    statuses[4] = ("parse", "paused_by_admin");
+    python_run(&env, "r1", CFG, &statuses);
+    let status = env.render(&["status", "r1"]);
+    assert!(!status.starts_with("run r1: completed"), "{status}");
+    assert!(status.contains("parse    paused_by_admin"), "{status}");
+    assert!(
+        status.contains("phase parse has status \"paused_by_admin\", which rk does not know"),
+        "{status}"
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].ends_with("--from_step parse"),
+        "{:?}",
+        dispatched(&env)
+    );
+    // Kept as is: rk's own writes leave the status alone.
+    assert_eq!(
+        state_of(&env.root().join("experiments/run_r1"))["phases"]["parse"]["status"],
+        "paused_by_admin"
+    );
+}
+
+#[test]
+fn the_orchestrator_runs_in_the_project_root_wherever_rk_was_started() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    python_run(&env, "r1", CFG, &[]);
+    let out = env
+        .cmd(&["resume", "r1"])
+        .current_dir(env.root().join("experiments/run_r1"))
+        .env("RK_TEST_LOG", env.root().join("dispatched.log"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].starts_with("cwd=[ROOT] "),
+        "{:?}",
+        dispatched(&env)
+    );
+}
+
+/// Set a file's modification time `secs` seconds from now (negative: past).
+fn age(path: &Path, secs: i64) {
+    let when = std::time::SystemTime::now()
+        .checked_add(std::time::Duration::from_secs(secs.unsigned_abs()))
+        .filter(|_| secs >= 0)
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now() - std::time::Duration::from_secs(secs.unsigned_abs())
+        });
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn stop_tokens_stale_fresh_and_busy() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    let run = python_run(&env, "r1", CFG, &[("prepare", "completed")]);
+    let token = run.join("STOP_REQUESTED");
+
+    // A busy resume (exit 4) clears nothing.
+    std::fs::write(&token, "2025-09-03T09:00:00.000000Z").unwrap();
+    age(&token, -7200);
+    let run_dir = rk::project::RunDir {
+        rid: "r1".into(),
+        path: run.clone(),
+    };
+    let lock = rk::store::DispatchLock::try_acquire(
+        &run_dir,
+        &rk::store::Holder::current(vec!["x".into()]),
+    )
+    .unwrap();
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(4), "{}", env.render_output(&out));
+    drop(lock);
+    assert!(token.exists(), "a busy resume cleared the user's stop");
+
+    // A token written after the resume began is left for the orchestrator.
+    age(&token, 3600);
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(token.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left STOP_REQUESTED"));
+
+    // One older than the resume is cleared, kept aside, and noted.
+    age(&token, -7200);
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(!token.exists());
+    let aside: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("STOP_REQUESTED.cleared."))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+
+    // rk stop rewrites the token every time, so a repeated stop is fresh
+    // (the orchestrator ignores one older than an hour).
+    assert!(env.run(&["stop", "r1"]).status.success());
+    age(&token, -7200);
+    assert!(env.run(&["stop", "r1"]).status.success());
+    let modified = std::fs::metadata(&token).unwrap().modified().unwrap();
+    assert!(modified.elapsed().map_or(true, |e| e.as_secs() < 3600));
+}

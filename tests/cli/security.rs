@@ -477,7 +477,7 @@ fn a_recorded_commit_never_reaches_git_as_an_option() {
     ] {
         let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
         let mut state = rk::state::RunState::new("r1", &project.settings.phases);
-        state.config_hash = Some(crate::common::c14n_hash(CONFIG));
+        state.config_hash = Some(Some(crate::common::c14n_hash(CONFIG)));
         state.config_hash_scheme = Some("rk-c14n-v1".into());
         state.extra.insert(
             "code_version".into(),

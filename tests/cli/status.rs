@@ -301,15 +301,11 @@ fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &str) 
     let doc = canon::load(config.as_bytes(), Some(Format::Yaml), "c.yaml").unwrap();
     let id = Store::new(&run).put_value(&doc.value).unwrap();
     let state = RunState::from_slice(state_text.as_bytes()).unwrap();
-    state::commit(
-        &run,
-        &settings,
-        &state,
-        "init",
-        "test",
-        &Expect::Any,
-        Some(id),
-    )
+    state::commit(&run, &settings, "init", "test", &Expect::Any, |draft| {
+        draft.state = state;
+        draft.config = Some(id);
+        Ok(())
+    })
     .unwrap();
 }
 

@@ -54,8 +54,15 @@ fn prints_the_new_snapshot_and_records_the_observed_state_first() {
 #[test]
 fn expect_is_a_compare_and_swap() {
     let env = run_with_state(PY_STATE);
+    // `none` means no state and no snapshot: the Python tool's state counts.
     let none = env.run_stdin(&["write-state", "r1", "--expect", "none"], A);
-    assert!(none.status.success(), "{}", env.render_output(&none));
+    assert_eq!(none.status.code(), Some(4), "{}", env.render_output(&none));
+    // The refusal recorded what it observed, so the script can expect it.
+    let observed = env.run(&["read-state", "r1", "--with-id"]);
+    let observed: serde_json::Value = serde_json::from_slice(&observed.stdout).unwrap();
+    assert_eq!(observed["id"].as_str(), Some(head(&env).as_str()));
+    let first = env.run_stdin(&["write-state", "r1", "--expect", &head(&env)], A);
+    assert!(first.status.success(), "{}", env.render_output(&first));
     let base = head(&env);
     let again = env.run_stdin(&["write-state", "r1", "--expect", "none"], B);
     assert_eq!(again.status.code(), Some(4));

@@ -34,15 +34,28 @@ pub struct Args {
     /// digits, unique), HEAD, or HEAD~N (N snapshots before HEAD).
     #[arg(long, value_name = "ID")]
     at: Option<String>,
+
+    /// Print `{"format_version":1,"id":ID,"state":{…}}`: the state and the
+    /// snapshot that records it, the id to give `rk write-state --expect`
+    /// for a compare-and-swap. `id` is null when someone (the orchestrator)
+    /// wrote run_state.json since rk last recorded it; a write with any
+    /// --expect then conflicts once and records that version, and the next
+    /// read has its id.
+    #[arg(long)]
+    with_id: bool,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
     let settings = &project.settings;
+    let id;
     let text = match &args.at {
         None => match state::load(&run, settings)? {
-            Some(s) => s.to_pretty(&settings.phases),
+            Some(s) => {
+                id = state::recorded_id(&run, settings);
+                s.to_pretty(&settings.phases)
+            }
             None => {
                 return Err(state::Error::NoState {
                     path: state::state_path(&run, settings).display().to_string(),
@@ -53,6 +66,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         },
         Some(at) => {
             let snapshot = Store::new(&run).resolve_snapshot(at)?;
+            id = Some(snapshot.id.clone());
             match RunState::from_json(snapshot.state.clone()) {
                 Ok(s) => s.to_pretty(&settings.phases),
                 Err(_) => {
@@ -63,6 +77,20 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
                 }
             }
         }
+    };
+    let text = if args.with_id {
+        let state: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::usage(e, None))?;
+        let mut t = serde_json::to_string_pretty(&serde_json::json!({
+            "format_version": 1,
+            "id": id.map(|i| i.to_string()),
+            "state": state,
+        }))
+        .map_err(|e| Error::usage(e, None))?;
+        t.push('\n');
+        t
+    } else {
+        text
     };
     let mut out = stdout();
     out.write_all(text.as_bytes())?;

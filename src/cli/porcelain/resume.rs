@@ -24,11 +24,21 @@ use std::path::PathBuf;
 /// the new config under the run's own scheme, stores the new config object, and goes on.
 /// A legacy hash rk cannot reproduce with certainty is refused the same way.
 ///
-/// With no step flags rk dispatches --from_step <first phase not completed>;
-/// when every phase is completed it says "nothing to resume" and exits 0
-/// without dispatching. Step flags given are passed through as given. A
-/// leftover STOP_REQUESTED (or STOP_NOW) is renamed STOP_REQUESTED.cleared.<ts>
-/// and noted.
+/// The plan (rk.yaml dispatch.plan). `orchestrator` (the default): the argv is
+/// what resume_run.py runs, the dispatch command plus only the step flags given
+/// (and the --to_step an owed gate requires); the orchestrator's own checks of
+/// its files decide where it starts. `rk`: rk adds --from_step <first phase not
+/// completed>, for an orchestrator that does not check its own outputs. Either
+/// way rk reads the run first: the first phase not completed (a phase the
+/// orchestrator skipped without marking it, before a completed one, counts as
+/// completed), and phases the state calls completed whose outputs the evidence
+/// rules do not find. "Nothing to resume" (exit 0, no dispatch) only when the
+/// run is completed and its outputs are all there; a phase name the state lists
+/// beyond the pipeline is never passed as a step. An archived run is refused
+/// (exit 6) unless --force. A STOP_REQUESTED (or STOP_NOW) written before this
+/// resume began is renamed <token>.cleared.<ts> and noted, only when rk goes on
+/// to dispatch; one written after is left for the orchestrator. The
+/// orchestrator runs in the project root, wherever rk was started.
 ///
 /// The session is recorded (snapshot `resume`) before the child starts and
 /// again when it ends (snapshot `resume-exit`, with exit code and duration).
@@ -41,7 +51,8 @@ use std::path::PathBuf;
 /// unlocked.
 ///
 /// --dry-run does all the checks, writes nothing (not even the lock file),
-/// prints the exact argv on stdout and why on stderr.
+/// prints the exact argv on stdout and, on stderr, why: the plan and rk's own
+/// reading of the run.
 ///
 /// The Python spellings --only_step, --from_step, --to_step and --run_id are
 /// accepted.

@@ -11,16 +11,18 @@ use std::io::Write;
 /// safely can. rk sends no signal and does not touch run_state.json, so a stop
 /// never waits on the orchestrator's lock.
 ///
-/// Idempotent: a token already present is left unchanged (its time still
-/// says when the stop was first asked for).
+/// Every stop rewrites the token with the current time, as stop_run.py does,
+/// without taking .state.lock: the orchestrator ignores a token older than 60
+/// minutes as stale, so a stop asked for again must be fresh.
 ///
 /// rk then says who holds the run (the pid, host, start time and command of
 /// the `rk resume` holding its dispatch lock). When nobody does, the token is
 /// still written, with a warning: nothing is running, and the next
-/// `rk resume` clears the token (renamed STOP_REQUESTED.cleared.<ts>) before
-/// it dispatches, so a stale request never stops a later run.
+/// `rk resume` that dispatches clears a token written before it began
+/// (renamed STOP_REQUESTED.cleared.<ts>), so a stale request never stops a
+/// later run.
 ///
-/// Exit status: 0 requested (or already requested); 2 no such run.
+/// Exit status: 0 requested; 2 no such run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The run: a run id, or the path of a run directory.
@@ -38,14 +40,13 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let stopped = stop::stop(&run, args.now)?;
     let mut out = stdout();
     for t in &stopped.tokens {
-        if t.written {
-            writeln!(out, "wrote {} ({})", t.name, t.requested_at)?;
-        } else {
-            writeln!(
+        match &t.replaced {
+            None => writeln!(out, "wrote {} ({})", t.name, t.requested_at)?,
+            Some(before) => writeln!(
                 out,
-                "{} already present (requested {}); left as it is",
+                "rewrote {} ({}; it said {before})",
                 t.name, t.requested_at
-            )?;
+            )?,
         }
     }
     match &stopped.holder {

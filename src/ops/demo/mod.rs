@@ -74,7 +74,7 @@ pub fn create(dir: &Path, rk_exe: &Path) -> Result<Project, Error> {
         &dir.join("rk.yaml"),
         &format!(
             "# rk's project file. Everything not set here keeps the Python tool set's default.\n\
-             dispatch:\n  command: [{exe:?}, demo-orchestrator, --run-dir, \"{{run_dir}}\", --config, \"{{config}}\", --run_id, \"{{run_id}}\", --delay-ms, \"25\"]\n"
+             dispatch:\n  plan: rk\n  command: [{exe:?}, demo-orchestrator, --run-dir, \"{{run_dir}}\", --config, \"{{config}}\", --run_id, \"{{run_id}}\", --delay-ms, \"25\"]\n"
         ),
     )?;
     write(&dir.join(CONFIG_FILE), CONFIG)?;
