@@ -8,9 +8,9 @@ use std::io::Write;
 /// The script completes every command, option and value that `rk --help`
 /// lists (run ids are not completed). Install it where your shell looks:
 ///
-///     rk completions bash > ~/.local/share/bash-completion/completions/rk
-///     rk completions zsh > ~/.zfunc/_rk    # with fpath+=(~/.zfunc) before compinit
-///     rk completions fish > ~/.config/fish/completions/rk.fish
+///   rk completions bash > ~/.local/share/bash-completion/completions/rk
+///   rk completions zsh > ~/.zfunc/_rk   # with fpath+=(~/.zfunc) before compinit
+///   rk completions fish > ~/.config/fish/completions/rk.fish
 ///
 /// Generated from the same definitions as the help, so it is current for the
 /// rk that prints it. Exit status: 0; 2 for a shell rk cannot complete.
