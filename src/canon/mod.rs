@@ -180,6 +180,12 @@ impl Diagnostic for Error {
 
     fn hint(&self) -> Option<String> {
         match self {
+            Error::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidInput => {
+                Some("rk reads a config only from a regular file: copy it to one and name that".into())
+            }
+            Error::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                Some("a config file is at most 256 MiB; drop what the run does not need".into())
+            }
             Error::Read { .. } => Some("check the path and its permissions".into()),
             Error::IsDirectory { .. } => Some("name the config file inside it".into()),
             Error::Syntax { .. } | Error::InvalidUtf8 { .. } => {

@@ -70,6 +70,9 @@ struct NodeData {
     size: u64,
     /// How many levels of arrays and objects it holds (a scalar is 0).
     height: usize,
+    /// How many of its nodes come from expanding aliases (and merges of
+    /// aliases): what an alias bomb inflates. Plain nodes never count.
+    expanded: u64,
 }
 
 /// A node in its parent: its own, or shared with its anchor and aliases.
@@ -78,13 +81,15 @@ struct NodeData {
 enum Child {
     Own(NodeData),
     Shared(Rc<NodeData>),
+    /// An alias: the anchored node again, counted as expansion.
+    Alias(Rc<NodeData>),
 }
 
 impl Child {
     fn node(&self) -> &NodeData {
         match self {
             Child::Own(node) => node,
-            Child::Shared(node) => node,
+            Child::Shared(node) | Child::Alias(node) => node,
         }
     }
 
@@ -92,14 +97,14 @@ impl Child {
     fn into_node(self) -> NodeData {
         match self {
             Child::Own(node) => node,
-            Child::Shared(node) => Rc::unwrap_or_clone(node),
+            Child::Shared(node) | Child::Alias(node) => Rc::unwrap_or_clone(node),
         }
     }
 
     fn into_value(self) -> Value {
         match self {
             Child::Own(node) => node.into_value(),
-            Child::Shared(node) => match Rc::try_unwrap(node) {
+            Child::Shared(node) | Child::Alias(node) => match Rc::try_unwrap(node) {
                 Ok(node) => node.into_value(),
                 Err(shared) => shared.to_value(),
             },
@@ -113,6 +118,7 @@ impl NodeData {
             node: Node::Scalar(value),
             size: 1,
             height: 0,
+            expanded: 0,
         }
     }
 
@@ -319,7 +325,7 @@ impl Loader<'_> {
                         );
                         self.unverifiable(reason);
                     }
-                    self.attach(Child::Shared(node), at)?;
+                    self.attach(Child::Alias(node), at)?;
                 }
                 Event::SequenceStart(anchor, tag) => self.start(true, anchor, tag.as_ref(), at)?,
                 Event::MappingStart(anchor, tag) => self.start(false, anchor, tag.as_ref(), at)?,
@@ -552,6 +558,7 @@ impl Loader<'_> {
                     node: Node::Merge,
                     size: 1,
                     height: 0,
+                    expanded: 0,
                 })
             }
             Plain::ValueKey => {
@@ -568,7 +575,9 @@ impl Loader<'_> {
     /// A node is complete: check its size and depth, remember its anchor, and
     /// put it in its parent.
     fn finish(&mut self, node: NodeData, anchor: usize, at: Mark) -> Result<(), Error> {
-        if node.size > MAX_NODES {
+        // Only what aliases add counts: a large plain document is bounded by
+        // the size of its file, not refused as a bomb.
+        if node.expanded > MAX_NODES {
             return Err(self.refuse(
                 self.pointer(),
                 at,
@@ -712,6 +721,7 @@ impl Loader<'_> {
     /// mappings, earlier ones win), then the explicit keys, which win over
     /// merged ones.
     fn build(&mut self, kind: FrameKind) -> Result<NodeData, Error> {
+        let mut merged_in = 0;
         let node = match kind {
             FrameKind::Seq(items) => Node::Seq(items),
             FrameKind::Map {
@@ -720,16 +730,26 @@ impl Loader<'_> {
                 if merges.is_empty() {
                     Node::Map(explicit.list)
                 } else {
+                    // A merge of an alias copies the alias's entries.
+                    merged_in = merges
+                        .iter()
+                        .filter(|(c, _)| matches!(c, Child::Alias(_)))
+                        .fold(0u64, |n, (c, _)| n.saturating_add(c.node().size));
                     Node::Map(self.merge(explicit, merges)?)
                 }
             }
         };
-        let (size, height) = match &node {
+        let (size, height, expanded) = match &node {
             Node::Seq(items) => measure(items.iter()),
             Node::Map(entries) => measure(entries.iter().map(|(_, v)| v)),
-            Node::Scalar(_) | Node::Merge => (1, 0),
+            Node::Scalar(_) | Node::Merge => (1, 0, 0),
         };
-        Ok(NodeData { node, size, height })
+        Ok(NodeData {
+            node,
+            size,
+            height,
+            expanded: expanded.saturating_add(merged_in),
+        })
     }
 
     fn merge(
@@ -782,13 +802,20 @@ impl Loader<'_> {
     }
 }
 
-/// The size and height of a sequence or mapping with these children.
-fn measure<'a>(children: impl Iterator<Item = &'a Child>) -> (u64, usize) {
-    children.fold((1, 1), |(size, height), child| {
+/// The size, height and alias expansion of a sequence or mapping with these
+/// children.
+fn measure<'a>(children: impl Iterator<Item = &'a Child>) -> (u64, usize, u64) {
+    children.fold((1, 1, 0), |(size, height, expanded), child| {
+        let added = match child {
+            Child::Alias(node) => node.size,
+            Child::Own(node) => node.expanded,
+            Child::Shared(node) => node.expanded,
+        };
         let child = child.node();
         (
             size.saturating_add(child.size),
             height.max(1 + child.height),
+            expanded.saturating_add(added),
         )
     })
 }

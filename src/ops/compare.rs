@@ -90,6 +90,51 @@ impl Comparison {
             && versions_same
             && self.problems.is_empty()
     }
+
+    /// What differs besides compatibility, each marked in the report: the
+    /// migrated flags (`migrated`), the overall statuses (`status`) and each
+    /// phase whose status differs (`phase NAME`). Compatible runs with any
+    /// of these are still a difference (exit 1): one may be further along.
+    pub fn discrepancies(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.a.migrated != self.b.migrated {
+            out.push("migrated".to_string());
+        }
+        if self.a.status != self.b.status {
+            out.push("status".to_string());
+        }
+        for (name, a, b) in self.phase_rows() {
+            if a != b {
+                out.push(format!("phase {name}"));
+            }
+        }
+        out
+    }
+
+    /// Exit 0 only when compatible and nothing else is marked.
+    pub fn identical(&self) -> bool {
+        self.compatible() && self.discrepancies().is_empty()
+    }
+
+    /// (phase, status in A, status in B): A's phases in order, then B's
+    /// others; `-` where a side has no such phase.
+    pub fn phase_rows(&self) -> Vec<(String, String, String)> {
+        let mut names: Vec<&String> = self.a.phases.iter().map(|(n, _)| n).collect();
+        for (n, _) in &self.b.phases {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        let find = |side: &[(String, String)], n: &str| {
+            side.iter()
+                .find(|(p, _)| p == n)
+                .map_or("-".to_string(), |(_, s)| s.clone())
+        };
+        names
+            .into_iter()
+            .map(|n| (n.clone(), find(&self.a.phases, n), find(&self.b.phases, n)))
+            .collect()
+    }
 }
 
 /// Compare runs `a` and `b`. Naming the same run twice is a usage error.

@@ -74,12 +74,24 @@ fn add_note(state: &mut RunState, text: &str, resume_file: Option<&str>, now: &s
 }
 
 /// Every session ever recorded for the run, oldest first, each as its latest
-/// recorded version (JSON objects, unknown fields kept).
-pub fn history(run: &RunDir) -> Result<Vec<Value>, Error> {
+/// recorded version (JSON objects, unknown fields kept), and a warning for
+/// each log line whose snapshot cannot be read: the log is read exactly as
+/// `rk log` reads it, and a damaged snapshot only hides its own sessions.
+pub fn history(run: &RunDir) -> Result<(Vec<Value>, Vec<String>), Error> {
     let store = Store::new(run);
     let mut sessions: Vec<(String, Value)> = Vec::new();
-    for entry in store.read_log()? {
-        let snapshot = store.read_snapshot(&entry.new)?;
+    let mut warnings = Vec::new();
+    for (i, entry) in store.read_log()?.into_iter().enumerate() {
+        let snapshot = match store.read_snapshot(&entry.new) {
+            Ok(s) => s,
+            Err(e) => {
+                warnings.push(format!(
+                    "log line {}: its snapshot cannot be read, so the sessions it recorded are not shown: {e}",
+                    i + 1
+                ));
+                continue;
+            }
+        };
         let Some(Value::Array(items)) = snapshot.state.get("sessions") else {
             continue;
         };
@@ -91,7 +103,7 @@ pub fn history(run: &RunDir) -> Result<Vec<Value>, Error> {
             }
         }
     }
-    Ok(sessions.into_iter().map(|(_, v)| v).collect())
+    Ok((sessions.into_iter().map(|(_, v)| v).collect(), warnings))
 }
 
 /// A session is its start, host and pid.

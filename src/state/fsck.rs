@@ -5,11 +5,18 @@
 //! reads. What a crash may legitimately leave behind (a torn last log line, a
 //! log one entry ahead of HEAD, `.tmp-` files, a working state newer than
 //! HEAD) is reported as a note, never as corruption.
+//!
+//! `prune` (`rk fsck --prune`) cleans up what can be cleaned without losing
+//! anything: leftover temp files and killed `init`s' temp runs (of writers
+//! no longer alive), a corrupt config object rebuilt from the run's config
+//! file when that still hashes to it, and other corrupt objects that HEAD
+//! does not need moved aside to `.rk/corrupt/` (kept, and from then on
+//! reported as notes).
 
 use super::{load, state_path};
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::project::{RunDir, Settings};
-use crate::store::{atomic::TMP_PREFIX, ObjectId, Store};
+use crate::store::{self, atomic, atomic::TMP_PREFIX, ObjectId, StateLock, Store};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -26,6 +33,49 @@ pub struct FsckReport {
     pub notes: Vec<String>,
     /// The newest snapshot that reads back intact.
     pub last_good: Option<ObjectId>,
+    /// HEAD names an intact snapshot (the current state needs no restore).
+    pub head_intact: bool,
+    /// Leftover temp files (`.tmp-…`) in the run and its store.
+    pub temps: Vec<PathBuf>,
+    /// Leftover temp runs of killed `rk init`s (`<runs_dir>/.tmp-init-…`).
+    pub init_leftovers: Vec<PathBuf>,
+    /// Objects whose bytes do not hash to their name.
+    pub corrupt: Vec<ObjectId>,
+    /// Objects that a snapshot or the log names but that do not exist (and
+    /// were not set aside).
+    pub missing: Vec<ObjectId>,
+    /// run_state.json cannot be read (a restore, not --prune, repairs it).
+    pub working_corrupt: bool,
+    /// The object the run's config file rebuilds (its canonical bytes' id),
+    /// when the file reads.
+    pub config_rebuilds: Option<ObjectId>,
+}
+
+/// Where `prune` keeps corrupt objects it moved out of `objects/`.
+pub fn corrupt_dir(store: &Store) -> PathBuf {
+    store.dir().join("corrupt")
+}
+
+/// The pid a temp name carries (`.tmp-<pid>-…`, `.tmp-init-<rid>-<pid>`).
+fn temp_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(TMP_PREFIX)?;
+    let digits = match rest.strip_prefix("init-") {
+        Some(init) => init.rsplit('-').next()?,
+        None => rest.split('-').next()?,
+    };
+    digits.parse().ok()
+}
+
+/// Whether the writer that named a temp is gone (no such process here).
+fn writer_gone(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match temp_pid(&name) {
+        Some(pid) if pid > 0 => !Path::new(&format!("/proc/{pid}")).exists(),
+        _ => true,
+    }
 }
 
 fn temps_in(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -48,6 +98,10 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     let mut snapshots: BTreeMap<ObjectId, (Option<ObjectId>, Option<ObjectId>)> = BTreeMap::new();
     let mut corrupt: BTreeSet<ObjectId> = BTreeSet::new();
     symlinks_in_store(&store, &mut r.problems);
+    r.config_rebuilds = crate::run_config::current(run, settings)
+        .ok()
+        .flatten()
+        .map(|doc| ObjectId::of(&canonical_bytes(&doc.value)));
     let mut temps = Vec::new();
     temps_in(&run.path, &mut temps);
     temps_in(store.dir(), &mut temps);
@@ -91,9 +145,17 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
                         }
                     }
                     Err(_) => {
+                        let repair = if Some(&id) == r.config_rebuilds.as_ref() {
+                            format!(
+                                "; it is the config object of {}, which still hashes to it: `rk fsck {} --prune` rewrites it from that file",
+                                settings.config_file, run.rid
+                            )
+                        } else {
+                            String::new()
+                        };
                         corrupt.insert(id.clone());
                         r.problems.push(format!(
-                            "corrupt object {}: its bytes do not hash to its name",
+                            "corrupt object {}: its bytes do not hash to its name{repair}",
                             path.display()
                         ));
                     }
@@ -102,10 +164,23 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
         }
     }
     r.objects = intact.len();
+    let set_aside: BTreeSet<ObjectId> = std::fs::read_dir(corrupt_dir(&store))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| ObjectId::parse(&e.file_name().to_string_lossy()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut history_notes = Vec::new();
 
     let describe = |id: &ObjectId| -> Option<String> {
         if corrupt.contains(id) {
             Some(format!("{id}, which is corrupt"))
+        } else if !intact.contains(id) && set_aside.contains(id) {
+            Some(format!(
+                "{id}, which was damaged and is recorded in {} (set aside by `rk fsck --prune`)",
+                corrupt_dir(&store).display()
+            ))
         } else if !intact.contains(id) {
             Some(format!(
                 "{id}, which is missing ({})",
@@ -121,12 +196,38 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
         })
     };
 
+    // A damaged object that was set aside is history, not corruption: a
+    // note wherever it is named, except by HEAD (below).
+    let is_set_aside = |id: &ObjectId| !intact.contains(id) && set_aside.contains(id);
+    let mut named: BTreeSet<ObjectId> = BTreeSet::new();
+    for (parent, config) in snapshots.values() {
+        named.extend(parent.iter().chain(config.iter()).cloned());
+    }
+    if let Ok(entries) = store.read_log() {
+        for e in entries {
+            named.extend(std::iter::once(e.new).chain(e.old));
+        }
+    }
+    r.missing = named
+        .into_iter()
+        .filter(|id| !intact.contains(id) && !corrupt.contains(id) && !set_aside.contains(id))
+        .collect();
     for (id, (parent, config)) in &snapshots {
         if let Some(why) = parent.as_ref().and_then(&describe_snapshot) {
-            r.problems.push(format!("snapshot {id} names parent {why}"));
+            let line = format!("snapshot {id} names parent {why}");
+            if parent.as_ref().is_some_and(is_set_aside) {
+                history_notes.push(line);
+            } else {
+                r.problems.push(line);
+            }
         }
         if let Some(why) = config.as_ref().and_then(&describe) {
-            r.problems.push(format!("snapshot {id} names config {why}"));
+            let line = format!("snapshot {id} names config {why}");
+            if config.as_ref().is_some_and(is_set_aside) {
+                history_notes.push(line);
+            } else {
+                r.problems.push(line);
+            }
         }
     }
 
@@ -169,11 +270,12 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             for (i, e) in entries.iter().enumerate() {
                 for id in std::iter::once(&e.new).chain(e.old.as_ref()) {
                     if let Some(why) = describe_snapshot(id) {
-                        r.problems.push(format!(
-                            "{}, line {}: names {why}",
-                            log_path.display(),
-                            i + 1
-                        ));
+                        let line = format!("{}, line {}: names {why}", log_path.display(), i + 1);
+                        if is_set_aside(id) {
+                            history_notes.push(line);
+                        } else {
+                            r.problems.push(line);
+                        }
                     }
                 }
             }
@@ -191,7 +293,10 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     // The working state.
     let state_file = state_path(run, settings);
     match load(run, settings) {
-        Err(e) => r.problems.push(e_line(&e)),
+        Err(e) => {
+            r.working_corrupt = true;
+            r.problems.push(e_line(&e));
+        }
         Ok(None) => r
             .notes
             .push(format!("{} does not exist", state_file.display())),
@@ -220,15 +325,143 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
         }
     }
 
+    r.notes.extend(history_notes);
     temps.sort();
-    for t in temps {
+    for t in &temps {
         r.notes.push(format!(
-            "leftover temp file {} (from an interrupted write; safe to delete)",
-            t.display()
+            "leftover temp file {} (from an interrupted write; `rk fsck {} --prune` removes it)",
+            t.display(),
+            run.rid
         ));
     }
+    r.temps = temps;
+    if let Some(runs_dir) = run.path.parent() {
+        if let Ok(entries) = std::fs::read_dir(runs_dir) {
+            let mut inits: Vec<PathBuf> = entries
+                .flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .starts_with(&format!("{TMP_PREFIX}init-"))
+                })
+                .map(|e| e.path())
+                .filter(|p| writer_gone(p))
+                .collect();
+            inits.sort();
+            for p in &inits {
+                r.notes.push(format!(
+                    "leftover temp run {} (from a killed `rk init`; `rk fsck {} --prune` removes it)",
+                    p.display(),
+                    run.rid
+                ));
+            }
+            r.init_leftovers = inits;
+        }
+    }
+    r.corrupt = corrupt.into_iter().collect();
+    r.head_intact = r.head.as_ref().is_some_and(|h| store.snapshot_intact(h));
     r.last_good = store.last_good_snapshot();
     r
+}
+
+/// `rk fsck --prune`: clean up what can be cleaned without losing anything,
+/// under the state lock. Returns one line per action taken.
+///
+/// * temp files and killed inits' temp runs whose writer is gone: removed;
+/// * a corrupt object the run's config file rebuilds: rewritten from it;
+/// * any other corrupt object except HEAD's snapshot: moved to
+///   `.rk/corrupt/<id>` (kept for inspection; fsck then notes it instead of
+///   failing). A corrupt HEAD is left for `rk restore`.
+pub fn prune(run: &RunDir, settings: &Settings) -> Result<Vec<String>, store::Error> {
+    let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
+    let store = Store::new(run);
+    let mut done = Vec::new();
+    // A log with malformed complete lines: keep it aside whole, and rewrite
+    // it with the lines that parse (a torn last line is dropped too).
+    if store.read_log().is_err() {
+        let path = store.log_path();
+        let bytes =
+            atomic::read_regular(&path, atomic::limit::LOG).map_err(|e| store::io_err(&path, e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let kept: String = text
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n') && store::LogEntry::parse(&l[..l.len() - 1]).is_ok())
+            .collect();
+        let backup = path.with_file_name(format!(
+            "log.corrupt.{}",
+            crate::clock::file_stamp(crate::clock::now())
+        ));
+        atomic::write_atomic(&backup, &bytes, atomic::FILE_MODE)
+            .map_err(|e| store::io_err(&backup, e))?;
+        atomic::write_atomic(&path, kept.as_bytes(), atomic::FILE_MODE)
+            .map_err(|e| store::io_err(&path, e))?;
+        done.push(format!(
+            "rewrote {} with its {} well-formed lines; the damaged log is kept as {}",
+            path.display(),
+            kept.lines().count(),
+            backup.display()
+        ));
+    }
+    let report = fsck(run, settings);
+    for t in &report.temps {
+        if writer_gone(t) {
+            std::fs::remove_file(t).map_err(|e| store::io_err(t, e))?;
+            done.push(format!("removed {}", t.display()));
+        }
+    }
+    for p in &report.init_leftovers {
+        std::fs::remove_dir_all(p).map_err(|e| store::io_err(p, e))?;
+        done.push(format!("removed {}", p.display()));
+    }
+    for id in &report.corrupt {
+        let path = store.object_path(id);
+        if Some(id) == report.config_rebuilds.as_ref() {
+            let doc = crate::run_config::current(run, settings)
+                .ok()
+                .flatten()
+                .expect("config_rebuilds comes from a readable config");
+            store.put(&canonical_bytes(&doc.value))?;
+            done.push(format!(
+                "rebuilt config object {id} from {}",
+                settings.config_file
+            ));
+        } else if Some(id) == report.head.as_ref() {
+            done.push(format!(
+                "left {} in place: it is HEAD's snapshot; restore a good one first (`rk restore {}`)",
+                path.display(),
+                run.rid
+            ));
+        } else {
+            let dir = corrupt_dir(&store);
+            if !dir.is_dir() {
+                atomic::create_dir(&dir).map_err(|e| store::io_err(&dir, e))?;
+            }
+            let to = dir.join(id.to_string());
+            std::fs::rename(&path, &to).map_err(|e| store::io_err(&path, e))?;
+            atomic::sync_dir(&dir).map_err(|e| store::io_err(&dir, e))?;
+            done.push(format!("moved corrupt object {id} to {}", to.display()));
+        }
+    }
+    // A missing object cannot come back; record that it is known lost, so
+    // the history naming it is a note from now on (HEAD excepted).
+    for id in &report.missing {
+        if Some(id) == report.head.as_ref() {
+            continue;
+        }
+        let dir = corrupt_dir(&store);
+        if !dir.is_dir() {
+            atomic::create_dir(&dir).map_err(|e| store::io_err(&dir, e))?;
+        }
+        let to = dir.join(id.to_string());
+        atomic::write_atomic(
+            &to,
+            b"missing from objects/ when `rk fsck --prune` ran\n",
+            atomic::FILE_MODE,
+        )
+        .map_err(|e| store::io_err(&to, e))?;
+        done.push(format!("recorded missing object {id} in {}", to.display()));
+    }
+    Ok(done)
 }
 
 /// The store must live inside the run: `.rk`, `.rk/objects`, its fan-out

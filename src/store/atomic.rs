@@ -131,22 +131,25 @@ pub mod limit {
 /// at once instead of waiting for a writer), then `fstat` — anything but a
 /// regular file is refused (`EISDIR` for a directory, an error naming the
 /// kind otherwise), so a FIFO, a socket or a device such as `/dev/zero` is
-/// never read. Symlinks are followed; where they point is checked.
-pub fn open_regular(path: &Path) -> io::Result<File> {
+/// never read. Symlinks are followed; where they point is checked. Returns
+/// the file and its length (from the same `fstat`).
+pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)?;
-    check_regular(&file)?;
-    Ok(file)
+    let len = check_regular(&file)?;
+    Ok((file, len))
 }
 
-/// Refuse an open file that is not a regular file (see [`open_regular`]).
-pub fn check_regular(file: &File) -> io::Result<()> {
+/// Refuse an open file that is not a regular file (see [`open_regular`]);
+/// the length of one that is.
+pub fn check_regular(file: &File) -> io::Result<u64> {
     use std::os::unix::fs::FileTypeExt;
-    let ft = file.metadata()?.file_type();
+    let meta = file.metadata()?;
+    let ft = meta.file_type();
     if ft.is_file() {
-        return Ok(());
+        return Ok(meta.len());
     }
     if ft.is_dir() {
         return Err(io::Error::from_raw_os_error(libc::EISDIR));
@@ -172,8 +175,7 @@ pub fn check_regular(file: &File) -> io::Result<()> {
 /// FIFO or device ([`open_regular`]) and never reading past the bound.
 pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let file = open_regular(path)?;
-    let len = file.metadata()?.len();
+    let (file, len) = open_regular(path)?;
     if len > limit {
         return Err(too_large(len, limit));
     }
@@ -185,7 +187,7 @@ pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn too_large(len: u64, limit: u64) -> io::Error {
+pub fn too_large(len: u64, limit: u64) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         format!("is {len} bytes or more, over rk's bound of {limit} bytes for this file"),

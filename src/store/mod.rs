@@ -74,6 +74,8 @@ pub enum Error {
         count: usize,
         rid: String,
         last_good: Option<ObjectId>,
+        /// HEAD reads back intact: the damage is elsewhere in the history.
+        head_intact: bool,
     },
     #[error("{given:?} is not a snapshot id: {reason}")]
     BadRevision { given: String, reason: String },
@@ -148,10 +150,23 @@ impl Diagnostic for Error {
             Error::NoSpace { .. } => Some(
                 "free space on that file system (or raise the quota or the file size limit), then run the command again".into(),
             ),
+            Error::FsckFailed {
+                rid,
+                head_intact: true,
+                ..
+            } => Some(format!(
+                "HEAD and the state it names are intact; `rk fsck {rid} --prune` sets the damaged objects aside in .rk/corrupt/ (or rebuilds them when the config file still hashes to them), then `rk fsck {rid}` passes"
+            )),
+            Error::FsckFailed { rid, last_good: Some(id), .. } => Some(format!(
+                "recover the last good snapshot with `rk restore {rid} --at {}`, then run `rk fsck {rid} --prune` to set the damaged objects aside",
+                id.short()
+            )),
+            Error::CorruptLog { rid, .. } => Some(format!(
+                "`rk fsck {rid} --prune` keeps the damaged log as log.corrupt.<time> and rewrites it with its well-formed lines; the snapshots are not touched"
+            )),
             Error::CorruptObject { rid, last_good, .. }
             | Error::MissingObject { rid, last_good, .. }
             | Error::CorruptHead { rid, last_good, .. }
-            | Error::CorruptLog { rid, last_good, .. }
             | Error::FsckFailed { rid, last_good, .. } => {
                 Some(recovery_hint(rid, last_good.as_ref()))
             }

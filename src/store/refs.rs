@@ -155,13 +155,22 @@ impl Store {
                     line: i + 1,
                     reason,
                     rid: self.rid.clone(),
-                    last_good: None,
+                    last_good: self.intact_head_unchecked(),
                 })
             })
             .collect()
     }
 
     /// The newest log entry whose snapshot reads back intact (HEAD aside).
+    /// HEAD's id when HEAD reads as one id naming an intact snapshot; for
+    /// messages about a damaged log (never reads the log itself).
+    fn intact_head_unchecked(&self) -> Option<ObjectId> {
+        let bytes =
+            super::atomic::read_regular(&self.head_path(), super::atomic::limit::SMALL).ok()?;
+        let id = ObjectId::parse(String::from_utf8_lossy(&bytes).trim_end_matches('\n'))?;
+        self.snapshot_intact(&id).then_some(id)
+    }
+
     fn last_good_from_log(&self) -> Option<ObjectId> {
         let entries = self.read_log().ok()?;
         entries

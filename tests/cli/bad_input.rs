@@ -25,6 +25,9 @@ struct Case {
     code: i32,
     /// A substring of the one error line (empty: exit 0, no error line).
     message: String,
+    /// A substring of stdout (for an exit-0 case, required: what the command
+    /// must say); `Some("")` means stdout must be empty.
+    out: Option<String>,
     /// The command is meant to write: skip the byte-identical check.
     writes: bool,
 }
@@ -43,6 +46,7 @@ fn case(
         stdin: Vec::new(),
         code,
         message: message.to_string(),
+        out: None,
         writes: false,
     }
 }
@@ -50,6 +54,10 @@ fn case(
 impl Case {
     fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Case {
         self.stdin = bytes.into();
+        self
+    }
+    fn out(mut self, stdout: &str) -> Case {
+        self.out = Some(stdout.to_string());
         self
     }
     fn writes(mut self) -> Case {
@@ -88,6 +96,15 @@ fn legacy_manifest(bytes: &[u8]) -> impl Fn(&TestEnv) {
     move |env: &TestEnv| {
         env.write("experiments/run_l1/effective_config.yaml", "model: m\n");
         env.write("experiments/run_l1/t1/results/trial_manifest.json", &bytes);
+    }
+}
+
+/// A sparse file of `len` bytes at `rel` (from the root): big, yet no disk.
+fn sparse(rel: &'static str, len: u64) -> impl Fn(&TestEnv) {
+    move |env: &TestEnv| {
+        let path = env.root().join(rel);
+        let _ = std::fs::remove_file(&path);
+        std::fs::File::create(&path).unwrap().set_len(len).unwrap();
     }
 }
 
@@ -241,6 +258,25 @@ fn cases() -> Vec<Case> {
             &["hash-config", "c.yaml"],
             0,
             "",
+        )
+        .out("  c.yaml\n"),
+        case(
+            "config 1,000,001 plain nodes is no alias bomb",
+            config(
+                "c.yaml",
+                format!("a: [{}]\n", vec!["0"; 1_000_001].join(",")).into_bytes(),
+            ),
+            &["hash-config", "c.yaml"],
+            0,
+            "",
+        )
+        .out("  c.yaml\n"),
+        case(
+            "config over the size bound",
+            sparse("c.yaml", 300 << 20),
+            &["hash-config", "c.yaml"],
+            2,
+            "cannot read c.yaml: is 314572800 bytes or more, over rk's bound",
         ),
         case(
             "config alias bomb",
@@ -255,7 +291,8 @@ fn cases() -> Vec<Case> {
             &["hash-config", "c.yaml"],
             0,
             "",
-        ),
+        )
+        .out("  c.yaml\n"),
         case(
             "config deep json",
             config("c.json", deep_json(200)),
@@ -276,7 +313,8 @@ fn cases() -> Vec<Case> {
             &["hash-config", "c.json"],
             0,
             "",
-        ),
+        )
+        .out("  c.json\n"),
         case(
             "config invalid utf-8",
             config("c.yaml", b"a: \xff\xfe\n".to_vec()),
@@ -290,7 +328,8 @@ fn cases() -> Vec<Case> {
             &["hash-config", "c.yaml"],
             0,
             "",
-        ),
+        )
+        .out("  c.yaml\n"),
         case(
             "config multiple documents",
             config("c.yaml", b"a: 1\n---\nb: 2\n".to_vec()),
@@ -358,8 +397,14 @@ fn cases() -> Vec<Case> {
             2,
             "\"a\"",
         ),
-        case("config stdin garbage", none, &["hash-config", "-"], 2, "")
-            .stdin(b"{\"a\": [".to_vec()),
+        case(
+            "config stdin garbage",
+            none,
+            &["hash-config", "-"],
+            2,
+            "-:2:1",
+        )
+        .stdin(b"{\"a\": [".to_vec()),
         // ---- configs: init --config, resume ---------------------------------------
         case(
             "init truncated config",
@@ -468,7 +513,8 @@ fn cases() -> Vec<Case> {
             &["status", "r1", "--json"],
             0,
             "",
-        ),
+        )
+        .out("this rk reads version 1 of run_state.json, not 99"),
         case(
             "state invalid utf-8",
             state(b"{\"schema_version\": 1, \"phases\": {}, \"x\": \"\xff\"}"),
@@ -489,7 +535,8 @@ fn cases() -> Vec<Case> {
             &["read-state", "r1"],
             0,
             "",
-        ),
+        )
+        .out("\"schema_version\": 1"),
         case(
             "state deep nesting",
             state(&state_with(&format!(
@@ -509,7 +556,8 @@ fn cases() -> Vec<Case> {
             &["status", "r1"],
             0,
             "",
-        ),
+        )
+        .out("run r1: not_started"),
         case(
             "state is a directory",
             replace_with_dir("run_state.json"),
@@ -525,12 +573,28 @@ fn cases() -> Vec<Case> {
             "run_state.json",
         ),
         case(
+            "state over the size bound",
+            sparse("experiments/run_r1/run_state.json", 300 << 20),
+            &["read-state", "r1"],
+            5,
+            "run_state.json: the top level: cannot be read: is 314572800 bytes or more",
+        ),
+        case(
+            "state over the size bound, list goes on",
+            sparse("experiments/run_r1/run_state.json", 300 << 20),
+            &["list", "--json"],
+            0,
+            "",
+        )
+        .out("\"problem\":\"cannot be read: is 314572800 bytes or more"),
+        case(
             "state corrupt, list goes on",
             state(b"{"),
             &["list", "--json"],
             0,
             "",
-        ),
+        )
+        .out("\"status\":\"corrupt\""),
         case(
             "write-state stdin truncated",
             none,
@@ -562,6 +626,7 @@ fn cases() -> Vec<Case> {
             0,
             "",
         )
+        .out("\n")
         .stdin(big_state)
         .writes(),
         // ---- manifests -----------------------------------------------------------
@@ -571,28 +636,32 @@ fn cases() -> Vec<Case> {
             &["scan-trials", "r1"],
             0,
             "",
-        ),
+        )
+        .out("\"error\":\"not valid JSON: EOF while parsing"),
         case(
             "manifest not an object",
             manifest(b"[]"),
             &["scan-trials", "r1"],
             0,
             "",
-        ),
+        )
+        .out("\"error\":\"not a JSON object\""),
         case(
             "manifest wrong types",
             manifest(b"{\"schema_version\": 2, \"datasets\": 7, \"job_status\": \"x\"}"),
             &["scan-trials", "r1"],
             0,
             "",
-        ),
+        )
+        .out("datasets is a number, not an object; ignored"),
         case(
             "manifest invalid utf-8",
             manifest(b"{\"run_id\": \"\xff\"}"),
             &["status", "r1"],
             0,
             "",
-        ),
+        )
+        .out("corrupt manifest t1/results/trial_manifest.json: not valid JSON"),
         case(
             "manifest is a directory",
             |env: &TestEnv| {
@@ -604,7 +673,8 @@ fn cases() -> Vec<Case> {
             &["scan-trials", "r1"],
             0,
             "",
-        ),
+        )
+        .out(""),
         case(
             "manifest symlink loop",
             |env: &TestEnv| {
@@ -618,7 +688,8 @@ fn cases() -> Vec<Case> {
             &["scan-trials", "r1"],
             0,
             "",
-        ),
+        )
+        .out(""),
         case(
             "manifest huge numbers",
             manifest(
@@ -627,14 +698,16 @@ fn cases() -> Vec<Case> {
             &["status", "r1"],
             0,
             "",
-        ),
+        )
+        .out("trials    1 trial"),
         case(
             "manifest deep nesting",
             manifest(&deep_json(5000)),
             &["scan-trials", "r1"],
             0,
             "",
-        ),
+        )
+        .out("recursion limit exceeded"),
         case(
             "manifest corrupt, migrate repairs",
             legacy_manifest(b"{\"datasets\""),
@@ -642,6 +715,7 @@ fn cases() -> Vec<Case> {
             0,
             "",
         )
+        .out("corrupt manifests backed up and reconstructed:")
         .writes(),
         case(
             "manifest corrupt, migrate dry-run",
@@ -649,14 +723,16 @@ fn cases() -> Vec<Case> {
             &["migrate", "l1", "--dry-run"],
             0,
             "",
-        ),
+        )
+        .out("would write: t1/results/trial_manifest.json.corrupt."),
         case(
             "manifest NaN, migrate",
             legacy_manifest(b"{\"datasets\": {\"a\": [NaN]}}"),
             &["migrate", "l1", "--dry-run"],
             0,
             "",
-        ),
+        )
+        .out("would write: t1/results/trial_manifest.json.corrupt."),
         // ---- rk.yaml ---------------------------------------------------------------
         case(
             "rk.yaml unknown key",
@@ -701,6 +777,48 @@ fn cases() -> Vec<Case> {
             "state_file",
         ),
         case(
+            "rk.yaml state_file is STATUS.md",
+            rk_yaml(b"state_file: STATUS.md\n"),
+            &["list"],
+            2,
+            "rk.yaml:1:1: state_file \"STATUS.md\" collides with a file rk keeps",
+        ),
+        case(
+            "rk.yaml state_lock is the state file",
+            rk_yaml(b"state_lock: run_state.json\n"),
+            &["status", "r1"],
+            2,
+            "rk.yaml:1:1: state_lock and state_file are both \"run_state.json\"",
+        ),
+        case(
+            "rk.yaml config_file is the state lock",
+            rk_yaml(b"state_lock: cfg.yaml\nconfig_file: cfg.yaml\n"),
+            &["list"],
+            2,
+            "config_file",
+        ),
+        case(
+            "rk.yaml state_file is .rk",
+            rk_yaml(b"state_file: .rk\n"),
+            &["read-state", "r1"],
+            2,
+            "rk.yaml:1:1: state_file \".rk\" collides",
+        ),
+        case(
+            "rk.yaml config_file is archive_manifest.json",
+            rk_yaml(b"config_file: archive_manifest.json\n"),
+            &["list"],
+            2,
+            "rk.yaml:1:1: config_file \"archive_manifest.json\" collides",
+        ),
+        case(
+            "rk.yaml state_lock is STOP_REQUESTED",
+            rk_yaml(b"state_lock: STOP_REQUESTED\n"),
+            &["stop", "r1"],
+            2,
+            "rk.yaml:1:1: state_lock \"STOP_REQUESTED\" collides",
+        ),
+        case(
             "rk.yaml truncated",
             rk_yaml(b"phases: [a, b\n"),
             &["list"],
@@ -727,8 +845,9 @@ fn cases() -> Vec<Case> {
             &["list"],
             0,
             "",
-        ),
-        case("rk.yaml empty", rk_yaml(b""), &["list"], 0, ""),
+        )
+        .out("r1   not_started"),
+        case("rk.yaml empty", rk_yaml(b""), &["list"], 0, "").out("r1   not_started"),
         // Regression: a duplicate key named rk.yaml twice and hinted at
         // hash-config's --ignore.
         case(
@@ -770,8 +889,9 @@ fn cases() -> Vec<Case> {
             file_in_run(".rk/HEAD", b"".to_vec()),
             &["fsck", "r1"],
             5,
-            "",
-        ),
+            "run_r1/.rk",
+        )
+        .out("HEAD: expected one line holding a 64-hex snapshot id, found \"\""),
         case(
             "HEAD names a missing object",
             file_in_run(".rk/HEAD", format!("{}\n", "0".repeat(64)).into_bytes()),
@@ -810,7 +930,8 @@ fn cases() -> Vec<Case> {
             &["log", "r1"],
             0,
             "",
-        ),
+        )
+        .out(" init\ttest\n"),
         case(
             "log invalid utf-8",
             |env: &TestEnv| {
@@ -838,8 +959,9 @@ fn cases() -> Vec<Case> {
             },
             &["fsck", "r1"],
             5,
-            "",
-        ),
+            "run_r1/.rk",
+        )
+        .out("error: corrupt object "),
         case(
             "object truncated to zero",
             |env: &TestEnv| {
@@ -849,8 +971,9 @@ fn cases() -> Vec<Case> {
             },
             &["fsck", "r1"],
             5,
-            "",
-        ),
+            "run_r1/.rk",
+        )
+        .out("error: corrupt object "),
         case(
             "object corrupt, read-state HEAD",
             |env: &TestEnv| {
@@ -867,7 +990,7 @@ fn cases() -> Vec<Case> {
             },
             &["read-state", "r1", "--at", "HEAD"],
             5,
-            "",
+            "corrupt object ",
         ),
         case(
             "objects dir is a file",
@@ -878,8 +1001,9 @@ fn cases() -> Vec<Case> {
             },
             &["fsck", "r1"],
             5,
-            "",
-        ),
+            "run_r1/.rk",
+        )
+        .out(".rk/objects: Not a directory"),
         case(
             "cat-object bad id",
             none,
@@ -895,7 +1019,13 @@ fn cases() -> Vec<Case> {
             "no object \"0000\"",
         ),
         // ---- command-line arguments ---------------------------------------------------
-        case("argv rid with a dash", none, &["read-state", "-rf"], 2, ""),
+        case(
+            "argv rid with a dash",
+            none,
+            &["read-state", "-rf"],
+            2,
+            "'-r'",
+        ),
         case("argv rid ..", none, &["read-state", ".."], 2, ".."),
         case(
             "argv rid empty",
@@ -944,7 +1074,7 @@ fn cases() -> Vec<Case> {
                 "parse",
             ],
             2,
-            "",
+            "'--only-step <STEP>' cannot be used with '--from-step <STEP>'",
         ),
         case(
             "argv HEAD~huge",
@@ -982,7 +1112,13 @@ fn cases() -> Vec<Case> {
             2,
             "a/../../x",
         ),
-        case("argv unknown flag", none, &["stop", "r1", "--bogus"], 2, ""),
+        case(
+            "argv unknown flag",
+            none,
+            &["stop", "r1", "--bogus"],
+            2,
+            "'--bogus'",
+        ),
     ]
 }
 
@@ -1047,6 +1183,16 @@ fn check(case: &Case) -> Result<(), String> {
             return Err(format!("error line lacks {:?}:\n{}", case.message, shown()));
         }
     }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match case.out.as_deref() {
+        Some("") if !stdout.is_empty() => {
+            return Err(format!("expected no output:\n{}", shown()));
+        }
+        Some(want) if !stdout.contains(want) => {
+            return Err(format!("stdout lacks {want:?}:\n{}", shown()));
+        }
+        _ => {}
+    }
     if !case.writes {
         let after = tree(env.root());
         let changed = std::panic::catch_unwind(|| assert_same_tree(&before, &after, case.name));
@@ -1069,7 +1215,7 @@ fn bad_input_corpus() {
                 case.args
                     .iter()
                     .map(|a| if a.len() > 40 {
-                        format!("{}…", &a[..40])
+                        format!("{}…", a.chars().take(40).collect::<String>())
                     } else {
                         a.clone()
                     })
@@ -1083,6 +1229,20 @@ fn bad_input_corpus() {
         failures.len()
     );
     assert!(cases.len() >= 60);
+    // Every case says what it expects: an error naming the place, or (exit
+    // 0) what the command prints.
+    let vague: Vec<&str> = cases
+        .iter()
+        .filter(|c| {
+            if c.code == 0 {
+                c.out.is_none()
+            } else {
+                c.message.is_empty()
+            }
+        })
+        .map(|c| c.name)
+        .collect();
+    assert!(vague.is_empty(), "cases that expect nothing: {vague:?}");
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
@@ -1400,6 +1560,46 @@ proptest::proptest! {
                 args,
                 shown
             );
+        }
+    }
+}
+
+/// RK_NOW that is not an RFC 3339 time, or a time past 9999-12-31, is exit 2
+/// naming RK_NOW before any command runs (nothing written); a valid one is
+/// used, and a leap day or the last representable instant round-trips.
+#[test]
+fn rk_now_garbage_is_refused_naming_it() {
+    for (now, ok) in [
+        ("garbage", false),
+        ("", false),
+        ("2025-02-30T00:00:00Z", false),
+        ("2025-09-03", false),
+        ("9999-12-31T23:59:59-01:00", false),
+        ("2024-02-29T12:00:00Z", true),
+        ("9999-12-31T23:59:59.999999Z", true),
+    ] {
+        let env = TestEnv::new();
+        started_run(&env, "r1", "model: m\nseed: 7\n");
+        let before = tree(env.root());
+        let out = env
+            .cmd(&["note", "r1", "hello"])
+            .env("RK_NOW", now)
+            .output()
+            .unwrap();
+        let shown = env.render_output(&out);
+        if ok {
+            assert_eq!(out.status.code(), Some(0), "{now}: {shown}");
+            let log = env.run(&["read-state", "r1"]);
+            let stamp = now.trim_end_matches('Z');
+            assert!(
+                String::from_utf8_lossy(&log.stdout).contains(stamp),
+                "{now}: {}",
+                env.render_output(&log)
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{now}: {shown}");
+            assert!(shown.contains("rk: error: RK_NOW="), "{now}: {shown}");
+            assert_same_tree(&before, &tree(env.root()), now);
         }
     }
 }

@@ -20,12 +20,32 @@ fn trial(env: &TestEnv, rid: &str, slug: &str, v2: bool) {
 fn equal_runs_are_compatible() {
     let env = TestEnv::new();
     run_with(&env, "a", &all("completed"), "");
+    run_with(&env, "b", &all("completed"), "");
+    for rid in ["a", "b"] {
+        trial(&env, rid, "t1", true);
+        trial(&env, rid, "t2", true);
+    }
+    insta::assert_snapshot!(env.render(&["compare", "a", "b"]));
+}
+
+/// Same config and trials, but one run is further along: every marked line
+/// is a discrepancy, so the verdict names them and the exit status is 1.
+#[test]
+fn compatible_runs_that_differ_in_progress_are_exit_1() {
+    let env = TestEnv::new();
+    run_with(&env, "a", &all("completed"), "");
     run_with(&env, "b", &all("completed")[..3], "");
     for rid in ["a", "b"] {
         trial(&env, rid, "t1", true);
         trial(&env, rid, "t2", true);
     }
     insta::assert_snapshot!(env.render(&["compare", "a", "b"]));
+    let out = env.run(&["compare", "a", "b", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["compatible"], true);
+    assert_eq!(v["discrepancies"][0], "status");
+    assert_eq!(v["discrepancies"].as_array().unwrap().len(), 7);
 }
 
 #[test]

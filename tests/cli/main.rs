@@ -31,6 +31,7 @@ mod restore;
 mod resume;
 mod scan_trials;
 mod security;
+mod slurm;
 mod status;
 mod status_default;
 mod status_md;

@@ -23,6 +23,9 @@ case "$RK_TEST_MODE" in
   trap) trap 'echo "got INT" >> "$log"; exit 42' INT
         sleep 10 & wait ;;
   fail) exit 3 ;;
+  helper) # leaves a helper holding the state lock, then fails
+        flock "$RK_TEST_LOCK" sleep 5 > /dev/null 2>&1 &
+        sleep 0.5; exit 3 ;;
 esac
 echo "end" >> "$log"
 "#;
@@ -392,6 +395,11 @@ fn the_orchestrators_failure_code_is_returned_and_recorded() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rk: the orchestrator exited with 3"),
+        "{}",
+        env.render_output(&out)
+    );
     assert_eq!(read_state(&run)["sessions"][0]["exit_code"], 3);
     let log = env.run(&["log", "r1"]);
     let log = String::from_utf8_lossy(&log.stdout);
@@ -592,4 +600,39 @@ fn a_run_without_state_is_migrated_first_then_resumed_where_the_files_say() {
     assert_eq!(state["migrated"], true);
     assert_eq!(state["phases"]["report"]["status"], "completed");
     assert_eq!(state["sessions"][0]["steps"][0], "score");
+}
+
+/// A helper the orchestrator leaves holding the state lock makes recording
+/// the session's end fail: rk says so, and still exits with the
+/// orchestrator's own code (never 4 for the lock).
+#[test]
+fn a_helper_holding_the_lock_never_replaces_the_orchestrators_code() {
+    if std::process::Command::new("flock")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no flock(1) on this machine");
+        return;
+    }
+    let env = TestEnv::new();
+    project(&env);
+    recorded_run(&env, "r1", &statuses(2, None));
+    let out = env
+        .cmd(&["resume", "r1"])
+        .env("RK_TEST_MODE", "helper")
+        .env(
+            "RK_TEST_LOCK",
+            env.root().join("experiments/run_r1/.state.lock"),
+        )
+        .env("RK_LOCK_TIMEOUT_MS", "200")
+        .output()
+        .unwrap();
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    assert!(
+        shown.contains("rk: warning: the end of this session is not recorded")
+            && shown.contains("rk: the orchestrator exited with 3"),
+        "{shown}"
+    );
 }

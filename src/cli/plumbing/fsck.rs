@@ -13,13 +13,25 @@ use std::io::Write;
 /// line, an unreadable run_state.json) and `note: …` for what an interrupted
 /// write may legitimately leave behind (leftover `.tmp-` files, a torn last
 /// log line, a log entry newer than HEAD, a run_state.json newer than HEAD).
-/// Notes never fail the check. fsck repairs nothing.
+/// Notes never fail the check. Without --prune fsck repairs nothing, reads
+/// only and takes no lock.
 ///
-/// Reads only: takes no lock.
+/// --prune first cleans up, under the state lock, what can be cleaned without
+/// losing anything, prints one `pruned: …` line per action, then checks:
+/// leftover `.tmp-` files and temp runs of killed `rk init`s
+/// (`<runs_dir>/.tmp-init-…`) whose writer is no longer alive are removed; a
+/// corrupt config object that the run's config file still hashes to is
+/// rewritten from it; any other corrupt object except HEAD's snapshot is
+/// moved to `.rk/corrupt/<id>` (kept for inspection), and a missing object
+/// that history names is recorded there as lost; from then on the snapshots
+/// and log lines naming them are notes, not errors. A corrupt HEAD
+/// is left for `rk restore RUN --at ID`; run --prune after it.
 ///
-/// Exit status: 0 no corruption; 2 no such run; 5 corruption found. On
-/// exit 5 the message names the last good snapshot, and the hint the command
-/// that recovers it: `rk read-state RUN --at ID | rk write-state RUN`.
+/// Exit status: 0 no corruption; 2 no such run; 4 --prune could not take the
+/// state lock; 5 corruption found. On exit 5 the message names the last good
+/// snapshot, and the hint what recovers: `rk restore RUN --at ID` when HEAD
+/// is damaged, then `rk fsck RUN --prune`; only the latter when HEAD is
+/// intact. Following the hint ends with fsck exit 0.
 ///
 /// Compatibility: the output is for people. Lines starting `error: ` and
 /// `note: ` will keep those prefixes; their wording may change. Scripts
@@ -29,13 +41,23 @@ pub struct Args {
     /// The run: a run id, or the path of a run directory.
     #[arg(value_name = "RUN")]
     run: String,
+
+    /// Remove leftovers of interrupted writes and set damaged objects aside
+    /// (see above), then check.
+    #[arg(long)]
+    prune: bool,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
-    let report = state::fsck(&run, &project.settings);
     let mut out = stdout();
+    if args.prune {
+        for line in state::prune(&run, &project.settings)? {
+            writeln!(out, "pruned: {line}")?;
+        }
+    }
+    let report = state::fsck(&run, &project.settings);
     writeln!(
         out,
         "checked {} object{}, HEAD {}, {} log entr{}",
@@ -63,6 +85,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         count: report.problems.len(),
         rid: run.rid.clone(),
         last_good: report.last_good,
+        head_intact: report.head_intact && !report.working_corrupt,
     }
     .into())
 }

@@ -25,6 +25,11 @@ use std::io::Write;
 /// has a note. With --json, one object per session: `format_version` (1) and
 /// the session's fields as run_state.json holds them.
 ///
+/// Both forms read the log the same way: a torn last line is skipped by both,
+/// a malformed complete line fails both (exit 5). A line whose snapshot
+/// cannot be read is printed by the plain log; --sessions skips that
+/// snapshot's sessions with a warning naming the line (`rk fsck` tells more).
+///
 /// Reads only: takes no lock. A run without a store prints nothing.
 ///
 /// Exit status: 0 printed; 2 no such run; 5 a complete log line is malformed.
@@ -52,10 +57,14 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let run = project.resolve_run(&args.run)?;
     let mut out = stdout();
     if args.sessions {
-        for session in crate::ops::sessions::history(&run)? {
+        let (sessions, warnings) = crate::ops::sessions::history(&run)?;
+        for session in sessions {
             write_session(&mut out, &session, args.json)?;
         }
         out.flush()?;
+        for w in warnings {
+            crate::cli::warn(ctx.color, &w);
+        }
         return Ok(Exit::Success);
     }
     let entries = Store::new(&run).read_log()?;

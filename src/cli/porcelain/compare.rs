@@ -20,17 +20,22 @@ use std::io::Write;
 ///   * both configs and both trial lists could be read.
 ///
 /// Phase statuses, overall statuses and migrated flags are shown side by
-/// side and marked (`*`, and red on a terminal) where they differ, but do not
-/// make the runs incompatible: one run may simply be further along.
+/// side and marked (`*`, and red on a terminal) where they differ. They do
+/// not make the runs incompatible (one run may simply be further along), but
+/// every marked line is a discrepancy: the verdict then says "compatible
+/// config and trials, but they differ in …" and the exit status is 1.
+/// Exit 0 means nothing at all is marked.
 ///
 /// With --json, one object: `format_version` (1), `compatible`, `config`
 /// (`{scheme, recomputed, a, b, equal, changed_keys}`), `runs` (`[a, b]`,
 /// each `{run, status, config_hash, config_hash_scheme, migrated, manifests:
 /// {v1, v2, corrupt, missing}, trials, phases: {name: status}}`),
-/// `only_in_a`, `only_in_b`, `problems`.
+/// `only_in_a`, `only_in_b`, `problems`, `discrepancies` (what else differs:
+/// `migrated`, `status`, `phase NAME`).
 ///
-/// Exit status: 0 compatible; 1 discrepancies; 2 error (no such run, the same
-/// run named twice).
+/// Exit status: 0 compatible and nothing marked; 1 any discrepancy (not
+/// compatible, or anything marked `*`); 2 error (no such run, the same run
+/// named twice).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The first run: a run id or the path of a run directory.
@@ -56,7 +61,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         render(&mut out, &c, ctx)?;
     }
     out.flush()?;
-    Ok(if c.compatible() {
+    Ok(if c.identical() {
         Exit::Success
     } else {
         Exit::Different
@@ -83,10 +88,16 @@ fn render(out: &mut dyn Write, c: &Comparison, ctx: &Context) -> std::io::Result
         h.as_deref()
             .map_or("-".to_string(), |h| h.chars().take(12).collect())
     };
-    let verdict = if c.compatible() {
+    let others = c.discrepancies();
+    let verdict = if !c.compatible() {
+        style.red("not compatible")
+    } else if others.is_empty() {
         style.green("compatible")
     } else {
-        style.red("not compatible")
+        style.red(&format!(
+            "compatible config and trials, but they differ in {}",
+            others.join(", ")
+        ))
     };
     writeln!(out, "{} vs {}: {verdict}", c.a.rid, c.b.rid)?;
     let how = if c.hashes.recomputed {
@@ -184,21 +195,10 @@ fn render(out: &mut dyn Write, c: &Comparison, ctx: &Context) -> std::io::Result
         )
     )?;
     writeln!(out, "  phases")?;
-    let width = c.a.phases.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    let sw = c.a.phases.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
-    let mut names: Vec<&String> = c.a.phases.iter().map(|(n, _)| n).collect();
-    for (n, _) in &c.b.phases {
-        if !names.contains(&n) {
-            names.push(n);
-        }
-    }
-    let find = |side: &[(String, String)], n: &str| {
-        side.iter()
-            .find(|(p, _)| p == n)
-            .map_or("-".to_string(), |(_, s)| s.clone())
-    };
-    for n in names {
-        let (x, y) = (find(&c.a.phases, n), find(&c.b.phases, n));
+    let rows = c.phase_rows();
+    let width = rows.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    let sw = rows.iter().map(|(_, s, _)| s.len()).max().unwrap_or(0);
+    for (n, x, y) in rows {
         writeln!(
             out,
             "{}",
@@ -262,5 +262,6 @@ fn to_json(c: &Comparison) -> serde_json::Value {
         "only_in_a": c.only_in_a,
         "only_in_b": c.only_in_b,
         "problems": c.problems,
+        "discrepancies": c.discrepancies(),
     })
 }
