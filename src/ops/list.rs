@@ -291,12 +291,21 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
             return row;
         }
     };
-    let parsed = serde_json::from_slice::<ListState>(&buf[..len])
-        .map_err(|e| e.to_string())
-        .and_then(|s| match s.schema_version {
-            Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
-            _ => Ok(s),
-        });
+    // Only an object is a state: serde would read a struct from an array too,
+    // and `[]` must be `corrupt` here exactly as in `status` and `fsck`.
+    let is_object = buf[..len]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    let parsed = if is_object {
+        serde_json::from_slice::<ListState>(&buf[..len]).map_err(|e| e.to_string())
+    } else {
+        Err("not a JSON object".to_string())
+    };
+    let parsed = parsed.and_then(|s| match s.schema_version {
+        Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
+        _ => Ok(s),
+    });
     let s = match parsed {
         Ok(s) => s,
         Err(e) => {

@@ -766,7 +766,13 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
         (Some(h), _) => {
             let mut parts = Vec::new();
             if let Some(pid) = h.pid {
-                parts.push(format!("pid {pid}"));
+                if h.ended_here() {
+                    parts.push(format!(
+                        "the orchestrator started by rk pid {pid} (rk itself has ended)"
+                    ));
+                } else {
+                    parts.push(format!("pid {pid}"));
+                }
             }
             if let Some(host) = &h.host {
                 parts.push(format!("on {host}"));

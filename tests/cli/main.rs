@@ -37,3 +37,4 @@ mod status_default;
 mod status_md;
 mod stop;
 mod write_state;
+mod writers;

@@ -38,8 +38,9 @@ use std::io::Write;
 /// status that is not one an orchestrator writes (docs/ORCHESTRATORS.md
 /// #statuses) is shown as is, counted as not completed, and warned about.
 ///
-/// Status never fails on a damaged run: a corrupt state, a missing config or
-/// a bad manifest is shown, and status exits 0. Read-only and lock-free.
+/// Status never fails to show a damaged run: a corrupt state, a missing
+/// config or a bad manifest is shown; only a corrupt state changes the exit
+/// status (5). Read-only and lock-free.
 ///
 /// With --json, one object: `format_version` (1), `run`, `path`, `status`,
 /// `state_problem`, `last_good_snapshot`, `migrated`, `trials`, `phases`
@@ -51,8 +52,9 @@ use std::io::Write;
 /// newline), `next_commands` (the same as a list, empty when there is
 /// nothing to type).
 ///
-/// Exit status: 0 shown (whatever the run's state); 2 no such run, no
-/// project, no runs dir.
+/// Exit status: 0 shown; 5 the run's state file is corrupt (shown all the
+/// same, with the command that restores it: the same verdict as `rk list`
+/// and `rk fsck`); 2 no such run, no project, no runs dir.
 ///
 /// Compatibility: JSON fields may be added, never renamed or removed without a
 /// new `format_version`. The screen is for people and may change.
@@ -101,7 +103,14 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         render(&mut out, &report, ctx.style())?;
     }
     out.flush()?;
-    Ok(Exit::Success)
+    match (report.status, &report.state_problem) {
+        (crate::state::OverallStatus::Corrupt, Some(problem)) => Err(Error::refusal(
+            Exit::Corrupt,
+            format!("{} is corrupt: {problem}", report.state_file.display()),
+            status::next_command(&report).map(|next| format!("bring it back with `{next}`")),
+        )),
+        _ => Ok(Exit::Success),
+    }
 }
 
 /// No run named and none implied: one line for all runs, and a hint.
