@@ -221,7 +221,9 @@ pub fn default_run(project: &Project, cwd: &std::path::Path) -> Result<DefaultRu
             }
         }
     }
-    let rows = crate::ops::list::list(project, crate::ops::list::SortBy::Name).rows;
+    let rows = crate::ops::list::list(project, crate::ops::list::SortBy::Name)
+        .map_err(crate::Error::from)?
+        .rows;
     let running: Vec<&str> = rows
         .iter()
         .filter(|r| r.status == OverallStatus::Running)
