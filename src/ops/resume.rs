@@ -881,10 +881,12 @@ fn refuse_drift(
                         &Side {
                             label: format!("{rid}@recorded"),
                             value: value.clone(),
+                            timestamps: Vec::new(),
                         },
                         &Side {
                             label: current_label.clone(),
                             value: chosen.doc.value.clone(),
+                            timestamps: Vec::new(),
                         },
                     );
                     out.write_all(diff.unified.as_bytes())?;
