@@ -68,6 +68,8 @@ pub enum Error {
     State(#[from] crate::state::Error),
     #[error(transparent)]
     Trials(#[from] crate::trials::Error),
+    #[error(transparent)]
+    Slurm(#[from] crate::slurm::Error),
     /// A refusal or failure decided by a command.
     #[error("{message}")]
     Refusal {
@@ -103,6 +105,7 @@ impl Error {
             Error::Store(e) => e.exit(),
             Error::State(e) => e.exit(),
             Error::Trials(e) => e.exit(),
+            Error::Slurm(e) => e.exit(),
             Error::Refusal { exit, .. } => *exit,
             Error::Output(_) => Exit::Usage,
         }
@@ -115,6 +118,7 @@ impl Error {
             Error::Store(e) => e.hint(),
             Error::State(e) => e.hint(),
             Error::Trials(e) => e.hint(),
+            Error::Slurm(e) => e.hint(),
             Error::Refusal { hint, .. } => hint.clone(),
             Error::Output(_) => None,
         }

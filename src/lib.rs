@@ -17,6 +17,7 @@ pub mod ops;
 pub mod output;
 pub mod project;
 pub mod run_config;
+pub mod slurm;
 pub mod state;
 pub mod store;
 pub mod trials;

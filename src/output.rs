@@ -79,7 +79,7 @@ impl Style {
         match status {
             S::Failed | S::Corrupt => self.red(text),
             S::Completed | S::Archived => self.green(text),
-            S::Running => self.cyan(text),
+            S::Running | S::Queued => self.cyan(text),
             S::Interrupted | S::Stopped => self.yellow(text),
             S::NotStarted | S::NoState => self.dim(text),
         }

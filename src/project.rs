@@ -133,6 +133,16 @@ pub enum Plan {
     Rk,
 }
 
+/// Where `rk resume` runs the orchestrator (`dispatch.via`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Via {
+    /// A child of rk on this machine.
+    #[default]
+    Local,
+    /// A Slurm batch job (`sbatch`); see docs/SLURM.md.
+    Slurm,
+}
+
 /// How `rk resume` starts the orchestrator (`dispatch` in rk.yaml).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dispatch {
@@ -141,6 +151,9 @@ pub struct Dispatch {
     pub only_step: Vec<String>,
     pub from_step: Vec<String>,
     pub to_step: Vec<String>,
+    pub via: Via,
+    /// `dispatch.slurm.args`: extra `sbatch` arguments, before the script.
+    pub slurm_args: Vec<String>,
 }
 
 /// The settings of `rk.yaml`, every one defaulted on its own (SPEC §2).
@@ -200,6 +213,8 @@ impl Default for Settings {
                 only_step: strings(&["--only_step", "{step}"]),
                 from_step: strings(&["--from_step", "{step}"]),
                 to_step: strings(&["--to_step", "{step}"]),
+                via: Via::Local,
+                slurm_args: Vec::new(),
             },
             evidence: vec![
                 ("prepare".into(), EvidenceRule::Always),
@@ -631,9 +646,35 @@ impl SettingsReader<'_> {
                     for (k, v) in self.entries(
                         value,
                         &at,
-                        &["plan", "command", "only_step", "from_step", "to_step"],
+                        &[
+                            "plan",
+                            "command",
+                            "only_step",
+                            "from_step",
+                            "to_step",
+                            "via",
+                            "slurm",
+                        ],
                     )? {
                         let at = at.child(k.clone());
+                        if k == "via" {
+                            s.dispatch.via = match v {
+                                Value::String(w) if w == "local" => Via::Local,
+                                Value::String(w) if w == "slurm" => Via::Slurm,
+                                _ => {
+                                    return self
+                                        .fail(&at, "dispatch.via must be `local` or `slurm`")
+                                }
+                            };
+                            continue;
+                        }
+                        if k == "slurm" {
+                            for (k, v) in self.entries(v, &at, &["args"])? {
+                                s.dispatch.slurm_args =
+                                    self.string_list(v, &at.child(k.clone()))?;
+                            }
+                            continue;
+                        }
                         if k == "plan" {
                             s.dispatch.plan = match v {
                                 Value::String(p) if p == "orchestrator" => Plan::Orchestrator,

@@ -47,7 +47,10 @@ use std::path::PathBuf;
 /// to_step (argv templates with {run_id}, {run_dir}, {config}, {step}; default
 /// `python -m scripts.run_all --config {config} --run_id {run_id} --resume`
 /// plus `--from_step {step}` …; the orchestrator runs in the project root,
-/// wherever rk was started), evidence (phase → {always: completed} | {file:
+/// wherever rk was started), dispatch.via (local, the default: a child of rk;
+/// slurm: a Slurm batch job, see rk-resume(1) and docs/SLURM.md),
+/// dispatch.slurm.args (extra sbatch arguments, e.g. [--partition=gpu]),
+/// evidence (phase → {always: completed} | {file:
 /// PATH} | {jobs: recorded|downloaded}, used by migrate and status),
 /// sessions_keep (5), gates (phase → reason), code_drift (warn | refuse),
 /// status_md (true).

@@ -3,7 +3,7 @@
 //! `STATUS.md` rendered from what was written.
 
 use crate::error::Error;
-use crate::ops::status_md;
+use crate::ops::{slurm_job, status_md};
 use crate::project::{Project, RunDir};
 use crate::state::{self, Committed, Draft, Expect};
 
@@ -18,8 +18,21 @@ pub fn commit<T>(
     expect: &Expect,
     change: impl FnOnce(&mut Draft) -> Result<T, Error>,
 ) -> Result<(Committed, T), Error> {
+    // The next command that writes a run closes the session of its ended
+    // Slurm job (docs/SLURM.md). The scheduler is asked before the lock is
+    // taken, so a slow controller never holds up the orchestrator.
+    let ended = match state::load(run, &project.settings) {
+        Ok(Some(s)) => slurm_job::ended_job(&s),
+        _ => None,
+    };
+    let now = crate::clock::now().to_string();
     let (mut committed, value) =
-        state::commit(run, &project.settings, op, message, expect, change)?;
+        state::commit(run, &project.settings, op, message, expect, |draft| {
+            if let Some((id, lookup)) = &ended {
+                draft.state.close_slurm_session(id, lookup, &now);
+            }
+            change(draft)
+        })?;
     committed.warnings.extend(status_md::refresh(project, run));
     Ok((committed, value))
 }

@@ -121,16 +121,22 @@ fn check_phase(phase: &str, state: &RunState, settings: &Settings) -> Result<(),
 }
 
 /// `rk gate add`: a gate on `phase`; re-adding a cleared gate owes it again.
-pub fn add(project: &Project, run: &RunDir, phase: &str, reason: &str) -> Result<GateView, Error> {
+/// Returns the gate and what the write path had to say.
+pub fn add(
+    project: &Project,
+    run: &RunDir,
+    phase: &str,
+    reason: &str,
+) -> Result<(GateView, Vec<String>), Error> {
     let settings = &project.settings;
     let message = format!("gate added before {phase}: {reason}");
-    let (_, view) = commit(project, run, "gate", &message, &Expect::Any, |draft| {
+    let (committed, view) = commit(project, run, "gate", &message, &Expect::Any, |draft| {
         draft.require(run, settings)?;
         check_phase(phase, &draft.state, settings)?;
         set_gate(&mut draft.state, phase, reason, &clock::now().to_string());
         Ok(gates_view(&draft.state, settings, phase))
     })?;
-    Ok(view)
+    Ok((view, committed.warnings))
 }
 
 /// The gate on `phase` owed (again), keeping the fields rk does not know.

@@ -14,6 +14,7 @@
 
 use crate::clock::Timestamp;
 use crate::project::{Project, RunDir, Settings};
+use crate::slurm::{self, JobId, Lookup};
 use crate::state::{self, OverallStatus, PhaseStatus};
 use crate::store::DispatchLock;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -69,6 +70,8 @@ pub struct Row {
     pub updated_from: Option<UpdatedFrom>,
     /// Why the state is corrupt, for a `corrupt` row.
     pub problem: Option<String>,
+    /// The Slurm job of the run's open session.
+    pub job: Option<JobId>,
 }
 
 impl Row {
@@ -150,10 +153,36 @@ pub fn list(project: &Project, sort: SortBy) -> Listing {
         parts.sort_by_key(|(start, _)| *start);
         parts.into_iter().flat_map(|(_, rows)| rows).collect()
     };
+    ask_the_scheduler(&mut rows);
     if sort == SortBy::Updated {
         rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
     }
     Listing { rows }
+}
+
+/// Runs whose open session has a Slurm job: one `squeue` call for all of
+/// them; a pending job makes the row `queued`, a running one `running`. A
+/// scheduler that cannot be asked leaves the rows as the phases say (`rk
+/// status` says why).
+fn ask_the_scheduler(rows: &mut [Row]) {
+    let ids: Vec<JobId> = rows
+        .iter()
+        .filter(|r| r.status != OverallStatus::Archived && r.status != OverallStatus::Running)
+        .filter_map(|r| r.job.clone())
+        .collect();
+    let Ok(found) = slurm::lookup(&ids) else {
+        return;
+    };
+    for row in rows.iter_mut() {
+        let Some(id) = &row.job else { continue };
+        if let Some((_, Lookup::Known(job))) = found.iter().find(|(j, _)| j == id) {
+            match job.phase() {
+                slurm::Phase::Queued => row.status = OverallStatus::Queued,
+                slurm::Phase::Running => row.status = OverallStatus::Running,
+                slurm::Phase::Ended => {}
+            }
+        }
+    }
 }
 
 /// The fields of `run_state.json` a row needs, borrowed from the bytes.
@@ -177,6 +206,31 @@ struct ListState<'a> {
     config_drift: Option<Vec<IgnoredAny>>,
     #[serde(default)]
     archive: Option<IgnoredAny>,
+    /// Only for a Slurm job in the last session (read leniently).
+    #[serde(default)]
+    sessions: Option<Vec<ListSession>>,
+}
+
+/// What list needs of a session: whether it is open, and its Slurm job.
+#[derive(Deserialize)]
+struct ListSession {
+    #[serde(default)]
+    ended_at: Option<serde_json::Value>,
+    #[serde(default)]
+    slurm: Option<serde_json::Value>,
+}
+
+impl ListSession {
+    fn open_job(&self) -> Option<JobId> {
+        if !matches!(self.ended_at, None | Some(serde_json::Value::Null)) {
+            return None;
+        }
+        self.slurm
+            .as_ref()?
+            .get("job_id")?
+            .as_str()
+            .and_then(JobId::parse)
+    }
 }
 
 #[derive(Deserialize)]
@@ -222,6 +276,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         last_update: None,
         updated_from: None,
         problem: None,
+        job: None,
     };
     let path = state::state_path(run, settings);
     let (file, len) = match read_file(&path, buf) {
@@ -236,12 +291,21 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
             return row;
         }
     };
-    let parsed = serde_json::from_slice::<ListState>(&buf[..len])
-        .map_err(|e| e.to_string())
-        .and_then(|s| match s.schema_version {
-            Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
-            _ => Ok(s),
-        });
+    // Only an object is a state: serde would read a struct from an array too,
+    // and `[]` must be `corrupt` here exactly as in `status` and `fsck`.
+    let is_object = buf[..len]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    let parsed = if is_object {
+        serde_json::from_slice::<ListState>(&buf[..len]).map_err(|e| e.to_string())
+    } else {
+        Err("not a JSON object".to_string())
+    };
+    let parsed = parsed.and_then(|s| match s.schema_version {
+        Some(v) if v != 1 => Err(format!("schema_version {v} is not 1")),
+        _ => Ok(s),
+    });
     let s = match parsed {
         Ok(s) => s,
         Err(e) => {
@@ -285,6 +349,11 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
             .map(|m| Timestamp::from_unix_micros(m.mtime() * 1_000_000 + m.mtime_nsec() / 1000));
         row.updated_from = row.last_update.map(|_| UpdatedFrom::Mtime);
     }
+    row.job = s
+        .sessions
+        .as_ref()
+        .and_then(|all| all.last())
+        .and_then(ListSession::open_job);
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {

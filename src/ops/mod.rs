@@ -14,6 +14,7 @@ pub mod plan;
 pub mod restore;
 pub mod resume;
 pub mod sessions;
+pub mod slurm_job;
 pub mod status;
 pub mod status_md;
 pub mod stop;

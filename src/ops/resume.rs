@@ -16,8 +16,8 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{archive, gate, migrate, plan, status_md, stop};
-use crate::project::{CodeDriftPolicy, Project, RunDir, Settings};
+use crate::ops::{archive, gate, migrate, plan, slurm_job, status_md, stop};
+use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
@@ -38,6 +38,8 @@ pub struct Options {
     pub command: Option<Vec<String>>,
     /// rk's own command line, written into the dispatch lock file.
     pub invocation: Vec<String>,
+    /// `dispatch.via: slurm`: wait for the job and return its exit code.
+    pub wait: bool,
 }
 
 /// What resume did.
@@ -49,6 +51,13 @@ pub enum Outcome {
     DryRun { argv: Vec<String>, reason: String },
     /// The orchestrator ran and ended with `code`.
     Dispatched { argv: Vec<String>, code: i32 },
+    /// `dispatch.via: slurm`: the job was submitted with `sbatch` and
+    /// recorded; `code` is its exit code when `--wait` waited for it.
+    Submitted {
+        job: crate::slurm::JobId,
+        sbatch: Vec<String>,
+        code: Option<i32>,
+    },
 }
 
 /// Check step flags against the run's phases: unknown step, or from after to.
@@ -219,6 +228,9 @@ pub fn resume(
             )),
         ));
     }
+    // A Slurm job still queued or running refuses (exit 4); the session of
+    // an ended one is closed by this resume's first write.
+    slurm_job::check_before_dispatch(run, &state)?;
 
     // 5. Drift.
     let store = Store::new(run);
@@ -325,6 +337,13 @@ pub fn resume(
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     if opts.dry_run {
+        if settings.dispatch.via == Via::Slurm {
+            let sbatch = slurm_job::command_line(project, run, &argv);
+            return Ok(Outcome::DryRun {
+                argv: sbatch,
+                reason: format!("{reason}; submitted to Slurm"),
+            });
+        }
         return Ok(Outcome::DryRun { argv, reason });
     }
     for message in stop::clear_before(run, began)? {
@@ -334,7 +353,7 @@ pub fn resume(
         }
     }
     // 7. The session start, then the child.
-    let session = Session {
+    let mut session = Session {
         started_at: Some(now.clone()),
         ended_at: Some(None),
         command: Some(argv.clone()),
@@ -343,6 +362,12 @@ pub fn resume(
         host: Some(store::lock::hostname()),
         pid: Some(Some(std::process::id() as i64)),
         ..Session::default()
+    };
+    // With dispatch.via: slurm the job is submitted now, still under the
+    // dispatch lock, and recorded in the session below.
+    let job = match settings.dispatch.via {
+        Via::Slurm => Some(slurm_job::submit(project, run, &argv, &mut session)?),
+        Via::Local => None,
     };
     let start = SessionStart {
         planned_hash: (state.config_hash.clone(), state.config_hash_scheme.clone()),
@@ -356,7 +381,7 @@ pub fn resume(
     if let Probe::Unavailable(message) = &code_now {
         writeln!(err, "rk: warning: code version not recorded: {message}")?
     }
-    let (_, ()) = commit(
+    let recorded = commit(
         project,
         run,
         "resume",
@@ -370,7 +395,19 @@ pub fn resume(
             }
             Ok(())
         },
-    )?;
+    );
+    if let Some(job) = job {
+        return slurm_job::recorded(
+            project,
+            run,
+            job,
+            recorded.map(|_| ()),
+            lock,
+            opts.wait,
+            err,
+        );
+    }
+    recorded?;
 
     let lock = lock.expect("a real resume holds the lock");
     let started = std::time::Instant::now();

@@ -20,6 +20,8 @@ pub struct Noted {
     pub session_started_at: String,
     /// True when the run had no session and one was made for the note.
     pub new_session: bool,
+    /// What the write path had to say (a crashed session closed, …).
+    pub warnings: Vec<String>,
 }
 
 /// `rk note RUN TEXT [--resume-file PATH]`: record where work stopped and what
@@ -31,7 +33,7 @@ pub fn note(
     resume_file: Option<&str>,
 ) -> Result<Noted, Error> {
     let settings = &project.settings;
-    let (_, noted) = commit(project, run, "note", text, &Expect::Any, |draft| {
+    let (committed, mut noted) = commit(project, run, "note", text, &Expect::Any, |draft| {
         draft.require(run, settings)?;
         Ok(add_note(
             &mut draft.state,
@@ -40,6 +42,7 @@ pub fn note(
             &clock::now().to_string(),
         ))
     })?;
+    noted.warnings = committed.warnings;
     Ok(noted)
 }
 
@@ -70,6 +73,7 @@ fn add_note(state: &mut RunState, text: &str, resume_file: Option<&str>, now: &s
     Noted {
         session_started_at: session.started_at.clone().unwrap_or_default(),
         new_session,
+        warnings: Vec::new(),
     }
 }
 

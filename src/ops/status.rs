@@ -11,8 +11,10 @@ use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
 use crate::ops::gate::{self, GateView};
+use crate::ops::slurm_job;
 use crate::output::Style;
 use crate::project::{Project, RunDir};
+use crate::slurm::{self, JobId, Lookup};
 use crate::state::{self, OverallStatus, RunState};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
@@ -75,6 +77,56 @@ pub struct SessionFacts {
     pub pid: Option<i64>,
 }
 
+/// The Slurm job of a run's open session and what the scheduler said of it
+/// (`Err`: why it could not be asked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlurmJob {
+    pub id: JobId,
+    pub found: Result<Lookup, String>,
+}
+
+impl SlurmJob {
+    /// One line: id, Slurm state, node and since when, or what is unknown.
+    pub fn describe(&self) -> String {
+        let id = &self.id;
+        match &self.found {
+            Ok(Lookup::Known(job)) => {
+                let mut parts = vec![format!("Slurm job {id} {}", job.state)];
+                if let Some(reason) = &job.reason {
+                    parts[0].push_str(&format!(" ({reason})"));
+                }
+                if let Some(node) = &job.node {
+                    parts.push(format!("on {node}"));
+                }
+                match job.phase() {
+                    slurm::Phase::Queued => {
+                        if let Some(at) = &job.submitted_at {
+                            parts.push(format!("submitted {at}"));
+                        }
+                    }
+                    slurm::Phase::Running => {
+                        if let Some(at) = &job.started_at {
+                            parts.push(format!("since {at}"));
+                        }
+                    }
+                    slurm::Phase::Ended => {
+                        parts.push(format!(
+                            "ended {}, exit {}; the next command that writes the run records it",
+                            job.ended_at.as_deref().unwrap_or("(time unknown)"),
+                            job.exit_code.map_or("unknown".into(), |c| c.to_string())
+                        ));
+                    }
+                }
+                parts.join(" ")
+            }
+            Ok(Lookup::Forgotten) => format!(
+                "Slurm job {id}: the scheduler no longer knows it; the next command that writes the run closes its session as unknown"
+            ),
+            Err(e) => format!("Slurm job {id}: cannot ask the scheduler: {e}"),
+        }
+    }
+}
+
 /// Every fact `rk status` shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
@@ -97,6 +149,8 @@ pub struct Report {
     pub config: ConfigFacts,
     /// Who holds the dispatch lock.
     pub holder: Option<Holder>,
+    /// The Slurm job of the run's open session, as the scheduler sees it.
+    pub job: Option<SlurmJob>,
     /// The content of a pending `STOP_REQUESTED` (a timestamp), when present.
     pub stop_requested: Option<String>,
     /// The latest time anything was recorded: a phase update or a session.
@@ -121,7 +175,20 @@ pub fn status(project: &Project, operand: &str) -> Result<Report, crate::Error> 
 pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     let settings = &project.settings;
     let loaded = state::load(run, settings);
-    let status = state::overall_status(run, settings, &loaded);
+    let job = match &loaded {
+        Ok(Some(s)) => slurm_job::open_job(s),
+        _ => None,
+    };
+    let status = state::overall_status_with_job(
+        run,
+        settings,
+        &loaded,
+        job.as_ref().map(|(_, found)| found),
+    );
+    let job = job.map(|(id, found)| SlurmJob {
+        id,
+        found: found.map_err(|e| e.to_string()),
+    });
     let mut concerns = Vec::new();
     let (state, state_problem, last_good) = match loaded {
         // A state file deleted from a run rk knows: its store can give it back.
@@ -296,6 +363,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         migrated: state.as_ref().and_then(|s| s.migrated).unwrap_or(false),
         trials: evidence.as_ref().map_or(0, |e| e.trials),
         config,
+        job,
         holder: if status == OverallStatus::Running {
             DispatchLock::probe(run)
         } else {
@@ -413,7 +481,7 @@ fn gated(report: &Report) -> Option<&GateView> {
 pub fn next_command(report: &Report) -> Option<String> {
     let run = &report.run_ref;
     match report.status {
-        OverallStatus::Running => None,
+        OverallStatus::Running | OverallStatus::Queued => None,
         OverallStatus::Corrupt => Some(match &report.last_good {
             Some(id) => format!("rk restore {run} --at {id}"),
             None => {
@@ -600,10 +668,22 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
     }
 
     let held = match (&r.holder, r.status) {
+        (None, OverallStatus::Running | OverallStatus::Queued) if r.job.is_some() => {
+            format!(
+                "Slurm job {}",
+                r.job.as_ref().map_or("?", |j| j.id.as_str())
+            )
+        }
         (Some(h), _) => {
             let mut parts = Vec::new();
             if let Some(pid) = h.pid {
-                parts.push(format!("pid {pid}"));
+                if h.ended_here() {
+                    parts.push(format!(
+                        "the orchestrator started by rk pid {pid} (rk itself has ended)"
+                    ));
+                } else {
+                    parts.push(format!("pid {pid}"));
+                }
             }
             if let Some(host) = &h.host {
                 parts.push(format!("on {host}"));
@@ -623,6 +703,9 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
         (None, _) => "nobody".into(),
     };
     writeln!(out, "held by   {held}")?;
+    if let Some(job) = &r.job {
+        writeln!(out, "job       {}", job.describe())?;
+    }
     if let Some(stop) = &r.stop_requested {
         let since = if stop.is_empty() {
             String::new()
@@ -739,6 +822,7 @@ pub fn to_json(r: &Report) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "config": config,
         "held_by": r.holder.as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),
+        "slurm_job": r.job.as_ref().map(slurm_job_json),
         "stop_requested": r.stop_requested,
         "last_activity": r.last_activity,
         "last_session": r.last_session.as_ref().map(|s| json!({
@@ -757,4 +841,22 @@ pub fn to_json(r: &Report) -> serde_json::Value {
         },
         "next": next_command(r),
     })
+}
+
+fn slurm_job_json(j: &SlurmJob) -> serde_json::Value {
+    use serde_json::json;
+    match &j.found {
+        Ok(Lookup::Known(job)) => json!({
+            "id": j.id.as_str(), "known": true, "state": job.state,
+            "phase": match job.phase() {
+                slurm::Phase::Queued => "queued",
+                slurm::Phase::Running => "running",
+                slurm::Phase::Ended => "ended",
+            },
+            "node": job.node, "reason": job.reason, "submitted_at": job.submitted_at,
+            "started_at": job.started_at, "ended_at": job.ended_at, "exit_code": job.exit_code,
+        }),
+        Ok(Lookup::Forgotten) => json!({"id": j.id.as_str(), "known": false}),
+        Err(e) => json!({"id": j.id.as_str(), "error": e}),
+    }
 }

@@ -9,6 +9,7 @@
 mod fsck;
 mod model;
 pub mod records;
+mod session_job;
 mod status;
 
 pub use fsck::{fsck, prune, FsckReport};
@@ -16,7 +17,10 @@ pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
 pub use records::trim_sessions;
-pub use status::{from_phases, overall_status, overall_status_of_holder, skipped, OverallStatus};
+pub use status::{
+    from_phases, overall_status, overall_status_of_holder, overall_status_with_job, skipped,
+    OverallStatus,
+};
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
 use crate::error::{Diagnostic, Exit};

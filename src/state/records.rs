@@ -156,14 +156,8 @@ pub fn crashed(session: &Session, host: &str) -> bool {
         .pid
         .flatten()
         .and_then(|p| i32::try_from(p).ok())
-        .is_some_and(|pid| pid > 0 && !process_alive(pid));
+        .is_some_and(|pid| pid > 0 && !crate::store::lock::process_alive(pid));
     open && local && dead
-}
-
-fn process_alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks that the process exists.
-    let r = unsafe { libc::kill(pid, 0) };
-    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use super::{Error, PhaseStatus, RunState};
 use crate::project::{RunDir, Settings};
+use crate::slurm::{self, Lookup};
 use crate::store::DispatchLock;
 use std::fmt;
 
@@ -11,8 +12,10 @@ use std::fmt;
 pub enum OverallStatus {
     /// `archive_manifest.json` is present and the state records the archive.
     Archived,
-    /// The dispatch lock is held.
+    /// The dispatch lock is held, or the run's Slurm job is running.
     Running,
+    /// The run's Slurm job is pending.
+    Queued,
     /// A phase failed.
     Failed,
     /// Every phase (of the pipeline and of the state) completed.
@@ -35,6 +38,7 @@ impl OverallStatus {
         match self {
             OverallStatus::Archived => "archived",
             OverallStatus::Running => "running",
+            OverallStatus::Queued => "queued",
             OverallStatus::Failed => "failed",
             OverallStatus::Completed => "completed",
             OverallStatus::Interrupted => "interrupted",
@@ -64,6 +68,24 @@ pub fn overall_status(
     settings: &Settings,
     state: &Result<Option<RunState>, Error>,
 ) -> OverallStatus {
+    let job = match state {
+        Ok(Some(s)) => s.open_slurm_job().map(|id| slurm::lookup(&[id])),
+        _ => None,
+    };
+    let job = job.map(|found| found.map(|mut all| all.remove(0).1));
+    overall_status_with_job(run, settings, state, job.as_ref())
+}
+
+/// [`overall_status`], given what the scheduler said about the job of the
+/// run's open session (`None`: no open Slurm session). A pending job makes
+/// the run `queued`, a running one `running`; an ended or forgotten job, or
+/// a scheduler that cannot be reached, leaves the phases to decide.
+pub fn overall_status_with_job(
+    run: &RunDir,
+    settings: &Settings,
+    state: &Result<Option<RunState>, Error>,
+    job: Option<&Result<Lookup, slurm::Error>>,
+) -> OverallStatus {
     if let Ok(Some(s)) = state {
         if s.is_archived() && run.path.join("archive_manifest.json").is_file() {
             return OverallStatus::Archived;
@@ -71,6 +93,13 @@ pub fn overall_status(
     }
     if DispatchLock::probe(run).is_some() {
         return OverallStatus::Running;
+    }
+    if let Some(Ok(Lookup::Known(job))) = job {
+        match job.phase() {
+            slurm::Phase::Queued => return OverallStatus::Queued,
+            slurm::Phase::Running => return OverallStatus::Running,
+            slurm::Phase::Ended => {}
+        }
     }
     overall_status_of_holder(run, settings, state)
 }

@@ -289,6 +289,26 @@ impl DispatchLock {
     }
 }
 
+/// Whether a process with this pid exists on this host.
+pub fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+impl Holder {
+    /// True when the holder recorded in the lock file is a process on this
+    /// host that has ended: the lock is then held by the orchestrator it
+    /// started (which inherited the lock), not by the recorded pid.
+    pub fn ended_here(&self) -> bool {
+        self.host.as_deref() == Some(hostname().as_str())
+            && self
+                .pid
+                .and_then(|p| i32::try_from(p).ok())
+                .is_some_and(|p| p > 0 && !process_alive(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -511,8 +511,8 @@ fn cases() -> Vec<Case> {
             "state future version",
             state(b"{\"schema_version\": 99, \"phases\": {}}"),
             &["status", "r1", "--json"],
-            0,
-            "",
+            5,
+            "/schema_version",
         )
         .out("this rk reads version 1 of run_state.json, not 99"),
         case(

@@ -233,7 +233,8 @@ fn status_of_every_overall_status() {
         "i-legacy",
     ] {
         let out = env.run(&["status", rid, "--json"]);
-        assert_eq!(out.status.code(), Some(0), "{rid}");
+        let want = if rid == "h-corrupt" { 5 } else { 0 };
+        assert_eq!(out.status.code(), Some(want), "{rid}");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let line = format!("{rid}: {} | {}\n", v["status"], v["next"]);
         all_out.push_str(&line.replace(env.root().to_str().unwrap(), "[ROOT]"));
@@ -374,7 +375,8 @@ fn status_corrupt_state_shows_the_recovery() {
     commit_with_config(&env, "r1", &text, CONFIG);
     env.write("experiments/run_r1/run_state.json", "{\"phases\": ");
     let out = env.run(&["status", "r1", "--json"]);
-    assert_eq!(out.status.code(), Some(0));
+    // Shown, with the recovery, and exit 5: the verdict list and fsck give.
+    assert_eq!(out.status.code(), Some(5));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "corrupt");
     let id = v["last_good_snapshot"].as_str().unwrap();

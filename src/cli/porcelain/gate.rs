@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
 use crate::ops::gate::{self, Cleared, GateView};
 use std::io::Write;
@@ -63,7 +63,10 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     match args.action {
         Action::Add { run, phase, reason } => {
             let run = project.resolve_run(&run)?;
-            let gate = gate::add(&project, &run, &phase, &reason)?;
+            let (gate, warnings) = gate::add(&project, &run, &phase, &reason)?;
+            for w in &warnings {
+                warn(ctx.color, w);
+            }
             writeln!(
                 out,
                 "gate added: review owed before {} in run {}: {}",

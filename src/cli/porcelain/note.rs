@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
 use crate::ops::sessions;
 use std::io::Write;
@@ -31,6 +31,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
     let noted = sessions::note(&project, &run, &args.text, args.resume_file.as_deref())?;
+    for w in &noted.warnings {
+        warn(ctx.color, w);
+    }
     let mut out = stdout();
     let which = if noted.new_session {
         "a new session"

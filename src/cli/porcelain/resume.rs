@@ -58,6 +58,24 @@ use std::path::PathBuf;
 /// prints the exact argv on stdout and, on stderr, why: the plan and rk's own
 /// reading of the run.
 ///
+/// With rk.yaml `dispatch.via: slurm` (docs/SLURM.md) the same checks and plan
+/// lead to a Slurm batch job instead of a child: `sbatch --parsable` with job
+/// name rk-<RID>, the project root as working directory, output
+/// <run>/slurm-<jobid>.out, then `dispatch.slurm.args`, then a fixed batch
+/// script (<run>/.rk/slurm-job.sh, `exec "$@"`) followed by the dispatch argv
+/// as its arguments, so the argv reaches the orchestrator word for word and no
+/// shell string is built from config values. The dispatch lock is held until
+/// the job id is recorded in the new session (two resumes at once submit one
+/// job); rk prints the job id on stdout and exits 0 without waiting. --wait
+/// waits for the job and exits with its exit code (128+N for a signal N; a job
+/// that ended in any state but COMPLETED is never 0). --dry-run prints the
+/// exact sbatch command line (%j stands for the job id). While the run's job
+/// is pending or running, resume refuses with exit 4 naming it; once it has
+/// ended, resume first closes its session with the job's exit code and end
+/// time. A missing sbatch or a submission the scheduler refuses is exit 2, a
+/// scheduler that cannot be reached exit 4, and nothing is recorded as
+/// dispatched.
+///
 /// The Python spellings --only_step, --from_step, --to_step and --run_id are
 /// accepted.
 #[derive(Debug, clap::Args)]
@@ -99,6 +117,11 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
 
+    /// With dispatch.via: slurm, wait for the job to end and exit with its
+    /// exit code (a local resume always waits).
+    #[arg(long)]
+    wait: bool,
+
     /// Run this command instead of rk.yaml's dispatch.command (argv, no shell;
     /// placeholders filled; the step arguments still follow).
     #[arg(last = true, value_name = "CMD")]
@@ -121,6 +144,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         dry_run: args.dry_run,
         command: (!args.command.is_empty()).then_some(args.command),
         invocation: std::env::args().collect(),
+        wait: args.wait,
     };
     let mut out = stdout();
     let mut err = std::io::stderr().lock();
@@ -133,6 +157,30 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             writeln!(out, "{}", resume::shell_words(&argv))?;
             out.flush()?;
             Ok(Exit::Success)
+        }
+        Outcome::Submitted {
+            job, code: None, ..
+        } => {
+            writeln!(out, "{job}")?;
+            out.flush()?;
+            Ok(Exit::Success)
+        }
+        Outcome::Submitted {
+            job,
+            code: Some(code),
+            ..
+        } => {
+            writeln!(out, "{job}")?;
+            out.flush()?;
+            if code == 0 {
+                return Ok(Exit::Success);
+            }
+            writeln!(
+                err,
+                "rk: Slurm job {job} exited with {code}; rk exits with the same code (see `rk status {}`)",
+                run.rid
+            )?;
+            Ok(Exit::Child(code))
         }
         Outcome::Dispatched { code, .. } => Ok(if code == 0 {
             Exit::Success

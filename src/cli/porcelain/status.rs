@@ -29,8 +29,9 @@ use std::io::Write;
 /// snapshot); `rk gate clear RUN PHASE --note "…"` first when only work
 /// behind an owed review gate is left; nothing while running.
 ///
-/// Status never fails on a damaged run: a corrupt state, a missing config or
-/// a bad manifest is shown, and status exits 0. Read-only and lock-free.
+/// Status never fails to show a damaged run: a corrupt state, a missing
+/// config or a bad manifest is shown; only a corrupt state changes the exit
+/// status (5). Read-only and lock-free.
 ///
 /// With --json, one object: `format_version` (1), `run`, `path`, `status`,
 /// `state_problem`, `last_good_snapshot`, `migrated`, `trials`, `phases`
@@ -40,7 +41,9 @@ use std::io::Write;
 /// null), `stop_requested`, `last_activity`, `last_session`, `concerns`,
 /// `next` (the command, or null).
 ///
-/// Exit status: 0 shown (whatever the run's state); 2 no such run.
+/// Exit status: 0 shown; 5 the run's state file is corrupt (shown all the
+/// same, with the command that restores it: the same verdict as `rk list`
+/// and `rk fsck`); 2 no such run.
 ///
 /// Compatibility: JSON fields may be added, never renamed or removed without a
 /// new `format_version`. The screen is for people and may change.
@@ -65,5 +68,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         render(&mut out, &report, ctx.style())?;
     }
     out.flush()?;
-    Ok(Exit::Success)
+    match (report.status, &report.state_problem) {
+        (crate::state::OverallStatus::Corrupt, Some(problem)) => Err(Error::refusal(
+            Exit::Corrupt,
+            format!("{} is corrupt: {problem}", report.state_file.display()),
+            status::next_command(&report).map(|next| format!("bring it back with `{next}`")),
+        )),
+        _ => Ok(Exit::Success),
+    }
 }

@@ -1,6 +1,7 @@
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
-use crate::ops::stop;
+use crate::ops::{slurm_job, stop};
+use crate::slurm::{self, Lookup};
 use std::io::Write;
 
 /// Ask the orchestrator of a run to stop, and say who holds the run.
@@ -22,7 +23,14 @@ use std::io::Write;
 /// (renamed STOP_REQUESTED.cleared.<ts>), so a stale request never stops a
 /// later run.
 ///
-/// Exit status: 0 requested; 2 no such run.
+/// A run dispatched to Slurm (rk.yaml dispatch.via: slurm) is held by its job:
+/// rk names it, and --now also cancels it with `scancel` after writing the
+/// tokens (the orchestrator gets SIGTERM, then SIGKILL after Slurm's
+/// KillWait). The next command that writes the run records how it ended.
+///
+/// Exit status: 0 requested; 2 no such run, or no
+/// scancel; 4 the Slurm controller cannot be reached to cancel the job (the
+/// tokens are written all the same).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The run: a run id, or the path of a run directory.
@@ -49,12 +57,25 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             )?,
         }
     }
-    match &stopped.holder {
-        Some(holder) => writeln!(out, "run {} is {holder}", run.rid)?,
-        None => writeln!(out, "run {} is not running", run.rid)?,
+    let job = slurm_job::session_job(&project, &run);
+    let live = job
+        .as_ref()
+        .filter(|j| matches!(&j.found, Ok(Lookup::Known(k)) if k.phase() != slurm::Phase::Ended));
+    match (&stopped.holder, live) {
+        (Some(holder), _) => writeln!(out, "run {} is {holder}", run.rid)?,
+        (None, Some(job)) => writeln!(out, "run {} is {}", run.rid, job.describe())?,
+        (None, None) => writeln!(out, "run {} is not running", run.rid)?,
+    }
+    if args.now {
+        if let Some(job) = &job {
+            out.flush()?;
+            if slurm_job::cancel(job)? {
+                writeln!(out, "cancelled Slurm job {}", job.id)?;
+            }
+        }
     }
     out.flush()?;
-    if stopped.holder.is_none() {
+    if stopped.holder.is_none() && live.is_none() {
         warn(
             ctx.color,
             &format!(

@@ -1,0 +1,631 @@
+//! `dispatch.via: slurm` against a real one-node Slurm (`.ci/slurm up`;
+//! `.ci/run` brings it up when it runs as root). Where no Slurm answers,
+//! each test that needs one says it was skipped and why, and passes.
+//!
+//! The tests that need the scheduler run one at a time (the node has few
+//! CPUs), and every wait is for a condition, bounded generously.
+
+use crate::common::{c14n_hash, started_run, TestEnv};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const CONFIG: &str = "model: m\nseed: 1\n";
+
+/// Whether a Slurm answers here, with an idle (or busy) node. When not, say
+/// on the real stderr (not captured) that `test` was skipped and why.
+fn slurm_answers(test: &str) -> bool {
+    let why = match Command::new("sinfo").args(["-h", "-o", "%T"]).output() {
+        Err(e) => format!("sinfo cannot be run ({e})"),
+        Ok(out) if !out.status.success() => format!(
+            "sinfo failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Ok(out) => {
+            let states = String::from_utf8_lossy(&out.stdout);
+            if states.lines().any(|s| {
+                ["idle", "mixed", "allocated", "completing"]
+                    .iter()
+                    .any(|w| s.starts_with(w))
+            }) {
+                return true;
+            }
+            format!("no usable node (sinfo: {:?})", states.trim())
+        }
+    };
+    let context = std::env::var("RK_SLURM_SKIP_REASON")
+        .unwrap_or_else(|_| "bring one up with `sudo .ci/slurm up`".into());
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped slurm::{test}: no Slurm here: {why}; {context}"
+    );
+    false
+}
+
+/// A project whose resumes go to Slurm with `command` as the dispatch
+/// command and `args` as `dispatch.slurm.args`.
+fn slurm_project(env: &TestEnv, command: &[&str], args: &[&str]) {
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n  via: slurm\n  slurm: {{args: [{}]}}\n  command: [{}]\n",
+            list(args),
+            list(command)
+        ),
+    );
+}
+
+/// An orchestrator as a shell one-liner: `sh -c SCRIPT sh`, the step
+/// arguments rk appends landing in `$@`.
+fn sh(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.into(), "sh".into()]
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn state(run: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run.join("run_state.json")).unwrap()).unwrap()
+}
+
+fn sessions(run: &Path) -> Vec<serde_json::Value> {
+    state(run)["sessions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `rk status --json`'s slurm_job.
+fn job_json(env: &TestEnv, rid: &str) -> serde_json::Value {
+    let out = env.run(&["status", rid, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Wait until the scheduler reports the run's job as ended.
+fn wait_until_ended(env: &TestEnv, rid: &str) {
+    wait_for("the job to end", || {
+        job_json(env, rid)["slurm_job"]["phase"] == "ended"
+    });
+}
+
+/// Jobs the scheduler still knows under `rk-<rid>` (any state).
+fn jobs_named(rid: &str) -> Vec<String> {
+    let out = Command::new("squeue")
+        .args([
+            "-h",
+            "--states=all",
+            "--name",
+            &format!("rk-{rid}"),
+            "-o",
+            "%i %T",
+        ])
+        .output()
+        .unwrap();
+    stdout(&out).lines().map(String::from).collect()
+}
+
+/// A run id no other test (or an earlier run of this one) shares, so
+/// `squeue --name rk-<rid>` only sees this test's jobs.
+fn unique_rid(stem: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{stem}{}x{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn started(env: &TestEnv, rid: &str) -> PathBuf {
+    started_run(env, rid, CONFIG)
+}
+
+#[test]
+fn rk_yaml_dispatch_via_and_slurm_args_are_checked_with_their_line() {
+    let env = TestEnv::new();
+    env.write("rk.yaml", "dispatch:\n  via: cloud\n");
+    let out = env.run(&["list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rk.yaml:2") && err.contains("dispatch.via must be `local` or `slurm`"),
+        "{err}"
+    );
+
+    env.write(
+        "rk.yaml",
+        "dispatch:\n  via: slurm\n  slurm:\n    args: [--partition=gpu]\n    qos: high\n",
+    );
+    let out = env.run(&["list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rk.yaml:5") && err.contains("unknown key \"qos\""),
+        "{err}"
+    );
+
+    env.write("rk.yaml", "dispatch:\n  slurm: {args: [1, 2]}\n");
+    let out = env.run(&["list"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn dry_run_prints_the_exact_sbatch_command_line_and_writes_nothing() {
+    let env = TestEnv::new();
+    slurm_project(
+        &env,
+        &[
+            "python",
+            "-m",
+            "scripts.run_all",
+            "--config",
+            "{config}",
+            "--run_id",
+            "{run_id}",
+        ],
+        &["--partition=gpu", "--time=2-00:00:00"],
+    );
+    let run = started(&env, "r1");
+    let before = crate::common::tree(&run);
+    let out = env.run(&["resume", "r1", "--dry-run", "--only-step", "parse"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let root = std::fs::canonicalize(env.root()).unwrap();
+    let line = stdout(&out).replace(&root.display().to_string(), "[ROOT]");
+    let line = line.replace(&env.root().display().to_string(), "[ROOT]");
+    assert_eq!(
+        line,
+        "sbatch --parsable --job-name=rk-r1 --chdir=[ROOT] \
+         --output=[ROOT]/experiments/run_r1/slurm-%j.out --partition=gpu --time=2-00:00:00 \
+         [ROOT]/experiments/run_r1/.rk/slurm-job.sh python -m scripts.run_all --config \
+         [ROOT]/experiments/run_r1/effective_config.yaml --run_id r1 --only_step parse\n"
+    );
+    crate::common::assert_same_tree(&before, &crate::common::tree(&run), "a dry run");
+}
+
+#[test]
+fn a_missing_sbatch_is_exit_2_naming_it_and_records_nothing() {
+    let env = TestEnv::new();
+    slurm_project(&env, &["true"], &[]);
+    let run = started(&env, "r1");
+    let empty = tempfile::tempdir().unwrap();
+    let out = env
+        .cmd(&["resume", "r1"])
+        .env("PATH", empty.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("rk: error: `sbatch` cannot be run"), "{err}");
+    assert!(
+        err.contains("rk: hint: install Slurm's client commands"),
+        "{err}"
+    );
+    assert!(sessions(&run).is_empty(), "no session recorded");
+}
+
+#[test]
+fn a_refused_submission_is_exit_2_with_sbatchs_message_and_records_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_refused_submission_is_exit_2_with_sbatchs_message_and_records_nothing") {
+        return;
+    }
+    let env = TestEnv::new();
+    slurm_project(&env, &["true"], &["--partition=no-such-partition"]);
+    let run = started(&env, "r1");
+    let head = std::fs::read(run.join(".rk/HEAD")).unwrap();
+    let out = env.run(&["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("rk: error: `sbatch` refused:"), "{err}");
+    assert!(err.contains("partition"), "sbatch's own message: {err}");
+    assert!(sessions(&run).is_empty());
+    assert_eq!(std::fs::read(run.join(".rk/HEAD")).unwrap(), head);
+}
+
+#[test]
+fn a_scheduler_that_is_down_is_exit_4_and_records_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_scheduler_that_is_down_is_exit_4_and_records_nothing") {
+        return;
+    }
+    // The real client, pointed at a controller port where nothing listens.
+    let env = TestEnv::new();
+    let conf = std::fs::read_to_string(
+        std::env::var("SLURM_CONF").unwrap_or_else(|_| "/etc/slurm/slurm.conf".into()),
+    )
+    .unwrap();
+    let down: String = conf
+        .lines()
+        .filter(|l| !l.starts_with("SlurmctldPort") && !l.starts_with("MessageTimeout"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + "SlurmctldPort=1\nMessageTimeout=1\n";
+    let conf_path = env.write("down/slurm.conf", down);
+    slurm_project(&env, &["true"], &[]);
+    let run = started(&env, "r1");
+    let head = std::fs::read(run.join(".rk/HEAD")).unwrap();
+    let state_before = std::fs::read(run.join("run_state.json")).unwrap();
+    let out = env
+        .cmd(&["resume", "r1"])
+        .env("SLURM_CONF", &conf_path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("rk: error: `sbatch` cannot reach the Slurm controller: ")
+            && err.contains("Unable to contact slurm controller"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was recorded as dispatched"), "{err}");
+    assert_eq!(
+        std::fs::read(run.join("run_state.json")).unwrap(),
+        state_before
+    );
+    assert_eq!(std::fs::read(run.join(".rk/HEAD")).unwrap(), head);
+}
+
+#[test]
+fn a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let test = "a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it";
+    if !slurm_answers(test) {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("q");
+    slurm_project(&env, &strs(&sh("exit 0")), &["--hold"]);
+    let run = started(&env, &rid);
+
+    // Submitted: the job id on stdout, recorded in the new session.
+    let out = env.run(&["resume", &rid]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let job = stdout(&out).trim().to_string();
+    assert!(
+        !job.is_empty() && job.chars().all(|c| c.is_ascii_digit()),
+        "{job:?}"
+    );
+    assert!(stderr(&out).contains(&format!("rk: submitted Slurm job {job} for run {rid}")));
+    let recorded = sessions(&run);
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0]["slurm"]["job_id"], job.as_str());
+    assert_eq!(
+        recorded[0]["slurm"]["job_name"],
+        format!("rk-{rid}").as_str()
+    );
+    assert!(recorded[0]["ended_at"].is_null() && recorded[0]["exit_code"].is_null());
+
+    // Queued in status (text and JSON), list and next.
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(
+        status.starts_with(&format!("run {rid}: queued\n")),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("job       Slurm job {job} PENDING")),
+        "{status}"
+    );
+    assert_eq!(job_json(&env, &rid)["slurm_job"]["phase"], "queued");
+    assert_eq!(job_json(&env, &rid)["status"], "queued");
+    let list = stdout(&env.run(&["list", "--json"]));
+    assert!(list.contains("\"queued\""), "{list}");
+    let next = env.run(&["next", &rid]);
+    assert_eq!(stdout(&next), "", "nothing to type while it waits");
+
+    // A second resume submits nothing.
+    let again = env.run(&["resume", &rid]);
+    assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains(&format!("is queued as Slurm job {job}")),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(jobs_named(&rid).len(), 1, "{:?}", jobs_named(&rid));
+    assert_eq!(sessions(&run).len(), 1);
+
+    // stop --now writes the tokens and cancels the job.
+    let stop = env.run(&["stop", &rid, "--now"]);
+    assert_eq!(stop.status.code(), Some(0), "{}", stderr(&stop));
+    assert!(
+        stdout(&stop).contains(&format!("cancelled Slurm job {job}")),
+        "{}",
+        stdout(&stop)
+    );
+    assert!(run.join("STOP_NOW").exists());
+    wait_for("the job to be cancelled", || {
+        jobs_named(&rid).iter().any(|l| l.ends_with("CANCELLED"))
+    });
+    wait_until_ended(&env, &rid);
+
+    // The next write closes the session: a job cancelled while pending
+    // never counts as a success.
+    let note = env.run(&["note", &rid, "cancelled on purpose"]);
+    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    let closed = sessions(&run);
+    assert_eq!(closed[0]["slurm"]["state"], "CANCELLED");
+    assert_eq!(closed[0]["exit_code"], 1);
+    assert!(closed[0]["ended_at"].is_string());
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(
+        status.starts_with(&format!("run {rid}: not_started\n")),
+        "{status}"
+    );
+}
+
+#[test]
+fn two_resumes_at_once_submit_one_job() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("two_resumes_at_once_submit_one_job") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("t");
+    slurm_project(&env, &strs(&sh("exit 0")), &["--hold"]);
+    let run = started(&env, &rid);
+    let a = env
+        .cmd(&["resume", &rid])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = env
+        .cmd(&["resume", &rid])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut codes = [a.status.code(), b.status.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(4)], "{}\n{}", stderr(&a), stderr(&b));
+    assert_eq!(jobs_named(&rid).len(), 1, "{:?}", jobs_named(&rid));
+    assert_eq!(sessions(&run).len(), 1);
+    let job = sessions(&run)[0]["slurm"]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Command::new("scancel").arg(&job).status().unwrap();
+}
+
+#[test]
+fn wait_returns_the_orchestrators_exit_code_and_records_it() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("wait_returns_the_orchestrators_exit_code_and_records_it") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("w");
+    slurm_project(&env, &strs(&sh("echo orchestrating; exit 3")), &[]);
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid, "--wait"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let job = stdout(&out).trim().to_string();
+    assert!(
+        stderr(&out).contains(&format!(
+            "rk: Slurm job {job} exited with 3; rk exits with the same code"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let s = &sessions(&run)[0];
+    assert_eq!(s["exit_code"], 3);
+    assert_eq!(s["slurm"]["state"], "FAILED");
+    assert!(s["ended_at"].is_string());
+    // The job's output went where rk said.
+    let output = std::fs::read_to_string(run.join(format!("slurm-{job}.out"))).unwrap();
+    assert_eq!(output, "orchestrating\n");
+}
+
+#[test]
+fn a_completed_job_closes_its_session_with_exit_0_and_the_run_is_completed() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_completed_job_closes_its_session_with_exit_0_and_the_run_is_completed") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("c");
+    let rk = env!("CARGO_BIN_EXE_rk");
+    slurm_project(
+        &env,
+        &[
+            rk,
+            "demo-orchestrator",
+            "--run-dir",
+            "{run_dir}",
+            "--run_id",
+            "{run_id}",
+            "--delay-ms",
+            "0",
+        ],
+        &[],
+    );
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    wait_until_ended(&env, &rid);
+    // Ended but not yet recorded: status says so and stays read-only.
+    let before = std::fs::read(run.join("run_state.json")).unwrap();
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(
+        status.starts_with(&format!("run {rid}: completed\n")),
+        "{status}"
+    );
+    assert!(
+        status.contains("COMPLETED")
+            && status.contains("the next command that writes the run records it"),
+        "{status}"
+    );
+    assert_eq!(std::fs::read(run.join("run_state.json")).unwrap(), before);
+    assert!(sessions(&run).last().unwrap()["ended_at"].is_null());
+
+    let note = env.run(&["note", &rid, "done"]);
+    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    let s = sessions(&run).last().cloned().unwrap();
+    assert_eq!(s["exit_code"], 0);
+    assert_eq!(s["slurm"]["state"], "COMPLETED");
+    assert!(s["ended_at"].is_string());
+    let list = stdout(&env.run(&["list"]));
+    assert!(list.contains(&format!("{rid}  completed")), "{list}");
+}
+
+#[test]
+fn a_running_job_shows_running_and_a_failing_job_closes_with_its_code() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_running_job_shows_running_and_a_failing_job_closes_with_its_code") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("f");
+    slurm_project(
+        &env,
+        &strs(&sh(
+            "touch {run_dir}/started; while [ ! -e {run_dir}/release ]; do sleep 0.1; done; exit 7",
+        )),
+        &[],
+    );
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let job = stdout(&out).trim().to_string();
+    wait_for("the job to start", || run.join("started").exists());
+    wait_for("the scheduler to say it runs", || {
+        job_json(&env, &rid)["slurm_job"]["phase"] == "running"
+    });
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(
+        status.starts_with(&format!("run {rid}: running\n")),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("held by   Slurm job {job}")),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("job       Slurm job {job} RUNNING on "))
+            && status.contains(" since "),
+        "{status}"
+    );
+    let list = stdout(&env.run(&["list"]));
+    assert!(list.contains(&format!("{rid}  running")), "{list}");
+    let again = env.run(&["resume", &rid]);
+    assert_eq!(again.status.code(), Some(4));
+    assert!(
+        stderr(&again).contains(&format!("is running as Slurm job {job} (RUNNING on ")),
+        "{}",
+        stderr(&again)
+    );
+
+    std::fs::write(run.join("release"), "").unwrap();
+    wait_until_ended(&env, &rid);
+    // The next write (here a resume, which then submits again) closes it.
+    let gate = env.run(&["gate", "add", &rid, "report", "--reason", "look first"]);
+    assert_eq!(gate.status.code(), Some(0), "{}", stderr(&gate));
+    let s = &sessions(&run)[0];
+    assert_eq!(s["exit_code"], 7);
+    assert_eq!(s["slurm"]["state"], "FAILED");
+    assert_eq!(s["slurm"]["job_id"], job.as_str());
+}
+
+#[test]
+fn a_job_the_scheduler_forgot_closes_its_session_as_unknown() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_job_the_scheduler_forgot_closes_its_session_as_unknown") {
+        return;
+    }
+    let env = TestEnv::new();
+    slurm_project(&env, &["true"], &[]);
+    let project = rk::project::Project::open(env.root().to_path_buf()).unwrap();
+    let mut st = rk::state::RunState::new("r1", &project.settings.phases);
+    st.config_hash = Some(Some(c14n_hash(CONFIG)));
+    st.config_hash_scheme = Some("rk-c14n-v1".into());
+    if let Some(p) = st.phase_mut("prepare") {
+        p.status = rk::state::PhaseStatus::InProgress;
+    }
+    let mut session = rk::state::Session {
+        started_at: Some("2025-09-01T00:00:00.000000Z".into()),
+        ended_at: Some(None),
+        exit_code: Some(None),
+        ..Default::default()
+    };
+    // An id far beyond any this test cluster has handed out.
+    session
+        .extra
+        .insert("slurm".into(), serde_json::json!({"job_id": "999999990"}));
+    st.sessions = Some(vec![session]);
+    let run = crate::common::run_with_state(&env, "r1", CONFIG, &st);
+
+    let status = stdout(&env.run(&["status", "r1"]));
+    assert!(status.starts_with("run r1: interrupted\n"), "{status}");
+    assert!(
+        status.contains("Slurm job 999999990: the scheduler no longer knows it"),
+        "{status}"
+    );
+    let note = env.run(&["note", "r1", "looked"]);
+    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    let s = &sessions(&run)[0];
+    assert_eq!(s["slurm"]["state"], "unknown");
+    assert!(s["exit_code"].is_null());
+    assert_eq!(s["ended_at"], crate::common::NOW);
+}
+
+#[test]
+fn the_dispatch_argv_reaches_the_job_word_for_word() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("the_dispatch_argv_reaches_the_job_word_for_word") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("a");
+    let mut command = sh("printf '%s\\n' \"$@\" > {run_dir}/args; pwd > {run_dir}/cwd");
+    command.extend([
+        "a b".into(),
+        "$(touch {run_dir}/pwned)".into(),
+        "it's".into(),
+        "*".into(),
+    ]);
+    slurm_project(&env, &strs(&command), &[]);
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid, "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let args = std::fs::read_to_string(run.join("args")).unwrap();
+    let run_dir = std::path::absolute(&run).unwrap();
+    let expected = format!("a b\n$(touch {}/pwned)\nit's\n*\n", run_dir.display());
+    assert!(args.starts_with(&expected), "{args:?}");
+    assert!(!run.join("pwned").exists());
+    let cwd = std::fs::read_to_string(run.join("cwd")).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(cwd.trim()).unwrap(),
+        std::fs::canonicalize(env.root()).unwrap(),
+        "the job runs in the project root"
+    );
+}
