@@ -9,9 +9,9 @@
 //! finished; it had written nothing yet (the run's files, names and sizes,
 //! are as before); or it landed mid-write (it had written something and not
 //! finished). Kill instants are drawn between the command's start-up (a
-//! read-only command's duration) and its uninterrupted duration, and each
-//! scenario kills until the wanted number landed mid-write (at most five
-//! times as many kills), then asserts they did.
+//! read-only command's duration) and its uninterrupted duration, narrowed by
+//! what each kill found, and each scenario kills until the wanted number
+//! landed mid-write (at most ten times as many kills), then asserts they did.
 //!
 //! In `cargo test`: 12 mid-write kills per scenario, 48 in all. Long mode:
 //! `RK_CRASH_KILLS=1000 cargo test --test cli crash -- --nocapture` (1,000
@@ -62,10 +62,10 @@ fn kills_per_scenario() -> usize {
 }
 
 /// Whether a scenario should kill again: not enough kills landed mid-write
-/// yet, and fewer than five times the wanted number were tried.
+/// yet, and fewer than ten times the wanted number were tried.
 fn more_kills(tally: &Tally) -> bool {
     let want = kills_per_scenario();
-    tally.mid_write < want && tally.kills < want * 5
+    tally.mid_write < want && tally.kills < want * 10
 }
 
 /// The names and sizes of every file under `dir`: what a kill before the
@@ -88,10 +88,41 @@ fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64)> {
     out
 }
 
-/// A kill instant between start-up and the end of an uninterrupted run.
-fn delay(rng: &mut Rng, startup: u64, span: u64) -> Duration {
-    let from = startup * 3 / 4;
-    Duration::from_micros(from + rng.below(span.saturating_sub(from)))
+/// Where kills are drawn, in µs after the spawn: first between start-up
+/// and the end of an uninterrupted run; then narrowed by what each kill
+/// found (a kill after the end lowers the top, one before the first write
+/// raises the bottom), so a loaded machine still gets its kills mid-write.
+struct Window {
+    from: u64,
+    to: u64,
+    initial: (u64, u64),
+}
+
+impl Window {
+    fn new(startup: u64, span: u64) -> Window {
+        let initial = (startup * 3 / 4, span.max(startup + 1));
+        Window {
+            from: initial.0,
+            to: initial.1,
+            initial,
+        }
+    }
+
+    fn draw(&mut self, rng: &mut Rng) -> Duration {
+        if self.to <= self.from + 1 {
+            (self.from, self.to) = self.initial;
+        }
+        Duration::from_micros(self.from + rng.below(self.to - self.from))
+    }
+
+    fn learn(&mut self, delay: Duration, finished: bool, wrote: bool) {
+        let at = delay.as_micros() as u64;
+        if finished {
+            self.to = self.to.min(at.max(self.from + 1));
+        } else if !wrote {
+            self.from = self.from.max(at.min(self.to.saturating_sub(1)));
+        }
+    }
 }
 
 /// Kills per run in the write-state and resume scenarios.
@@ -109,17 +140,26 @@ struct Tally {
 }
 
 impl Tally {
-    /// Count one kill: `finished` (the command had ended), else whether the
-    /// run's files changed since `before`.
-    fn classify(&mut self, finished: bool, before: &[(PathBuf, u64)], run: &Path) {
+    /// Count one kill at `delay`: `finished` (the command had ended), else
+    /// whether the run's files changed since `before`; `window` learns.
+    fn classify(
+        &mut self,
+        window: &mut Window,
+        delay: Duration,
+        finished: bool,
+        before: &[(PathBuf, u64)],
+        run: &Path,
+    ) {
         self.kills += 1;
+        let wrote = !finished && fingerprint(run) != before;
         if finished {
             self.finished_first += 1;
-        } else if fingerprint(run) == before {
+        } else if !wrote {
             self.before_write += 1;
         } else {
             self.mid_write += 1;
         }
+        window.learn(delay, finished, wrote);
     }
 
     fn report(&self, what: &str, seed: u64, started: Instant) {
@@ -320,6 +360,7 @@ fn crash_write_state() {
     let mut run = run;
     let mut rid = "r1".to_string();
     let startup = span_of(|| env.run(&["log", "r1"]).status.success());
+    let mut window = Window::new(startup, span);
     let mut prior = std::fs::read(run.join("run_state.json")).ok();
     let mut i = 0;
     while more_kills(&tally) {
@@ -340,10 +381,10 @@ fn crash_write_state() {
         let new = big_state(i + 2);
         let mut cmd = env.cmd(&["write-state", rid, "-m", &format!("iteration {i}")]);
         cmd.env("RK_NOW", format!("2025-09-03T10:00:{:02}.000000Z", i % 60));
-        let delay = delay(&mut rng, startup, span);
+        let delay = window.draw(&mut rng);
         let before = fingerprint(&run);
         let finished = kill_after(cmd, Some(new.as_bytes()), delay);
-        tally.classify(finished, &before, &run);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("write-state kill {i} after {delay:?}");
         check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         // The next command works, and leaves exactly the new state.
@@ -431,15 +472,16 @@ fn crash_migrate() {
     let span = span.min(span_of(|| env.run(&["migrate", "m00"]).status.success()));
     std::fs::remove_dir_all(&warm).unwrap();
     let mut tally = Tally::default();
+    let mut window = Window::new(startup, span);
     let mut i = 0;
     while more_kills(&tally) {
         i += 1;
         let rid = format!("m{i}");
         let run = legacy_run(&env, &rid, trials);
-        let delay = delay(&mut rng, startup, span);
+        let delay = window.draw(&mut rng);
         let before = fingerprint(&run);
         let finished = kill_after(env.cmd(&["migrate", &rid]), None, delay);
-        tally.classify(finished, &before, &run);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("migrate kill {i} after {delay:?}");
         check(&env, &rid, &run, None, &what, &mut tally);
         if let Err(e) = corrupt_manifest_kept(&run) {
@@ -501,16 +543,17 @@ fn crash_archive() {
     let span = span_of(|| env.run(&["archive", "a0"]).status.success());
     std::fs::remove_dir_all(&run).unwrap();
     let mut tally = Tally::default();
+    let mut window = Window::new(startup, span);
     let mut i = 0;
     while more_kills(&tally) {
         i += 1;
         let rid = format!("a{i}");
         let run = completed_run(&env, &rid);
         let prior = std::fs::read(run.join("run_state.json")).ok();
-        let delay = delay(&mut rng, startup, span);
+        let delay = window.draw(&mut rng);
         let before = fingerprint(&run);
         let finished = kill_after(env.cmd(&["archive", &rid]), None, delay);
-        tally.classify(finished, &before, &run);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("archive kill {i} after {delay:?}");
         check(&env, &rid, &run, prior.as_deref(), &what, &mut tally);
         if let Ok(bytes) = std::fs::read(run.join("archive_manifest.json")) {
@@ -555,6 +598,7 @@ fn crash_resume() {
     let startup = span_of(|| env.run(&["resume", "r1", "--dry-run"]).status.success());
     let span = span_of(|| env.run(&["resume", "r1"]).status.success());
     let mut tally = Tally::default();
+    let mut window = Window::new(startup, span);
     let mut run = run;
     let mut rid = "r1".to_string();
     let mut prior = std::fs::read(run.join("run_state.json")).ok();
@@ -568,10 +612,10 @@ fn crash_resume() {
             prior = std::fs::read(run.join("run_state.json")).ok();
         }
         let rid = rid.as_str();
-        let delay = delay(&mut rng, startup, span);
+        let delay = window.draw(&mut rng);
         let before = fingerprint(&run);
         let finished = kill_after(env.cmd(&["resume", rid]), None, delay);
-        tally.classify(finished, &before, &run);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("resume kill {i} after {delay:?}");
         check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         // The orphaned `true` may hold the dispatch lock for a moment: the
