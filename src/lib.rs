@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod drift;
 pub mod error;
 pub mod ops;
+pub mod orchestrators;
 pub mod output;
 pub mod project;
 pub mod run_config;

@@ -282,12 +282,12 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     let (file, len) = match read_file(&path, buf) {
         Ok(Some(read)) => read,
         Ok(None) => {
-            row.status = running_or(run, OverallStatus::NoState);
+            row.status = running_or(run, settings, OverallStatus::NoState);
             return row;
         }
         Err(e) => {
             row.problem = Some(format!("cannot be read: {e}"));
-            row.status = running_or(run, OverallStatus::Corrupt);
+            row.status = running_or(run, settings, OverallStatus::Corrupt);
             return row;
         }
     };
@@ -310,7 +310,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         Ok(s) => s,
         Err(e) => {
             row.problem = Some(e);
-            row.status = running_or(run, OverallStatus::Corrupt);
+            row.status = running_or(run, settings, OverallStatus::Corrupt);
             return row;
         }
     };
@@ -357,7 +357,7 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     row.status = if s.archive.is_some() && run.path.join("archive_manifest.json").is_file() {
         OverallStatus::Archived
     } else {
-        running_or(run, state::from_phases(&steps, &refs))
+        running_or(run, settings, state::from_phases(&steps, &refs))
     };
     row
 }
@@ -379,8 +379,11 @@ fn latest<'a>(times: impl Iterator<Item = &'a str>) -> Option<Timestamp> {
     times.iter().filter_map(|t| Timestamp::parse(t)).max()
 }
 
-fn running_or(run: &RunDir, status: OverallStatus) -> OverallStatus {
-    if DispatchLock::probe(run).is_some() {
+fn running_or(run: &RunDir, settings: &Settings, status: OverallStatus) -> OverallStatus {
+    if DispatchLock::probe(run).is_some()
+        || !crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
+            .is_empty()
+    {
         OverallStatus::Running
     } else {
         status

@@ -1,6 +1,7 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
 
+pub mod adopt;
 pub mod archive;
 pub mod commit;
 pub mod compare;

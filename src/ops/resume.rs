@@ -16,7 +16,7 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{archive, gate, migrate, plan, slurm_job, status_md, stop};
+use crate::ops::{adopt, archive, gate, migrate, plan, slurm_job, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
 use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
@@ -201,6 +201,10 @@ pub fn resume(
         )?)
     };
 
+    // An orchestrator rk did not start (resume_run.py's, or one typed by
+    // hand) holds no rk lock: look for it before anything is written.
+    refuse_foreign(run, settings)?;
+
     // 3. The config.
     let chosen = choose_config(run, settings, opts.config.as_deref())?;
 
@@ -245,6 +249,15 @@ pub fn resume(
         &settings.hash_ignore,
     );
     match &check {
+        // A run rk did not create: store the config its hash was verified
+        // against, so a later drift shows as a diff (`RUN@recorded`).
+        Drift::Unchanged { .. } if !opts.dry_run && run_config::recorded(run)?.is_none() => {
+            config_object = Some(store.put_value(&chosen.doc.value)?);
+            notes.push(
+                "the config matches the recorded config_hash; stored as the run's recorded config"
+                    .into(),
+            );
+        }
         Drift::Unchanged { .. } => {}
         Drift::NotRecorded { reason } => {
             writeln!(
@@ -411,6 +424,8 @@ pub fn resume(
 
     let lock = lock.expect("a real resume holds the lock");
     let started = std::time::Instant::now();
+    let child_began = std::time::SystemTime::now();
+    let scheme = run_scheme(&state, settings);
     let result = lock
         .inheritable_fd()
         .map_err(|e| dispatch::SpawnError {
@@ -432,6 +447,20 @@ pub fn resume(
         (None, Some(f)) => format!("resume failed to start: {f}"),
         (None, None) => "resume ended".to_string(),
     };
+    // The orchestrator's own rewrite of its config during the session is
+    // adopted, not drift.
+    let rewrite = match adopt::find(run, settings, scheme, &chosen.doc.value, child_began) {
+        Ok(rewrite) => rewrite,
+        Err(e) => {
+            writeln!(
+                err,
+                "rk: warning: the orchestrator rewrote {} but rk cannot adopt it ({e}); it shows as drift",
+                settings.config_file
+            )?;
+            None
+        }
+    };
+    let ended_at = clock::now().to_string();
     let ended = state::commit(
         run,
         settings,
@@ -447,12 +476,19 @@ pub fn resume(
                 failure.as_deref(),
                 started.elapsed(),
             );
+            if let Some(rewrite) = &rewrite {
+                rewrite.apply(&mut draft.state, &session, settings, &ended_at);
+                draft.config = Some(rewrite.object.clone());
+            }
             Ok(())
         },
     );
     drop(lock);
     match ended {
         Ok((committed, ())) => {
+            if let Some(rewrite) = &rewrite {
+                writeln!(err, "rk: {}", rewrite.describe(&settings.config_file))?;
+            }
             for w in committed.warnings {
                 writeln!(err, "rk: warning: {w}")?;
             }
@@ -954,6 +990,35 @@ fn refuse_drift(
         _ => unreachable!("only drift is refused"),
     };
     Ok(Error::refusal(Exit::Drift, message, Some(hint)))
+}
+
+/// An orchestrator rk did not start is running this run on this host: busy
+/// (exit 4), naming it, before anything is written or cleared.
+fn refuse_foreign(run: &RunDir, settings: &Settings) -> Result<(), Error> {
+    let found = crate::orchestrators::scan(settings);
+    let Some(other) = crate::orchestrators::running(&found, run, settings)
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    Err(Error::refusal(
+        Exit::Busy,
+        format!(
+            "run {} is busy: an orchestrator rk did not start is running it: pid {}{}: {}",
+            run.rid,
+            other.pid,
+            other
+                .since
+                .map(|t| format!(" since {t}"))
+                .unwrap_or_default(),
+            shell_words(&other.command)
+        ),
+        Some(format!(
+            "wait for it to end, or ask it to stop with `rk stop {}`",
+            run.rid
+        )),
+    ))
 }
 
 fn short(hash: &str) -> String {

@@ -149,6 +149,12 @@ pub struct Report {
     pub config: ConfigFacts,
     /// Who holds the dispatch lock.
     pub holder: Option<Holder>,
+    /// Orchestrators rk did not start that are running the run on this host.
+    pub others: Vec<crate::orchestrators::Candidate>,
+    /// For an interrupted run whose state changed recently with no process
+    /// to be seen: when it last changed (an orchestrator elsewhere may still
+    /// be running).
+    pub recently_changed: Option<String>,
     /// The Slurm job of the run's open session, as the scheduler sees it.
     pub job: Option<SlurmJob>,
     /// The content of a pending `STOP_REQUESTED` (a timestamp), when present.
@@ -369,6 +375,19 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         } else {
             None
         },
+        others: if status == OverallStatus::Running {
+            crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
+                .into_iter()
+                .cloned()
+                .collect()
+        } else {
+            Vec::new()
+        },
+        recently_changed: if status == OverallStatus::Interrupted {
+            recently_changed(run, settings, state.as_ref())
+        } else {
+            None
+        },
         stop_requested,
         last_activity,
         last_session,
@@ -376,6 +395,51 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         code,
         concerns,
     }
+}
+
+/// How recent a state change must be for status to say an orchestrator
+/// elsewhere may still be running.
+const RECENT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// When an interrupted run's state last changed, if that was recent, a phase
+/// is in progress, and no rk session's end explains it (a change after the
+/// last session ended, or no session at all): an orchestrator on another
+/// host, or one rk cannot see, may still be running it.
+fn recently_changed(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    state: Option<&RunState>,
+) -> Option<String> {
+    let state = state?;
+    if !state
+        .phases
+        .iter()
+        .any(|(_, p)| p.status == state::PhaseStatus::InProgress)
+    {
+        return None;
+    }
+    let modified = std::fs::metadata(state::state_path(run, settings))
+        .ok()?
+        .modified()
+        .ok()?;
+    if modified.elapsed().ok()? > RECENT {
+        return None;
+    }
+    let micros = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_micros() as i64;
+    let changed = crate::clock::Timestamp::from_unix_micros(micros);
+    let session_end = state
+        .sessions
+        .as_ref()
+        .and_then(|s| s.last())
+        .and_then(|s| s.ended_at.clone().flatten())
+        .and_then(|t| crate::clock::Timestamp::parse(&t));
+    if session_end.is_some_and(|end| end.micros + 2_000_000 >= changed.micros) {
+        return None;
+    }
+    Some(changed.to_string())
 }
 
 fn config_facts(
@@ -697,9 +761,25 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
                 parts.join(" ")
             }
         }
-        (None, OverallStatus::Interrupted) => {
-            "nobody (interrupted: work began and no process holds the run)".into()
-        }
+        (None, OverallStatus::Running) if !r.others.is_empty() => r
+            .others
+            .iter()
+            .map(|o| {
+                format!(
+                    "pid {} (an orchestrator rk did not start){}: {}",
+                    o.pid,
+                    o.since.map(|t| format!(" since {t}")).unwrap_or_default(),
+                    crate::ops::resume::shell_words(&o.command)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        (None, OverallStatus::Interrupted) => match &r.recently_changed {
+            Some(at) => format!(
+                "nobody rk can see (interrupted: the state last changed at {at}; an orchestrator on another host, or one rk cannot see, may still be running)"
+            ),
+            None => "nobody (interrupted: work began and no process holds the run)".into(),
+        },
         (None, _) => "nobody".into(),
     };
     writeln!(out, "held by   {held}")?;
@@ -822,6 +902,10 @@ pub fn to_json(r: &Report) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "config": config,
         "held_by": r.holder.as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),
+        "orchestrators": r.others.iter().map(|o| json!({
+            "pid": o.pid, "command": o.command, "since": o.since.map(|t| t.to_string()),
+        })).collect::<Vec<_>>(),
+        "state_changed_recently": r.recently_changed,
         "slurm_job": r.job.as_ref().map(slurm_job_json),
         "stop_requested": r.stop_requested,
         "last_activity": r.last_activity,

@@ -12,7 +12,8 @@ use std::fmt;
 pub enum OverallStatus {
     /// `archive_manifest.json` is present and the state records the archive.
     Archived,
-    /// The dispatch lock is held, or the run's Slurm job is running.
+    /// The dispatch lock is held, the run's Slurm job is running, or an
+    /// orchestrator rk did not start is running the run on this host.
     Running,
     /// The run's Slurm job is pending.
     Queued,
@@ -115,6 +116,11 @@ pub fn overall_status_of_holder(
         if s.is_archived() && run.path.join("archive_manifest.json").is_file() {
             return OverallStatus::Archived;
         }
+    }
+    if !crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
+        .is_empty()
+    {
+        return OverallStatus::Running;
     }
     let s = match state {
         Err(_) => return OverallStatus::Corrupt,

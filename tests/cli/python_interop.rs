@@ -590,3 +590,248 @@ fn stop_tokens_stale_fresh_and_busy() {
     let modified = std::fs::metadata(&token).unwrap().modified().unwrap();
     assert!(modified.elapsed().map_or(true, |e| e.as_secs() < 3600));
 }
+
+/// A stand-in for `scripts/run_all.py`: it says it started, then waits until
+/// told to end (a file), the way a long run holds a run for hours.
+const WAITING_RUN_ALL: &str = "\
+import os, sys, time
+open('started', 'w').write(str(os.getpid()))
+while not os.path.exists('finish'):
+    time.sleep(0.02)
+";
+
+/// Kills the child when the test ends, whatever happens.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn an_orchestrator_rk_did_not_start_counts_as_running() {
+    let env = TestEnv::new();
+    python_project(&env);
+    if Command::new("python3").arg("-V").output().is_err() {
+        eprintln!("skipped: python3 is not available");
+        return;
+    }
+    env.write("scripts/__init__.py", "");
+    env.write("scripts/run_all.py", WAITING_RUN_ALL);
+    let run = python_run(
+        &env,
+        "r1",
+        CFG,
+        &[("prepare", "completed"), ("build", "in_progress")],
+    );
+    python_run(
+        &env,
+        "r2",
+        CFG,
+        &[("prepare", "completed"), ("build", "in_progress")],
+    );
+    // Started as resume_run.py starts it: from the project root.
+    let config = run.join("effective_config.yaml");
+    let child = Command::new("python3")
+        .args(["-m", "scripts.run_all", "--config"])
+        .arg(&config)
+        .args(["--run_id", "r1", "--resume"])
+        .current_dir(env.root())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let child = Child(child);
+    let started = env.root().join("started");
+    let t0 = std::time::Instant::now();
+    while !started.exists() {
+        assert!(
+            t0.elapsed().as_secs() < 30,
+            "the orchestrator did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: running"), "{status}");
+    assert!(
+        status.contains(&format!("pid {pid} (an orchestrator rk did not start)")),
+        "{status}"
+    );
+    assert!(status.contains("-m scripts.run_all"), "{status}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&env.run(&["status", "r1", "--json"]).stdout).unwrap();
+    assert_eq!(json["orchestrators"][0]["pid"], pid);
+    let list = env.render(&["list"]);
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r1") && l.contains("running")),
+        "{list}"
+    );
+    // Another run of the same project is not held by it.
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("r2") && !l.contains("running")),
+        "{list}"
+    );
+
+    // resume refuses (exit 4) and leaves the user's stop token alone.
+    std::fs::write(run.join("STOP_REQUESTED"), "2025-09-03T09:00:00.000000Z").unwrap();
+    age(&run.join("STOP_REQUESTED"), -7200);
+    let out = env.run(&["resume", "r1"]);
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    assert!(shown.contains(&format!("pid {pid}")), "{shown}");
+    assert!(run.join("STOP_REQUESTED").exists());
+    assert_eq!(
+        env.run(&["resume", "r1", "--dry-run"]).status.code(),
+        Some(4)
+    );
+
+    // Ended: the run is interrupted, its state changed recently, and status
+    // says an orchestrator elsewhere may still be running.
+    env.write("finish", "");
+    drop(child);
+    let status = env.render(&["status", "r1"]);
+    assert!(status.starts_with("run r1: interrupted"), "{status}");
+    assert!(status.contains("may still be running"), "{status}");
+}
+
+/// An orchestrator that behaves as run_all does where it matters: it loads
+/// the state into memory at start, rewrites effective_config.yaml (its own
+/// run paths, `sweep: {}` normalised into null keys, `sort_keys=False`),
+/// skips prepare (its outputs exist) without marking it, and rewrites the
+/// whole state from memory under `.state.lock` after each phase.
+const REWRITING_RUN_ALL: &str = r#"
+import fcntl, json, os, sys, tempfile, yaml
+args = sys.argv
+cfg_path = args[args.index("--config") + 1]
+rid = args[args.index("--run_id") + 1]
+root = os.path.join("experiments", "run_" + rid)
+with open(os.path.join(root, "run_state.json")) as f:
+    state = json.load(f)
+with open(cfg_path) as f:
+    cfg = yaml.safe_load(f)
+cfg.setdefault("paths", {})["batch_inputs_dir"] = os.path.join(root, "batch_inputs")
+cfg["sweep"] = {"models": None, "temps": None}
+with open(os.path.join(root, "effective_config.yaml"), "w") as f:
+    yaml.safe_dump(cfg, f, sort_keys=False)
+def write():
+    with open(os.path.join(root, ".state.lock"), "a+") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        fd, tmp = tempfile.mkstemp(dir=root, prefix=".tmp_state_", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f, indent=2)
+        os.replace(tmp, os.path.join(root, "run_state.json"))
+for phase in ["build", "submit", "poll", "parse", "score", "stats", "costs", "report"]:
+    state["phases"][phase]["status"] = "completed"
+    state["phases"][phase]["updated_at"] = "2025-09-03T10:00:01.000000Z"
+    write()
+"#;
+
+fn has_pyyaml() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipped: python3 with PyYAML is not available");
+    }
+    ok
+}
+
+#[test]
+fn the_orchestrators_own_config_rewrite_is_adopted_not_drift() {
+    let env = TestEnv::new();
+    if !has_pyyaml() {
+        return;
+    }
+    let script = env.write("fake_run_all.py", REWRITING_RUN_ALL);
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n  command: [python3, {:?}, --config, \"{{config}}\", --run_id, \"{{run_id}}\", --resume]\n",
+            script.display().to_string()
+        ),
+    );
+    env.write(
+        "cfg.yaml",
+        "model_id: m\ntemps: [0.7]\npaths:\n  batch_inputs_dir: data/batch_inputs\nsweep: {}\n",
+    );
+    assert_eq!(
+        env.run(&["init", "r1", "--config", "cfg.yaml"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let run = env.root().join("experiments/run_r1");
+    let out = env.run(&["resume", "r1"]);
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("the orchestrator rewrote effective_config.yaml during the session (changed /paths/batch_inputs_dir, /sweep/models, /sweep/temps); adopted"),
+        "{shown}"
+    );
+    // No drift, in rk or for the Python tool set (PyYAML agrees with the hash).
+    assert_pyyaml_agrees(&run, "the adopted rewrite");
+    let state = state_of(&run);
+    assert!(state.get("config_drift").is_none(), "{state}");
+    let session = state["sessions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        session["config_rewritten"]["keys"][0],
+        "/paths/batch_inputs_dir"
+    );
+    let status = env.render(&["status", "r1"]);
+    assert!(status.contains("config    unchanged"), "{status}");
+    assert!(
+        status.contains("the orchestrator rewrote effective_config.yaml"),
+        "{status}"
+    );
+    // prepare was skipped without being marked: the run is completed.
+    assert!(status.starts_with("run r1: completed"), "{status}");
+    assert!(status.contains("prepare  skipped"), "{status}");
+    // The adopted config is RUN@recorded.
+    assert_eq!(
+        env.run(&["diff-config", "r1@recorded", "r1"]).status.code(),
+        Some(0)
+    );
+    // A change after the session ended is drift.
+    let cfg = env.read("experiments/run_r1/effective_config.yaml");
+    env.write(
+        "experiments/run_r1/effective_config.yaml",
+        cfg.replace("0.7", "0.9"),
+    );
+    let out = env.run(&["resume", "r1", "--only-step", "report"]);
+    assert_eq!(out.status.code(), Some(3), "{}", env.render_output(&out));
+}
+
+#[test]
+fn a_python_made_run_gets_its_recorded_config_once_verified() {
+    let env = TestEnv::new();
+    logging_project(&env, None);
+    python_run(&env, "r1", CFG, &[("prepare", "completed")]);
+    // Nothing recorded yet: the refusal can only list hashes.
+    assert_eq!(
+        env.run(&["diff-config", "r1@recorded", "r1"]).status.code(),
+        Some(2)
+    );
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    env.write(
+        "experiments/run_r1/effective_config.yaml",
+        CFG.replace("0.7", "0.9"),
+    );
+    let diff = env.render(&["diff-config", "r1@recorded", "r1"]);
+    assert!(diff.contains("-    0.7\n+    0.9\n"), "{diff}");
+    assert!(diff.contains("[exit status: 1]"), "{diff}");
+    let out = resume(&env, &["resume", "r1"]);
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    assert!(shown.contains("+++ b/r1"), "{shown}");
+}

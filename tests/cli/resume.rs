@@ -282,14 +282,17 @@ fn a_legacy_pyyaml_sorted_state_resumes_without_false_drift() {
     );
     assert!(state.get("config_hash_scheme").is_none());
 
-    // A changed legacy config is refused; only the hashes can be shown.
+    // A changed legacy config is refused, with a diff: the resume above found
+    // the config matching the legacy hash and stored it as the recorded one.
     env.write(
         "experiments/run_legacy/effective_config.yaml",
         config.replace("seeds: [1, 2, 3]", "seeds: [1, 2]"),
     );
     let out = env.run(&["resume", "legacy"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("only the hashes are known"));
+    let diff = String::from_utf8_lossy(&out.stdout);
+    assert!(diff.contains("--- a/legacy@recorded"), "{diff}");
+    assert!(diff.contains("-    3\n"), "{diff}");
 }
 
 #[test]
