@@ -31,6 +31,9 @@ use std::io::Write;
 /// be added in later releases; none is renamed, removed or changes meaning
 /// without a new `format_version`. Consumers should ignore fields they do not
 /// know.
+///
+/// Exit status: 0 scanned (corrupt and missing manifests are reported in
+/// their lines, not as failures); 2 no such run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The run: a run id, or a path to a run directory.
