@@ -4,6 +4,7 @@
 pub mod man;
 mod plumbing;
 mod porcelain;
+pub mod progress;
 
 use crate::error::{Error, Exit};
 use crate::output::{ColorChoice, Style};

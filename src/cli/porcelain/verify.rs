@@ -1,4 +1,4 @@
-use crate::cli::porcelain::archive::with_progress;
+use crate::cli::progress::with_progress;
 use crate::cli::{stdout, Context};
 use crate::error::{Error, Exit};
 use crate::ops::archive::Progress;
