@@ -8,6 +8,7 @@
 
 mod fsck;
 mod model;
+pub mod python_archive;
 pub mod records;
 mod session_job;
 mod status;
