@@ -18,6 +18,7 @@
 //! two leaves a run that is simply not archived yet; archiving again repairs it.
 
 use crate::error::{Error, Exit};
+use crate::ops::slurm_job;
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, OverallStatus, PhaseStatus};
 use crate::store::{self, atomic, DispatchLock, Holder};
@@ -29,7 +30,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The manifest's file name in the run dir.
 pub const MANIFEST: &str = "archive_manifest.json";
@@ -242,46 +243,28 @@ fn read_error(path: &Path, e: io::Error) -> Error {
     }
 }
 
-/// Hash `files` (paths relative to `run_dir`) on every core. Each result is
-/// the file's blake3, or the error reading it (a vanished or changed file).
+/// Hash `files` (paths relative to `run_dir`) on every core. One result per
+/// file, in the order of `files`: the file's blake3, or the error reading it
+/// (a vanished or changed file). A panicking worker fails the whole call, so
+/// no file is ever left out.
 pub fn hash_files(
     run_dir: &Path,
     files: &[(&str, u64)],
     progress: &Progress,
-) -> Vec<Result<String, Error>> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 16);
-    let next = AtomicUsize::new(0);
-    let split_depth = workers.next_power_of_two().trailing_zeros() + 1;
-    let mut results: Vec<(usize, Result<String, Error>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers.min(files.len().max(1)))
-            .map(|_| {
-                let next = &next;
-                s.spawn(move || {
-                    let mut mine = Vec::new();
-                    let mut buf = vec![0u8; READ_BUF];
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= files.len() {
-                            return mine;
-                        }
-                        let (rel, bytes) = files[i];
-                        let path = run_dir.join(rel);
-                        let r = hash_one(&path, bytes, split_depth, &mut buf, progress);
-                        mine.push((i, r));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
+) -> Result<Vec<Result<String, Error>>, Error> {
+    let threads = crate::pool::threads();
+    let split_depth = if crate::pool::parallel() {
+        threads.next_power_of_two().trailing_zeros() + 1
+    } else {
+        0
+    };
+    Ok(crate::pool::map(
+        "hashing files",
+        files,
+        2,
+        || vec![0u8; READ_BUF],
+        |buf, &(rel, bytes)| hash_one(&run_dir.join(rel), bytes, split_depth, buf, progress),
+    )?)
 }
 
 fn hash_one(
@@ -384,20 +367,20 @@ fn subtree(
         });
     }
     let left_len = blake3::hazmat::left_subtree_len(len);
-    let (left, right) = std::thread::scope(|s| {
-        let left = s.spawn(|| subtree(file, offset, left_len, false, depth - 1, progress));
-        let right = subtree(
-            file,
-            offset + left_len,
-            len - left_len,
-            false,
-            depth - 1,
-            progress,
-        );
-        (left.join(), right)
-    });
-    let left = left.map_err(|_| io::Error::other("a hashing thread panicked"))??;
-    let (Node::Cv(l), Node::Cv(r)) = (left, right?) else {
+    let (left, right) = crate::pool::join(
+        || subtree(file, offset, left_len, false, depth - 1, progress),
+        || {
+            subtree(
+                file,
+                offset + left_len,
+                len - left_len,
+                false,
+                depth - 1,
+                progress,
+            )
+        },
+    );
+    let (Node::Cv(l), Node::Cv(r)) = (left?, right?) else {
         return Err(io::Error::other("subtree returned a root"));
     };
     Ok(if root {
@@ -420,7 +403,7 @@ fn artifacts(run_dir: &Path, found: &[Found], progress: &Progress) -> Result<Vec
     progress
         .total
         .store(files.iter().map(|(_, b)| b).sum(), Ordering::Relaxed);
-    let mut hashes = hash_files(run_dir, &files, progress).into_iter();
+    let mut hashes = hash_files(run_dir, &files, progress)?.into_iter();
     let mut out = Vec::with_capacity(found.len());
     for f in found {
         out.push(match f {
@@ -527,6 +510,8 @@ pub fn archive(
         }
         _ => {}
     }
+    // A run dispatched to Slurm is held by its job, not by the lock above.
+    slurm_job::refuse_while_live(&run, &st, "nothing archived")?;
     let names = st.pipeline(&settings.phases);
     let phase_status = |n: &str| st.phase(n).map(|p| p.status.clone());
     let incomplete: Vec<(String, String)> = names

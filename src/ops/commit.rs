@@ -21,15 +21,15 @@ pub fn commit<T>(
     // The next command that writes a run closes the session of its ended
     // Slurm job (docs/SLURM.md). The scheduler is asked before the lock is
     // taken, so a slow controller never holds up the orchestrator.
-    let ended = match state::load(run, &project.settings) {
-        Ok(Some(s)) => slurm_job::ended_job(&s),
+    let closing = match state::load(run, &project.settings) {
+        Ok(Some(s)) => slurm_job::Closing::find(project, run, &s),
         _ => None,
     };
     let now = crate::clock::now().to_string();
     let (mut committed, value) =
         state::commit(run, &project.settings, op, message, expect, |draft| {
-            if let Some((id, lookup)) = &ended {
-                draft.state.close_slurm_session(id, lookup, &now);
+            if let Some(closing) = &closing {
+                closing.apply(project, draft, &now);
             }
             change(draft)
         })?;

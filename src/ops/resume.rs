@@ -250,7 +250,7 @@ pub fn resume(
     }
     // A Slurm job still queued or running refuses (exit 4); the session of
     // an ended one is closed by this resume's first write.
-    slurm_job::check_before_dispatch(run, &state)?;
+    slurm_job::refuse_while_live(run, &state, "nothing dispatched")?;
 
     // 5. Drift.
     let store = Store::new(run);

@@ -20,11 +20,12 @@
 
 use crate::clock;
 use crate::error::{Error, Exit};
+use crate::ops::adopt;
 use crate::ops::commit::commit;
 use crate::ops::resume::Outcome;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup, Phase, Submission};
-use crate::state::{self, Expect, RunState, Session};
+use crate::state::{self, Draft, Expect, RunState, Session};
 use crate::store::{self, atomic, DispatchLock};
 use serde_json::json;
 use std::io::Write;
@@ -81,12 +82,14 @@ pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
     }
 }
 
-/// Before a dispatch: a queued or running job refuses it (exit 4, naming
-/// the job), and so does a scheduler that cannot be asked; an ended or
-/// forgotten job is returned so the resume closes its session.
-pub fn check_before_dispatch(
+/// Before a dispatch (or an archive): a queued or running job refuses it
+/// (exit 4, naming the job), and so does a scheduler that cannot be asked;
+/// an ended or forgotten job is returned. `nothing` says what was not done
+/// ("nothing dispatched").
+pub fn refuse_while_live(
     run: &RunDir,
     state: &RunState,
+    nothing: &str,
 ) -> Result<Option<(JobId, Lookup)>, Error> {
     let Some((id, found)) = open_job(state) else {
         return Ok(None);
@@ -95,7 +98,7 @@ pub fn check_before_dispatch(
         Error::refusal(
             Exit::Busy,
             format!(
-                "run {} has Slurm job {id} recorded and the scheduler cannot say whether it still runs: {e}; nothing dispatched",
+                "run {} has Slurm job {id} recorded and the scheduler cannot say whether it still runs: {e}; {nothing}",
                 run.rid
             ),
             Some("check the scheduler (`sinfo`, `squeue --me`), then try again".into()),
@@ -110,7 +113,7 @@ pub fn check_before_dispatch(
             return Err(Error::refusal(
                 Exit::Busy,
                 format!(
-                    "run {} is {} as Slurm job {id} ({}{where_}); nothing dispatched",
+                    "run {} is {} as Slurm job {id} ({}{where_}); {nothing}",
                     run.rid,
                     if job.phase() == Phase::Queued {
                         "queued"
@@ -259,8 +262,107 @@ fn wait_for_end(job: &JobId, err: &mut dyn Write) -> Result<Lookup, Error> {
     }
 }
 
-/// Record the end of job `id`'s session (snapshot op `resume-exit`).
+/// The end of a Slurm session, found before `.state.lock` is taken and
+/// applied to the state read under it: the scheduler's word on the job, and
+/// the orchestrator's rewrite of its config to adopt (docs/SLURM.md).
+pub struct Closing {
+    pub job: JobId,
+    pub lookup: Lookup,
+    pub rewrite: Option<adopt::Rewrite>,
+}
+
+impl Closing {
+    /// What the scheduler says of the open session's job, when it has ended
+    /// (or was forgotten); `None` while it is queued or running, or when the
+    /// scheduler cannot be asked.
+    pub fn find(project: &Project, run: &RunDir, state: &RunState) -> Option<Closing> {
+        let (job, lookup) = ended_job(state)?;
+        Some(Closing::of(project, run, state, job, lookup))
+    }
+
+    /// The closing of `job`'s session given what the scheduler said. A
+    /// config file rewritten between the session's start and the job's end
+    /// (Slurm's whole seconds, with a second of slack) is the orchestrator's
+    /// rewrite and is adopted; one changed later is drift. A forgotten job's
+    /// end is unknown, so nothing is adopted then.
+    pub fn of(
+        project: &Project,
+        run: &RunDir,
+        state: &RunState,
+        job: JobId,
+        lookup: Lookup,
+    ) -> Closing {
+        let rewrite = rewrite_during(project, run, state, &job, &lookup);
+        Closing {
+            job,
+            lookup,
+            rewrite,
+        }
+    }
+
+    /// Apply to the state read under the lock: close the session, adopt the
+    /// rewrite. False when no open session names the job any more.
+    pub fn apply(&self, project: &Project, draft: &mut Draft, now: &str) -> bool {
+        let session = draft
+            .state
+            .sessions
+            .iter()
+            .flatten()
+            .find(|s| s.is_open() && s.slurm_job().as_ref() == Some(&self.job))
+            .cloned();
+        if !draft
+            .state
+            .close_slurm_session(&self.job, &self.lookup, now)
+        {
+            return false;
+        }
+        if let (Some(rewrite), Some(session)) = (&self.rewrite, session) {
+            rewrite.apply(&mut draft.state, &session, &project.settings, now);
+            draft.config = Some(rewrite.object.clone());
+        }
+        true
+    }
+}
+
+fn rewrite_during(
+    project: &Project,
+    run: &RunDir,
+    state: &RunState,
+    job: &JobId,
+    lookup: &Lookup,
+) -> Option<adopt::Rewrite> {
+    let settings = &project.settings;
+    let Lookup::Known(found) = lookup else {
+        return None;
+    };
+    let system = |t: &str| {
+        clock::Timestamp::parse(t)
+            .map(|t| std::time::UNIX_EPOCH + Duration::from_millis(t.unix_ms().max(0) as u64))
+    };
+    let session = state
+        .sessions
+        .iter()
+        .flatten()
+        .find(|s| s.slurm_job().as_ref() == Some(job))?;
+    let began = system(session.started_at.as_deref()?)?;
+    let ended = system(found.ended_at.as_deref()?)?;
+    let path = crate::run_config::current_path(run, settings);
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified > ended + Duration::from_secs(1) {
+        return None;
+    }
+    let (_, before) = crate::run_config::recorded(run).ok()??;
+    let scheme = crate::ops::resume::run_scheme(state, settings);
+    adopt::find(run, settings, scheme, &before, began).ok()?
+}
+
+/// Record the end of job `id`'s session (snapshot op `resume-exit`),
+/// adopting the orchestrator's config rewrite.
 pub fn close(project: &Project, run: &RunDir, id: &JobId, lookup: &Lookup) -> Result<(), Error> {
+    let closing = match state::load(run, &project.settings)? {
+        Some(s) => Closing::of(project, run, &s, id.clone(), lookup.clone()),
+        None => return Ok(()),
+    };
     let now = clock::now().to_string();
     commit(
         project,
@@ -269,7 +371,7 @@ pub fn close(project: &Project, run: &RunDir, id: &JobId, lookup: &Lookup) -> Re
         &end_message(id, lookup),
         &Expect::Any,
         |draft| {
-            draft.state.close_slurm_session(id, lookup, &now);
+            closing.apply(project, draft, &now);
             Ok(())
         },
     )?;

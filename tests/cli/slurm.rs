@@ -342,6 +342,24 @@ fn a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it() {
     let next = env.run(&["next", &rid]);
     assert_eq!(stdout(&next), "", "nothing to type while it waits");
 
+    // An orchestrator that rewrites the state from memory, dropping rk's
+    // sessions and marking a phase in progress: rk's records still name the job.
+    let mut rewritten = state(&run);
+    rewritten.as_object_mut().unwrap().remove("sessions");
+    rewritten["phases"]["prepare"]["status"] = "in_progress".into();
+    std::fs::write(
+        run.join("run_state.json"),
+        serde_json::to_vec_pretty(&rewritten).unwrap(),
+    )
+    .unwrap();
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(
+        status.starts_with(&format!("run {rid}: queued\n")),
+        "{status}"
+    );
+    let list = stdout(&env.run(&["list"]));
+    assert!(list.contains(&format!("{rid}  queued")), "{list}");
+
     // A second resume submits nothing.
     let again = env.run(&["resume", &rid]);
     assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
@@ -351,7 +369,14 @@ fn a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it() {
         stderr(&again)
     );
     assert_eq!(jobs_named(&rid).len(), 1, "{:?}", jobs_named(&rid));
-    assert_eq!(sessions(&run).len(), 1);
+    // Nor is it archived while its job waits.
+    let archive = env.run(&["archive", &rid, "--allow-incomplete"]);
+    assert_eq!(archive.status.code(), Some(4), "{}", stderr(&archive));
+    assert!(
+        stderr(&archive).contains("nothing archived"),
+        "{}",
+        stderr(&archive)
+    );
 
     // stop --now writes the tokens and cancels the job.
     let stop = env.run(&["stop", &rid, "--now"]);
@@ -375,9 +400,10 @@ fn a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it() {
     assert_eq!(closed[0]["slurm"]["state"], "CANCELLED");
     assert_eq!(closed[0]["exit_code"], 1);
     assert!(closed[0]["ended_at"].is_string());
+    // The phases decide now (the rewrite left prepare in progress).
     let status = stdout(&env.run(&["status", &rid]));
     assert!(
-        status.starts_with(&format!("run {rid}: not_started\n")),
+        status.starts_with(&format!("run {rid}: interrupted\n")),
         "{status}"
     );
 }
@@ -628,4 +654,38 @@ fn the_dispatch_argv_reaches_the_job_word_for_word() {
         std::fs::canonicalize(env.root()).unwrap(),
         "the job runs in the project root"
     );
+}
+
+#[test]
+fn a_config_rewritten_by_the_job_is_adopted_when_its_session_closes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_config_rewritten_by_the_job_is_adopted_when_its_session_closes") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("r");
+    // The orchestrator normalises its config at start, as the real one does.
+    slurm_project(
+        &env,
+        &strs(&sh("echo 'output_dir: /scratch/run' >> {config}")),
+        &[],
+    );
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid, "--wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let st = state(&run);
+    let s = st["sessions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        s["config_rewritten"]["keys"],
+        serde_json::json!(["/output_dir"]),
+        "{s}"
+    );
+    assert!(st
+        .get("config_drift")
+        .is_none_or(|d| d.as_array().is_some_and(|a| a.is_empty())));
+    // Not drift: the next resume plans without --force.
+    let dry = env.run(&["resume", &rid, "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    let status = stdout(&env.run(&["status", &rid]));
+    assert!(status.contains("config    unchanged"), "{status}");
 }
