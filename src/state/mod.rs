@@ -11,6 +11,7 @@
 mod fsck;
 pub mod gates;
 mod model;
+pub mod python_archive;
 pub mod records;
 mod session_job;
 mod status;
