@@ -16,6 +16,7 @@ pub mod error;
 pub mod ops;
 pub mod orchestrators;
 pub mod output;
+pub mod pool;
 pub mod project;
 pub mod run_config;
 pub mod slurm;

@@ -1,13 +1,18 @@
-"""A straightforward Python scan of a run's trial manifests, NDJSON like rk scan-trials."""
+"""A straightforward Python scan of a run's trial manifests, NDJSON like rk scan-trials.
+
+It reads on as many worker processes as rk uses threads (RK_THREADS, else the
+number of cores, at most 8), in slug order, so the comparison is core for core;
+RK_THREADS=1 reads in this process."""
 import glob
 import json
+import multiprocessing
 import os
 import sys
 from collections import Counter
 
-run = sys.argv[1]
-out = sys.stdout
-for path in sorted(glob.glob(os.path.join(run, "*/results/trial_manifest.json"))):
+
+def row_of(args):
+    run, path = args
     rel = os.path.relpath(path, run)
     slug = rel.split(os.sep)[0]
     row = {"format_version": 1, "slug": slug, "manifest": rel, "schema_version": None, "state": "ok",
@@ -26,4 +31,22 @@ for path in sorted(glob.glob(os.path.join(run, "*/results/trial_manifest.json"))
     except Exception as e:  # corrupt
         row["state"] = "corrupt"
         row["error"] = str(e)
-    out.write(json.dumps(row) + "\n")
+    return json.dumps(row) + "\n"
+
+
+def main():
+    run = sys.argv[1]
+    workers = int(os.environ.get("RK_THREADS") or min(os.cpu_count() or 1, 8))
+    jobs = [(run, p) for p in sorted(glob.glob(os.path.join(run, "*/results/trial_manifest.json")))]
+    out = sys.stdout
+    if workers < 2 or len(jobs) < 64:
+        for j in jobs:
+            out.write(row_of(j))
+        return
+    with multiprocessing.Pool(workers) as pool:
+        for line in pool.imap(row_of, jobs, chunksize=256):
+            out.write(line)
+
+
+if __name__ == "__main__":
+    main()

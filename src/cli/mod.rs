@@ -59,7 +59,10 @@ use std::path::PathBuf;
 /// instead of the clock; anything else is exit 2, as is a clock past year
 /// 9999), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
 /// default 10000), RK_PYTHON (the Python with PyYAML rk asks for a
-/// pyyaml-sorted hash it cannot reproduce itself, default python3).
+/// pyyaml-sorted hash it cannot reproduce itself, default python3),
+/// RK_THREADS (worker threads for scan-trials, status, migrate, list, archive
+/// and verify; default the number of cores, at most 8; 1 does the work on one
+/// thread).
 #[derive(Debug, Parser)]
 #[command(name = "rk", version, max_term_width = 100)]
 pub struct Cli {
@@ -137,6 +140,16 @@ impl Context {
 /// Parse the command line, run the command, render any error, and return
 /// the process exit code.
 pub fn main() -> i32 {
+    // `rk --version` alone is answered without building the parser of every
+    // command (two thirds of its instructions): the same line clap prints.
+    if let [_, flag] = &std::env::args_os().take(3).collect::<Vec<_>>()[..] {
+        if flag == "--version" || flag == "-V" {
+            return match writeln!(io::stdout(), "{}", version_line()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Exit::Usage.code(),
+                _ => 0,
+            };
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -160,6 +173,11 @@ pub fn main() -> i32 {
     }
 }
 
+/// What `rk --version` prints.
+fn version_line() -> String {
+    format!("rk {}", env!("CARGO_PKG_VERSION"))
+}
+
 fn run(cli: Cli) -> Result<Exit, Error> {
     crate::clock::check().map_err(|message| {
         Error::usage(
@@ -174,6 +192,14 @@ fn run(cli: Cli) -> Result<Exit, Error> {
                 Some("-C takes an existing directory".into()),
             )
         })?;
+    }
+    if let Err(e) = crate::pool::threads_from_env() {
+        return Err(Error::usage(
+            e,
+            Some(
+                "set RK_THREADS to a whole number from 1 up, or unset it to use every core".into(),
+            ),
+        ));
     }
     let ctx = Context {
         color: cli.color,

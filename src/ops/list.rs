@@ -23,7 +23,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How rows are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -101,8 +100,9 @@ pub struct Listing {
 const PARALLEL_FROM: usize = 32;
 
 /// List every run under `runs_dir`. Never fails on a run: a corrupt state is
-/// a `corrupt` row with its problem.
-pub fn list(project: &Project, sort: SortBy) -> Listing {
+/// a `corrupt` row with its problem. Fails only when a worker thread panics
+/// (a bug): a listing never leaves a run out.
+pub fn list(project: &Project, sort: SortBy) -> Result<Listing, crate::pool::Panicked> {
     let ids = project.run_ids();
     let settings = &project.settings;
     let runs_dir = project.runs_dir();
@@ -113,46 +113,13 @@ pub fn list(project: &Project, sort: SortBy) -> Listing {
         };
         read_row(&run, settings, buf)
     };
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    let mut rows: Vec<Row> = if workers < 2 || ids.len() < PARALLEL_FROM {
-        let mut buf = Vec::new();
-        ids.iter().map(|rid| row_of(rid, &mut buf)).collect()
-    } else {
-        const CHUNK: usize = 16;
-        let next = AtomicUsize::new(0);
-        let mut parts: Vec<(usize, Vec<Row>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    let (next, ids, row_of) = (&next, &ids, &row_of);
-                    s.spawn(move || {
-                        let mut buf = Vec::new();
-                        let mut mine = Vec::new();
-                        loop {
-                            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                            if start >= ids.len() {
-                                return mine;
-                            }
-                            let end = ids.len().min(start + CHUNK);
-                            let rows = ids[start..end]
-                                .iter()
-                                .map(|rid| row_of(rid, &mut buf))
-                                .collect();
-                            mine.push((start, rows));
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        parts.sort_by_key(|(start, _)| *start);
-        parts.into_iter().flat_map(|(_, rows)| rows).collect()
-    };
+    let mut rows = crate::pool::map(
+        "reading run states",
+        &ids,
+        PARALLEL_FROM,
+        Vec::new,
+        |buf, rid| row_of(rid, buf),
+    )?;
     if settings.dispatch.via == Via::Slurm {
         // An orchestrator that rewrites the state from memory may have
         // dropped rk's sessions from the file; rk's records (in the store)
@@ -174,7 +141,7 @@ pub fn list(project: &Project, sort: SortBy) -> Listing {
     if sort == SortBy::Updated {
         rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
     }
-    Listing { rows }
+    Ok(Listing { rows })
 }
 
 /// Runs whose open session has a Slurm job: one `squeue` call for all of

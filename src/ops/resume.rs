@@ -335,7 +335,8 @@ pub fn resume(
         _ => flags.clone(),
     };
     let config_arg = chosen_config_arg(run, settings, &chosen);
-    let argv = dispatch::argv(
+    // The argv as it is run (exact bytes), and as it is shown and recorded.
+    let argv_os = dispatch::argv(
         &settings.dispatch,
         &steps,
         &Placeholders {
@@ -344,6 +345,10 @@ pub fn resume(
         },
         opts.command.as_deref(),
     );
+    let argv: Vec<String> = argv_os
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if opts.dry_run {
         if settings.dispatch.via == Via::Slurm {
             let sbatch = slurm_job::command_line(project, run, &argv);
@@ -427,7 +432,7 @@ pub fn resume(
             program: argv.first().cloned().unwrap_or_default(),
             source: e,
         })
-        .and_then(|_| dispatch::run_child(&argv, &project.root));
+        .and_then(|_| dispatch::run_child(&argv_os, &project.root));
 
     // 8. The session end, recorded while the run is still held; then the
     // lock is released and STATUS.md says what is true now. A failure to
@@ -898,17 +903,19 @@ pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
     drift::recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
 }
 
-/// `{config}` as the orchestrator should see it: an absolute path.
-fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -> String {
+/// `{config}` as the orchestrator should see it: an absolute path, in the
+/// file system's own bytes.
+fn chosen_config_arg(
+    run: &RunDir,
+    settings: &Settings,
+    chosen: &ChosenConfig,
+) -> std::ffi::OsString {
     let path = if chosen.replaces_run_config.is_some() {
         run_config::current_path(run, settings)
     } else {
         chosen.path.clone()
     };
-    std::path::absolute(&path)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+    std::path::absolute(&path).unwrap_or(path).into_os_string()
 }
 
 fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
@@ -947,10 +954,12 @@ fn refuse_drift(
                         &Side {
                             label: format!("{rid}@recorded"),
                             value: value.clone(),
+                            timestamps: Vec::new(),
                         },
                         &Side {
                             label: current_label.clone(),
                             value: chosen.doc.value.clone(),
+                            timestamps: Vec::new(),
                         },
                     );
                     out.write_all(diff.unified.as_bytes())?;

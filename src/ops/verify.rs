@@ -129,7 +129,17 @@ pub fn check(
         files.iter().map(|(_, b)| b).sum(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    let hashes = archive::hash_files(&run.path, &files, progress);
+    let hashes = archive::hash_files(&run.path, &files, progress)?;
+    if hashes.len() != to_hash.len() {
+        return Err(Error::usage(
+            format!(
+                "internal error: {} of {} files were hashed; verify cannot say the run is clean",
+                hashes.len(),
+                to_hash.len()
+            ),
+            Some("this is a bug in rk: please report it".into()),
+        ));
+    }
     for ((path, _, want), got) in to_hash.iter().zip(hashes) {
         match got {
             Ok(h) if h == *want => {}

@@ -1,10 +1,12 @@
 //! The run state, `run_state.json` (SPEC §3), and the one way to change it.
 //!
 //! The one idea: every writer — plumbing and porcelain alike — goes through
-//! [`commit`], which records a snapshot in the store, takes the same flock the
-//! orchestrator takes, checks `--expect`, replaces the file atomically, and
-//! moves HEAD. A version the orchestrator wrote between two rk commands is
-//! first recorded as an `observed` snapshot, so history never loses one.
+//! [`commit`], which takes the same flock the orchestrator takes *before* it
+//! reads, records a version someone else wrote as an `observed` snapshot,
+//! checks `--expect` against what it read, and applies the command's change
+//! to that — never a state prepared before the lock. Then it writes the
+//! snapshot, replaces the file atomically and moves HEAD. No update by
+//! anyone is lost: two writers both land, or one is refused (exit 4).
 
 mod fsck;
 mod model;

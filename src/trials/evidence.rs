@@ -124,6 +124,12 @@ pub struct RuleVerdict {
 }
 
 /// Judge one trial (its directory is `trial_dir`) on every rule.
+///
+/// This runs once per trial per `status`, so it allocates nothing but the
+/// verdict: expected part names are written into one reused buffer, file
+/// paths into another, and each file is looked at only when a rule needs it
+/// (a `jobs: downloaded` trial with a non-empty combined file never looks at
+/// its parts).
 pub fn judge(
     trial_dir: &Path,
     manifest: ManifestRef<'_, '_>,
@@ -133,6 +139,7 @@ pub fn judge(
         ManifestRef::Ok(m) if !m.reconstructed => Some(m),
         _ => None,
     };
+    let mut probe = Probe::new(trial_dir);
     let rules = rules
         .iter()
         .map(|(_, rule)| match rule {
@@ -143,7 +150,7 @@ pub fn judge(
             },
             EvidenceRule::File(path) => RuleVerdict {
                 counted: true,
-                satisfied: non_empty(&trial_dir.join(path)),
+                satisfied: probe.non_empty(&[path]),
                 lists_datasets: false,
             },
             EvidenceRule::JobsRecorded | EvidenceRule::JobsDownloaded => match readable {
@@ -153,34 +160,120 @@ pub fn judge(
                     lists_datasets: false,
                 },
                 Some(m) if !m.lists_datasets() => RuleVerdict::default(),
-                Some(m) => {
-                    let parts = m.expected_parts();
-                    let satisfied = if *rule == EvidenceRule::JobsRecorded {
-                        parts.iter().all(|p| m.has_job(p))
+                Some(m) => RuleVerdict {
+                    counted: true,
+                    satisfied: if *rule == EvidenceRule::JobsRecorded {
+                        all_jobs_recorded(m, &mut probe.part)
                     } else {
-                        downloaded(trial_dir, &parts)
-                    };
-                    RuleVerdict {
-                        counted: true,
-                        satisfied,
-                        lists_datasets: true,
-                    }
-                }
+                        probe.downloaded(m)
+                    },
+                    lists_datasets: true,
+                },
             },
         })
         .collect();
     Verdict { rules }
 }
 
-/// `results/results_combined.jsonl` non-empty, or `results/<part>/results.jsonl`
-/// non-empty for every expected part.
-pub fn downloaded(trial_dir: &Path, parts: &[String]) -> bool {
-    let results = trial_dir.join("results");
-    non_empty(&results.join("results_combined.jsonl"))
-        || (!parts.is_empty()
-            && parts
-                .iter()
-                .all(|p| non_empty(&results.join(p).join("results.jsonl"))))
+/// Every expected part of `m` has a `job_status` entry. Parts are looked up
+/// from where the previous one was found: manifests list their jobs in part
+/// order, so this is one pass over `job_status`, not one per part.
+fn all_jobs_recorded(m: &ManifestView<'_>, name: &mut String) -> bool {
+    let jobs = &m.job_status;
+    let mut cursor = 0;
+    for (key, ids) in &m.datasets {
+        for i in 1..=ids.len() {
+            part_name(name, key, i);
+            let found = (cursor..jobs.len())
+                .chain(0..cursor)
+                .find(|&j| jobs[j].0.as_ref() == name.as_str());
+            match found {
+                Some(j) => cursor = j + 1,
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// `{key}_p{i:02}` into `name`, without the formatting machinery.
+fn part_name(name: &mut String, key: &str, i: usize) {
+    name.clear();
+    name.push_str(key);
+    name.push_str("_p");
+    if i < 10 {
+        name.push('0');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = i;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    name.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+}
+
+/// Looks at files below one trial dir through one reused path buffer.
+struct Probe {
+    /// The trial dir, then whatever is being looked at.
+    path: Vec<u8>,
+    /// Length of the trial dir in `path`.
+    base: usize,
+    /// The expected part being looked at.
+    part: String,
+}
+
+impl Probe {
+    fn new(trial_dir: &Path) -> Probe {
+        use std::os::unix::ffi::OsStrExt;
+        let mut path = Vec::with_capacity(trial_dir.as_os_str().len() + 64);
+        path.extend_from_slice(trial_dir.as_os_str().as_bytes());
+        Probe {
+            base: path.len(),
+            path,
+            part: String::new(),
+        }
+    }
+
+    /// The file `trial_dir/parts[0]/parts[1]…` exists (through symlinks) and
+    /// holds at least one byte.
+    fn non_empty(&mut self, parts: &[&str]) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        self.path.truncate(self.base);
+        for p in parts {
+            self.path.push(b'/');
+            self.path.extend_from_slice(p.as_bytes());
+        }
+        non_empty(Path::new(std::ffi::OsStr::from_bytes(&self.path)))
+    }
+
+    /// `jobs: downloaded`: `results/results_combined.jsonl` non-empty, or
+    /// `results/<part>/results.jsonl` non-empty for every expected part.
+    fn downloaded(&mut self, m: &ManifestView<'_>) -> bool {
+        if self.non_empty(&["results/results_combined.jsonl"]) {
+            return true;
+        }
+        let mut part = std::mem::take(&mut self.part);
+        let mut any = false;
+        let mut all = true;
+        'parts: for (key, ids) in &m.datasets {
+            for i in 1..=ids.len() {
+                any = true;
+                part_name(&mut part, key, i);
+                if !self.non_empty(&["results", &part, "results.jsonl"]) {
+                    all = false;
+                    break 'parts;
+                }
+            }
+        }
+        self.part = part;
+        any && all
+    }
 }
 
 /// The file exists (through symlinks) and holds at least one byte.
@@ -547,6 +640,33 @@ mod tests {
         assert_eq!(run.one(rule.clone()), (InProgress, 1, 2), "empty part");
         run.file("t2/results/a_p02/results.jsonl", "{}\n");
         assert_eq!(run.one(rule), (Completed, 2, 2));
+    }
+
+    #[test]
+    fn part_names_are_the_expected_parts() {
+        let mut name = String::new();
+        let want = crate::trials::expected_parts([("ds", 150)]);
+        for (i, w) in (1..=150).zip(&want) {
+            part_name(&mut name, "ds", i);
+            assert_eq!(&name, w);
+        }
+    }
+
+    #[test]
+    fn jobs_recorded_in_any_order() {
+        let mut name = String::new();
+        let v = ManifestView::parse(
+            br#"{"datasets": {"a": ["x", "y", "z"], "b": ["u"]},
+                 "job_status": {"b_p01": "completed", "a_p03": "completed", "a_p01": "running", "a_p02": "x"}}"#,
+        )
+        .unwrap();
+        assert!(all_jobs_recorded(&v, &mut name));
+        let v = ManifestView::parse(
+            br#"{"datasets": {"a": ["x", "y"], "b": ["u"]},
+                 "job_status": {"b_p01": "completed", "a_p01": "running", "a_p03": "x"}}"#,
+        )
+        .unwrap();
+        assert!(!all_jobs_recorded(&v, &mut name));
     }
 
     #[test]

@@ -14,8 +14,7 @@
 //! trials costs one `readdir` plus one `open` per trial. A symlinked directory
 //! is listed only when it resolves inside the run dir.
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A parsed `trials.manifest` pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,27 +137,31 @@ impl Pattern {
     /// first component) and then by the rest. The literal tail after the last
     /// wildcard segment is appended unchecked: the caller opens the file and
     /// treats "not found" as "not a match".
-    pub fn candidates(&self, run_dir: &Path) -> std::io::Result<Vec<Candidate>> {
+    ///
+    /// The paths are kept in one buffer (about 10 bytes a trial beside its
+    /// name), so that listing 100,000 trials stays small; [`Candidates::get`]
+    /// makes each one's strings when it is read.
+    pub fn candidates(&self, run_dir: &Path) -> std::io::Result<Candidates> {
         let canonical_run = std::fs::canonicalize(run_dir)?;
         let last_wild = self
             .segments
             .iter()
             .rposition(|s| matches!(s, Segment::Wild(_)));
-        let mut prefixes: Vec<Vec<OsString>> = vec![Vec::new()];
+        let mut prefixes = Arena::default();
+        prefixes.push("", "");
         if let Some(last_wild) = last_wild {
             for (depth, seg) in self.segments[..=last_wild].iter().enumerate() {
                 let final_level = depth == self.segments.len() - 1;
-                let mut next = Vec::new();
-                for prefix in &prefixes {
+                let mut next = Arena::default();
+                for prefix in prefixes.iter() {
                     match seg {
-                        Segment::Literal(name) => {
-                            let mut p = prefix.clone();
-                            p.push(name.into());
-                            next.push(p);
-                        }
+                        Segment::Literal(name) => next.push(prefix, name),
                         Segment::Wild(_) => {
-                            let dir: PathBuf =
-                                prefix.iter().fold(run_dir.to_path_buf(), |d, c| d.join(c));
+                            let dir = if prefix.is_empty() {
+                                run_dir.to_path_buf()
+                            } else {
+                                run_dir.join(prefix)
+                            };
                             if depth > 0 && !inside(&dir, &canonical_run) {
                                 continue;
                             }
@@ -185,9 +188,7 @@ impl Pattern {
                                         _ => continue,
                                     }
                                 }
-                                let mut p = prefix.clone();
-                                p.push(name);
-                                next.push(p);
+                                next.push(prefix, text);
                             }
                         }
                     }
@@ -205,15 +206,115 @@ impl Pattern {
             Segment::Wild(_) => unreachable!("the tail follows the last wildcard"),
         })
         .collect();
-        let mut out: Vec<Candidate> = prefixes
-            .into_iter()
-            .filter_map(|mut components| {
-                components.extend(tail.iter().map(OsString::from));
-                Candidate::new(components)
-            })
-            .collect();
-        out.sort_by(|a, b| (&a.slug, &a.path).cmp(&(&b.slug, &b.path)));
+        let mut out = Candidates {
+            prefixes,
+            order: Vec::new(),
+            tail: tail.join("/"),
+        };
+        let mut order: Vec<u32> = (0..out.prefixes.len() as u32).collect();
+        let suffix = if out.tail.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", out.tail)
+        };
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (
+                out.prefixes.get(a as usize).as_bytes(),
+                out.prefixes.get(b as usize).as_bytes(),
+            );
+            let slug = |p: &[u8]| p.iter().position(|&c| c == b'/').unwrap_or(p.len());
+            a[..slug(a)]
+                .cmp(&b[..slug(b)])
+                .then_with(|| cmp_with_suffix(a, b, suffix.as_bytes()))
+        });
+        out.order = order;
         Ok(out)
+    }
+}
+
+/// Relative paths, one after the other in one string.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Arena {
+    text: String,
+    /// Where each path ends in `text`.
+    ends: Vec<u32>,
+}
+
+impl Arena {
+    /// Add `prefix/name` (or `name` when `prefix` is empty).
+    fn push(&mut self, prefix: &str, name: &str) {
+        self.text.push_str(prefix);
+        if !prefix.is_empty() && !name.is_empty() {
+            self.text.push('/');
+        }
+        self.text.push_str(name);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// The candidates of a pattern, in order (see [`Pattern::candidates`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidates {
+    /// The part of each path up to the last wildcard segment.
+    prefixes: Arena,
+    /// Indexes into `prefixes`, sorted.
+    order: Vec<u32>,
+    /// The literal segments after the last wildcard, joined by `/`.
+    tail: String,
+}
+
+impl Candidates {
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The `i`-th candidate in order.
+    pub fn get(&self, i: usize) -> Candidate {
+        let prefix = self.prefixes.get(self.order[i] as usize);
+        let path = match (prefix.is_empty(), self.tail.is_empty()) {
+            (_, true) => prefix.to_string(),
+            (true, false) => self.tail.clone(),
+            (false, false) => format!("{prefix}/{}", self.tail),
+        };
+        let slug = path.split('/').next().unwrap_or("").to_string();
+        Candidate { slug, path }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Candidate> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+}
+
+/// `a + suffix` against `b + suffix`, without building either.
+fn cmp_with_suffix(a: &[u8], b: &[u8], suffix: &[u8]) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let n = a.len().min(b.len());
+    match a[..n].cmp(&b[..n]) {
+        Ordering::Equal => {}
+        other => return other,
+    }
+    // One is the other plus a rest: compare what follows the common part.
+    if a.len() < b.len() {
+        suffix.iter().cmp(b[n..].iter().chain(suffix))
+    } else {
+        a[n..].iter().chain(suffix).cmp(suffix.iter())
     }
 }
 
@@ -232,19 +333,6 @@ pub struct Candidate {
     pub slug: String,
     /// `/`-separated, relative to the run dir.
     pub path: String,
-}
-
-impl Candidate {
-    fn new(components: Vec<OsString>) -> Option<Candidate> {
-        let parts: Vec<String> = components
-            .into_iter()
-            .map(|c| c.into_string().ok())
-            .collect::<Option<_>>()?;
-        Some(Candidate {
-            slug: parts.first()?.clone(),
-            path: parts.join("/"),
-        })
-    }
 }
 
 impl Segment {
@@ -350,6 +438,23 @@ mod tests {
     }
 
     #[test]
+    fn sorting_with_a_suffix_is_sorting_the_whole_paths() {
+        let names = ["a", "a/b", "a/b-c", "a/b/c", "a-b", "ab", "b", ""];
+        for suffix in ["", "/m.json", "/-"] {
+            for x in names {
+                for y in names {
+                    let whole = format!("{x}{suffix}").cmp(&format!("{y}{suffix}"));
+                    assert_eq!(
+                        cmp_with_suffix(x.as_bytes(), y.as_bytes(), suffix.as_bytes()),
+                        whole,
+                        "{x:?} {y:?} {suffix:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn candidates_walk_only_what_is_needed() {
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path();
@@ -359,20 +464,15 @@ mod tests {
         std::fs::write(run.join("file"), "x").unwrap();
         let p = Pattern::parse("*/results/trial_manifest.json").unwrap();
         let c = p.candidates(run).unwrap();
-        let slugs: Vec<&str> = c.iter().map(|c| c.slug.as_str()).collect();
+        let slugs: Vec<String> = c.iter().map(|c| c.slug).collect();
         assert_eq!(slugs, ["a", "a-b", "b", "c"]);
-        assert_eq!(c[0].path, "a/results/trial_manifest.json");
+        assert_eq!(c.get(0).path, "a/results/trial_manifest.json");
 
         std::fs::write(run.join("a/results/x.json"), "{}").unwrap();
         std::fs::write(run.join("a/results/y.json"), "{}").unwrap();
         std::fs::create_dir(run.join("a/results/z.json")).unwrap();
         let p = Pattern::parse("*/results/*.json").unwrap();
-        let paths: Vec<String> = p
-            .candidates(run)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.path)
-            .collect();
+        let paths: Vec<String> = p.candidates(run).unwrap().iter().map(|c| c.path).collect();
         assert_eq!(
             paths,
             ["a/results/x.json", "a/results/y.json", "a/results/z.json"]
@@ -391,12 +491,7 @@ mod tests {
         std::os::unix::fs::symlink(&outside, run.join("t2")).unwrap();
         std::os::unix::fs::symlink(run.join("t1"), run.join("t3")).unwrap();
         let p = Pattern::parse("*/*/m.json").unwrap();
-        let slugs: Vec<String> = p
-            .candidates(&run)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.slug)
-            .collect();
+        let slugs: Vec<String> = p.candidates(&run).unwrap().iter().map(|c| c.slug).collect();
         assert_eq!(slugs, ["t1", "t3"]);
     }
 }

@@ -23,7 +23,7 @@ use crate::error::{Diagnostic, Exit};
 use std::path::Path;
 
 pub use evidence::{Concern, EvidenceStatus, PhaseEvidence};
-pub use glob::{Candidate, Pattern, PatternError};
+pub use glob::{Candidate, Candidates, Pattern, PatternError};
 pub use manifest::{expected_parts, Manifest, ManifestView, SchemaVersion};
 
 /// How `migrate` infers one phase from a trial directory (rk.yaml `evidence`).
@@ -49,6 +49,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Pattern(#[from] PatternError),
+    #[error(transparent)]
+    Worker(#[from] crate::pool::Panicked),
 }
 
 impl Diagnostic for Error {
@@ -59,6 +61,9 @@ impl Diagnostic for Error {
     fn hint(&self) -> Option<String> {
         match self {
             Error::Read { .. } => None,
+            Error::Worker(_) => {
+                Some("this is a bug in rk: please report it with the panic message above".into())
+            }
             Error::Pattern(_) => Some(
                 "trials.manifest in rk.yaml is a glob relative to the run dir, \
                  e.g. \"*/results/trial_manifest.json\""

@@ -1,12 +1,12 @@
 //! Reading every trial manifest of a run, in slug order, on every core.
 //!
 //! [`scan`] is the one loop: the glob lists the candidates (sorted), worker
-//! threads take them by index, read each file once into a buffer they reuse,
-//! and turn it into whatever the caller's `map` makes of it (an NDJSON line,
-//! an evidence verdict, an owned manifest). The calling thread receives the
-//! results, puts them back in order through a bounded window of chunks, and hands each
-//! to `each` as soon as its turn comes. Memory stays flat in the number of
-//! trials: at most `WINDOW` chunks of `CHUNK` results wait for a slow neighbour.
+//! threads ([`crate::pool::stream`]) take them in chunks, read each file once
+//! into a buffer they reuse, and turn it into whatever the caller's `map`
+//! makes of it (an NDJSON line, an evidence verdict, an owned manifest). The
+//! calling thread hands each result to `each` in slug order while the next
+//! are read. Memory stays flat in the number of trials: at most a window of
+//! chunks of results waits for a slow neighbour.
 //!
 //! Files are opened relative to the run dir with `openat2(RESOLVE_BENEATH)`
 //! on Linux, so no symlink can lead a read out of the run dir; elsewhere (or
@@ -18,14 +18,7 @@ use super::Error;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
 
-/// Trials a worker takes at a time.
-const CHUNK: usize = 16;
-/// Chunks whose results may wait for an earlier, slower chunk.
-const WINDOW: usize = 32;
 /// Below this many candidates one thread is faster than starting workers.
 const PARALLEL_FROM: usize = 64;
 
@@ -45,7 +38,7 @@ pub enum FileRead<'b> {
 pub fn scan<T, E>(
     run_dir: &Path,
     pattern: &Pattern,
-    map: impl Fn(&Candidate, FileRead<'_>) -> T + Sync,
+    map: impl Fn(&Candidate, FileRead<'_>) -> T + Sync + Send,
     mut each: impl FnMut(T) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -58,77 +51,22 @@ where
     })?;
     let opener = Opener::new(run_dir)?;
     let process = |i: usize, buf: &mut Vec<u8>| -> Option<T> {
-        let candidate = &candidates[i];
+        let candidate = candidates.get(i);
         let read = opener.read(&candidate.path, buf)?;
-        Some(map(candidate, read))
+        Some(map(&candidate, read))
     };
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
-    if workers < 2 || candidates.len() < PARALLEL_FROM {
-        let mut buf = Vec::new();
-        for i in 0..candidates.len() {
-            if let Some(t) = process(i, &mut buf) {
-                each(t)?;
-            }
-        }
-        return Ok(());
-    }
-
-    // Workers take chunks of consecutive trials, so a thread wakes once per
-    // chunk, not once per trial.
-    let chunks = candidates.len().div_ceil(CHUNK);
-    let next = AtomicUsize::new(0);
-    let emitted = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<(usize, Vec<Option<T>>)>(WINDOW);
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, emitted, stop, process) = (&next, &emitted, &stop, &process);
-            let n = candidates.len();
-            s.spawn(move || {
-                let mut buf = Vec::new();
-                loop {
-                    let c = next.fetch_add(1, Ordering::Relaxed);
-                    if c >= chunks {
-                        return;
-                    }
-                    // Stay within the reorder window of the calling thread.
-                    while c >= emitted.load(Ordering::Acquire) + WINDOW {
-                        if stop.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        std::thread::park_timeout(Duration::from_micros(100));
-                    }
-                    let results = (c * CHUNK..n.min((c + 1) * CHUNK))
-                        .map(|i| process(i, &mut buf))
-                        .collect();
-                    if stop.load(Ordering::Relaxed) || tx.send((c, results)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        let mut slots: Vec<Option<Vec<Option<T>>>> = (0..WINDOW).map(|_| None).collect();
-        let mut done = 0;
-        for (c, results) in rx {
-            slots[c % WINDOW] = Some(results);
-            while let Some(results) = slots[done % WINDOW].take() {
-                done += 1;
-                emitted.store(done, Ordering::Release);
-                for t in results.into_iter().flatten() {
-                    if let Err(e) = each(t) {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(e);
-                    }
-                }
-            }
-        }
-        Ok(())
-    })
+    crate::pool::stream(
+        "reading trial manifests",
+        candidates.len(),
+        PARALLEL_FROM,
+        Vec::new,
+        |buf, i| process(i, buf),
+        |t| match t {
+            Some(t) => each(t),
+            None => Ok(()),
+        },
+    )
+    .map_err(|e| E::from(Error::from(e)))?
 }
 
 /// Opens candidates relative to the run dir without leaving it.

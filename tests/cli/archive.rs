@@ -156,11 +156,11 @@ fn a_file_vanishing_while_hashed_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a"), "x").unwrap();
     let progress = rk::ops::archive::Progress::default();
-    let r = rk::ops::archive::hash_files(dir.path(), &[("gone", 3)], &progress);
+    let r = rk::ops::archive::hash_files(dir.path(), &[("gone", 3)], &progress).unwrap();
     let e = r.into_iter().next().unwrap().unwrap_err();
     assert_eq!(e.exit(), rk::Exit::Busy);
     assert!(e.to_string().contains("gone vanished"), "{e}");
-    let r = rk::ops::archive::hash_files(dir.path(), &[("a", 5)], &progress);
+    let r = rk::ops::archive::hash_files(dir.path(), &[("a", 5)], &progress).unwrap();
     let e = r.into_iter().next().unwrap().unwrap_err();
     assert!(e.to_string().contains("changed while it was hashed"), "{e}");
 }
@@ -225,4 +225,216 @@ fn a_full_disk_while_writing_the_manifest_leaves_nothing_half_written() {
         String::from_utf8_lossy(&again.stderr)
     );
     assert_eq!(env.run(&["verify", "r1"]).status.code(), Some(0));
+}
+
+/// A directory on another file system than the test's temp dir, or why not.
+fn other_device(env: &TestEnv) -> Result<tempfile::TempDir, String> {
+    use std::os::unix::fs::MetadataExt;
+    let shm = std::path::Path::new("/dev/shm");
+    let here = std::fs::metadata(env.root())
+        .map_err(|e| e.to_string())?
+        .dev();
+    let there = std::fs::metadata(shm)
+        .map_err(|e| format!("no /dev/shm: {e}"))?
+        .dev();
+    if here == there {
+        return Err("/dev/shm is on the same device as the temp dir".into());
+    }
+    tempfile::tempdir_in(shm).map_err(|e| format!("cannot use /dev/shm: {e}"))
+}
+
+/// `archive --dest` across devices (a tmpfs, /dev/shm): the copy keeps
+/// modification times and hard links, says what it did not copy (a FIFO),
+/// verifies at the destination; an interrupted move (a leftover temp copy,
+/// or a verified copy in place with the original not yet deleted) is
+/// finished by running the same command again.
+#[test]
+fn archive_dest_across_devices_preserves_and_resumes() {
+    let env = TestEnv::new();
+    let other = match other_device(&env) {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("skipped: no second file system: {why}");
+            return;
+        }
+    };
+    completed(&env);
+    let run = env.root().join("experiments/run_r1");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    let csv = run.join("t1/results/predictions.csv");
+    std::fs::File::options()
+        .write(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::fs::hard_link(&csv, run.join("t1/results/same.csv")).unwrap();
+    let fifo = std::ffi::CString::new(run.join("t1/pipe").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo of a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let dest = other.path().join("r1");
+    let dest_s = dest.to_str().unwrap();
+    let out = env.run(&["archive", "r1", "--dest", dest_s]);
+    let shown = env.render_output(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("copied across devices, verified, original deleted"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("t1/pipe is a FIFO; it was not copied"),
+        "{shown}"
+    );
+    assert!(!run.exists());
+    use std::os::unix::fs::MetadataExt;
+    let a = std::fs::metadata(dest.join("t1/results/predictions.csv")).unwrap();
+    let b = std::fs::metadata(dest.join("t1/results/same.csv")).unwrap();
+    assert_eq!(a.modified().unwrap(), old);
+    assert_eq!(
+        (a.ino(), a.nlink()),
+        (b.ino(), 2),
+        "the hard link was split"
+    );
+    let verify = env.run(&["verify", dest_s]);
+    assert!(verify.status.success(), "{}", env.render_output(&verify));
+
+    // Killed after the copy was put in place, before the original was
+    // deleted: both exist. Rerunning finishes the delete.
+    let env = TestEnv::new();
+    completed(&env);
+    assert!(env.run(&["archive", "r1"]).status.success());
+    let run = env.root().join("experiments/run_r1");
+    let dest = other.path().join("r1b");
+    let cp = std::process::Command::new("cp")
+        .args(["-a", run.to_str().unwrap(), dest.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let out = env.run(&["archive", "r1", "--dest", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    assert!(!run.exists() && dest.join("archive_manifest.json").exists());
+
+    // Killed while copying: a partial temp copy next to the destination and
+    // the original archived in place. Rerunning copies again and moves.
+    let env = TestEnv::new();
+    completed(&env);
+    assert!(env.run(&["archive", "r1"]).status.success());
+    std::fs::create_dir_all(other.path().join(".tmp-move-r1c/t1")).unwrap();
+    std::fs::write(other.path().join(".tmp-move-r1c/t1/partial"), "x").unwrap();
+    let dest = other.path().join("r1c");
+    let out = env.run(&["archive", "r1", "--dest", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    assert!(!other.path().join(".tmp-move-r1c").exists());
+    let verify = env.run(&["verify", dest.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", env.render_output(&verify));
+}
+
+/// Archive and verify hash on every worker thread, a big file split across
+/// them: one thread and many give the same hashes, and verify on one thread
+/// finds clean what archive hashed on three.
+#[test]
+fn one_thread_or_many_hash_the_same() {
+    let env = TestEnv::new();
+    completed(&env);
+    // Past the size from which one file is hashed on several threads.
+    let big: Vec<u8> = (0..20 * 1024 * 1024 + 12345)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    env.write("experiments/run_r1/t1/results/big.bin", &big);
+    for i in 0..40 {
+        env.write(
+            &format!("experiments/run_r1/t2/parts/p{i:02}.txt"),
+            format!("{i}\n"),
+        );
+    }
+    let out = env
+        .cmd(&["archive", "r1"])
+        .env("RK_THREADS", "3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let m: serde_json::Value =
+        serde_json::from_str(&env.read("experiments/run_r1/archive_manifest.json")).unwrap();
+    let recorded = m["trials"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "t1/results/big.bin")
+        .unwrap()["blake3"]
+        .clone();
+    assert_eq!(recorded, blake3::hash(&big).to_hex().to_string());
+    assert_eq!(m["trials"][1]["artifacts"].as_array().unwrap().len(), 42);
+    for n in ["1", "2"] {
+        let out = env
+            .cmd(&["verify", "r1"])
+            .env("RK_THREADS", n)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    }
+    // One byte changed in the second half of the big file is found on any
+    // number of threads.
+    let mut changed = big.clone();
+    changed[15 * 1024 * 1024] ^= 1;
+    env.write("experiments/run_r1/t1/results/big.bin", &changed);
+    for n in ["1", "2", "4"] {
+        let out = env
+            .cmd(&["verify", "r1"])
+            .env("RK_THREADS", n)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", env.render_output(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("t1/results/big.bin"));
+    }
+}
+
+/// A worker that cannot hash its file fails the whole archive with a clear
+/// error, and the run is not archived: here one file of many cannot be read
+/// (mode 000; when the tests run as root, rk runs without the capabilities
+/// that let root read it anyway).
+#[test]
+fn a_file_that_fails_to_hash_fails_the_archive() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = TestEnv::new();
+    completed(&env);
+    for i in 0..50 {
+        env.write(
+            &format!("experiments/run_r1/t2/parts/p{i:02}.txt"),
+            format!("{i}\n"),
+        );
+    }
+    let locked = env.write("experiments/run_r1/t2/parts/p33.txt", "no\n");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    for threads in ["1", "2"] {
+        let mut cmd = env.cmd(&["archive", "r1"]);
+        cmd.env("RK_THREADS", threads);
+        // SAFETY: prctl only changes this child's capability bounding set
+        // before exec; it allocates nothing and touches no lock.
+        unsafe {
+            cmd.pre_exec(|| {
+                for cap in [1, 2] {
+                    // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH; EPERM when not root.
+                    libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0);
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{}", env.render_output(&out));
+        assert!(
+            err.contains("rk: error:")
+                && err.contains("p33.txt")
+                && err.contains("ermission denied"),
+            "{err}"
+        );
+        assert!(!env
+            .root()
+            .join("experiments/run_r1/archive_manifest.json")
+            .exists());
+        let st: serde_json::Value =
+            serde_json::from_str(&env.read("experiments/run_r1/run_state.json")).unwrap();
+        assert!(st.get("archive").is_none_or(|a| a.is_null()), "{st}");
+    }
 }

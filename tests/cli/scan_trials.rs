@@ -239,3 +239,56 @@ fn line_format_is_the_contract() {
         assert_eq!(line.format_version, 1);
     }
 }
+
+/// `RK_THREADS=1` reads on one thread, more spread the reading: the output is
+/// the same, byte for byte, in slug order; so is `status`, which judges every
+/// trial on the same workers.
+#[test]
+fn one_thread_or_many_give_the_same_output() {
+    let env = TestEnv::new();
+    let trials: Vec<(String, &str)> = (0..700)
+        .map(|i| {
+            let m = match i % 11 {
+                0 => "{",
+                1 | 2 => V1,
+                _ => V2,
+            };
+            (format!("t{i:04}"), m)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = trials.iter().map(|(s, m)| (s.as_str(), *m)).collect();
+    run_with(&env, &refs);
+    env.write(&format!("{RUN}/t0003/results/predictions.csv"), "x\n");
+    for args in [&["scan-trials", "r1"][..], &["status", "r1", "--json"][..]] {
+        let runs: Vec<_> = ["1", "2", "5"]
+            .iter()
+            .map(|n| env.cmd(args).env("RK_THREADS", n).output().unwrap())
+            .collect();
+        for out in &runs {
+            assert!(out.status.success(), "{}", env.render_output(out));
+            assert_eq!(out.stdout, runs[0].stdout, "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn a_bad_rk_threads_is_refused() {
+    let env = TestEnv::new();
+    run_with(&env, &[("t1", V2)]);
+    for bad in ["0", "many", "-2"] {
+        let out = env
+            .cmd(&["scan-trials", "r1"])
+            .env("RK_THREADS", bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "rk: error: RK_THREADS=\"{bad}\" is not a number of threads"
+            )) && err.contains("rk: hint: set RK_THREADS to a whole number"),
+            "{err}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -70,7 +70,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         Sort::Name => SortBy::Name,
         Sort::Updated => SortBy::Updated,
     };
-    let listing = list::list(&project, sort);
+    let listing = list::list(&project, sort)?;
     for row in &listing.rows {
         if let Some(problem) = &row.problem {
             warn(
