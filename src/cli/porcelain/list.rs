@@ -66,6 +66,7 @@ enum Sort {
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
+    project.existing_runs_dir()?;
     let sort = match args.sort {
         Sort::Name => SortBy::Name,
         Sort::Updated => SortBy::Updated,
