@@ -10,6 +10,7 @@
 
 mod fsck;
 mod model;
+pub mod python_archive;
 pub mod records;
 mod session_job;
 mod status;
@@ -179,6 +180,43 @@ pub enum Expect {
     /// unchanged since: HEAD is this snapshot and the file still holds its
     /// state.
     Head(ObjectId),
+}
+
+impl Expect {
+    /// `--expect`'s value: `none`, or a snapshot id (full, or a unique
+    /// prefix of at least 4 hex digits). `HEAD` is refused: HEAD is what is
+    /// compared. An id the store does not hold can never match: exit 4.
+    pub fn parse(run: &RunDir, given: &str) -> Result<Expect, crate::Error> {
+        if given == "none" {
+            return Ok(Expect::NoHead);
+        }
+        if given.starts_with("HEAD") {
+            return Err(crate::Error::usage(
+                format!("--expect {given}: name the snapshot by its id, not by HEAD"),
+                Some(format!(
+                    "`rk read-state {} --with-id` prints the id of the state it shows",
+                    run.rid
+                )),
+            ));
+        }
+        if let Some(id) = ObjectId::parse(given) {
+            return Ok(Expect::Head(id));
+        }
+        let store = Store::new(run);
+        match store.resolve(given) {
+            Ok(id) => Ok(Expect::Head(id)),
+            Err(store::Error::UnknownObject { .. }) => Err(store::Error::ExpectMismatch {
+                expected: given.into(),
+                actual: match store.read_head() {
+                    Ok(Some(h)) => h.to_string(),
+                    Ok(None) => "none (no snapshot yet)".into(),
+                    Err(_) => "unreadable".into(),
+                },
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// What [`commit`] did.
