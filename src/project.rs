@@ -330,6 +330,14 @@ impl Project {
         let path = self.run_path(operand);
         refuse_symlinked_run(&path)?;
         if !path.is_dir() {
+            // A run archived by archive_run.py: `<runs_dir>/t<temp>_<rid>`.
+            let archived = self.runs_dir().join(operand);
+            if self.archive_dirs().iter().any(|d| d == operand) {
+                return Ok(RunDir {
+                    rid: operand.into(),
+                    path: archived,
+                });
+            }
             // The run dir's own name (`run_x`), as `ls experiments` shows it.
             if let Some(rid) = operand.strip_prefix(&self.settings.run_dir_prefix) {
                 let named = self.runs_dir().join(operand);
@@ -411,6 +419,32 @@ impl Project {
             .collect();
         ids.sort();
         ids
+    }
+
+    /// Directories of `runs_dir` not named `<prefix><RID>` that hold an
+    /// `archive_manifest.json`: runs archived by the Python tool set's
+    /// archive_run.py (`t0_<rid>`), listed and reported from that manifest.
+    pub fn archive_dirs(&self) -> Vec<String> {
+        if self.settings.run_dir_prefix.is_empty() {
+            return Vec::new();
+        }
+        let Ok(entries) = std::fs::read_dir(self.runs_dir()) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with(&self.settings.run_dir_prefix) && validate_rid(n).is_ok())
+            .filter(|n| {
+                self.runs_dir()
+                    .join(n)
+                    .join("archive_manifest.json")
+                    .is_file()
+            })
+            .collect();
+        names.sort();
+        names
     }
 
     /// Up to three existing run ids closest to `rid` (a shared prefix first,

@@ -16,9 +16,10 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{adopt, archive, gate, migrate, plan, slurm_job, status_md, stop};
+use crate::ops::{adopt, archive, migrate, plan, slurm_job, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
+use crate::state::gates as gate;
 use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
 use serde_json::json;
@@ -182,6 +183,22 @@ pub fn resume(
             None => settings.phases.clone(),
         };
         validate_steps(steps, &phases)?;
+    }
+    // A run archived by archive_run.py is never written to.
+    if !state::state_path(run, settings).exists()
+        && state::python_archive::read(&run.path).is_some()
+    {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "{} was archived by archive_run.py; nothing dispatched",
+                run.rid
+            ),
+            Some(format!(
+                "`rk status {}` shows what its archive manifest records",
+                run.rid
+            )),
+        ));
     }
     // 2. The dispatch lock, without waiting. A dry run only probes it, so it
     // writes nothing.

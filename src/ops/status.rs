@@ -10,11 +10,11 @@
 use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
-use crate::ops::gate::{self, GateView};
 use crate::ops::slurm_job;
 use crate::output::Style;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup};
+use crate::state::gates::{self as gate, GateView};
 use crate::state::{self, OverallStatus, RunState};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
@@ -171,6 +171,9 @@ pub struct Report {
     pub config: ConfigFacts,
     /// Who holds the dispatch lock.
     pub holder: Option<Holder>,
+    /// The run was archived by archive_run.py (`t0_<rid>`): reported from
+    /// its manifest; nothing for rk to verify or resume.
+    pub python_archive: bool,
     /// Orchestrators rk did not start that are running the run on this host.
     pub others: Vec<crate::orchestrators::Candidate>,
     /// For an interrupted run whose state changed recently with no process
@@ -351,6 +354,13 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         }
     }
     let config = config_facts(project, run, state.as_ref(), &mut concerns);
+    let python_archive = match (&state, &state_problem) {
+        (None, None) => state::python_archive::read(&run.path).map(|a| {
+            concerns.push(a.describe());
+        }),
+        _ => None,
+    }
+    .is_some();
 
     if let Some(s) = &state {
         for note in s.notes.iter().flatten() {
@@ -457,6 +467,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         } else {
             None
         },
+        python_archive,
         others: if status == OverallStatus::Running {
             crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
                 .into_iter()
@@ -639,6 +650,7 @@ pub fn next_command(report: &Report) -> Option<String> {
             Some(id) => format!("rk restore {run} --at {}", id.short()),
             None => format!("rk migrate {run}"),
         }),
+        OverallStatus::Archived if report.python_archive => None,
         OverallStatus::Archived => Some(format!("rk verify {run}")),
         OverallStatus::Completed => Some(format!("rk archive {run}")),
         OverallStatus::Stopped
@@ -936,6 +948,9 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
             for line in lines {
                 writeln!(out, "then      {}", style.bold(line))?;
             }
+        }
+        None if r.status == OverallStatus::Archived => {
+            writeln!(out, "next      nothing: the run is archived")?
         }
         None => writeln!(out, "next      nothing to do while it runs")?,
     }

@@ -9,7 +9,9 @@
 //! anyone is lost: two writers both land, or one is refused (exit 4).
 
 mod fsck;
+pub mod gates;
 mod model;
+pub mod python_archive;
 pub mod records;
 mod session_job;
 mod status;

@@ -14,10 +14,19 @@ use std::io::Write;
 /// the config: unchanged, drifted (with the changed JSON Pointers when the
 /// store holds the recorded config, else only the two hashes: a legacy run
 /// records no config) or unverifiable (a legacy hash rk cannot reproduce
-/// exactly); who holds the run (pid, host, since) or `interrupted`; a pending
-/// STOP_REQUESTED; the last activity and the last session's exit; concerns
-/// carried by the run (notes such as migration notes, config drift records,
-/// corrupt, unreadable or reconstructed manifests); and the next command.
+/// exactly); who holds the run (pid, host, since), or an orchestrator rk did
+/// not start that runs it (a live process of this host started with --run_id
+/// RID from the project root: pid, since, command), or `interrupted` (when a
+/// phase is in progress and the state changed in the last 15 minutes after
+/// any rk session ended, it says an orchestrator on another host may still be
+/// running); a pending STOP_REQUESTED; the last activity and the last
+/// session's exit; concerns carried by the run (notes such as migration
+/// notes, an orchestrator's config rewrite rk adopted, config drift records,
+/// corrupt, unreadable or reconstructed manifests, a phase the state lists
+/// beyond the pipeline, a phase status rk does not know); and the next
+/// command. A phase not started although a later one completed is shown
+/// `skipped` (the orchestrator found its outputs and did not mark it). A run
+/// archived by archive_run.py (`t<temp>_<rid>`) is shown from its manifest.
 ///
 /// The next command, decided in one place (shared with `rk next` and
 /// STATUS.md): `rk resume RUN` for a stopped, interrupted, failed or
@@ -38,19 +47,29 @@ use std::io::Write;
 /// status that is not one an orchestrator writes (docs/ORCHESTRATORS.md
 /// #statuses) is shown as is, counted as not completed, and warned about.
 ///
+/// A run dispatched to Slurm (rk.yaml dispatch.via: slurm): rk asks the
+/// scheduler once (one squeue call) about the job of the run's open session.
+/// Pending is `queued`, running is `running`, and a `job` line gives the job
+/// id, Slurm's state (and why it waits), the node and since when; a job that
+/// has ended shows its state, end time and exit code, recorded by the next
+/// command that writes the run; a job the scheduler no longer knows is said
+/// so, and the phases decide the status. `--json` has it under `slurm_job`.
+///
 /// Status never fails to show a damaged run: a corrupt state, a missing
 /// config or a bad manifest is shown; only a corrupt state changes the exit
 /// status (5). Read-only and lock-free.
 ///
 /// With --json, one object: `format_version` (1), `run`, `path`, `status`,
 /// `state_problem`, `last_good_snapshot`, `migrated`, `trials`, `phases`
-/// (`{name, status, updated_at, last_error (string or null), evidence:
-/// {satisfied, counted, status} | null}`), `config` (`{state: unchanged|drifted|unverifiable|not_recorded|
-/// missing|unreadable, …}`), `held_by` (`{pid, host, started_at, command}` |
-/// null), `stop_requested`, `last_activity`, `last_session`, `concerns`,
-/// `next` (the command, or null; two commands owed in order are joined by a
-/// newline), `next_commands` (the same as a list, empty when there is
-/// nothing to type).
+/// (`{name, status, updated_at, last_error (string or null), skipped,
+/// evidence: {satisfied, counted, status} | null}`), `config` (`{state:
+/// unchanged|drifted|unverifiable|not_recorded|missing|unreadable, …}`),
+/// `held_by` (`{pid, host, started_at, command}` | null), `orchestrators`
+/// (`[{pid, command, since}]`, those rk did not start),
+/// `state_changed_recently`, `stop_requested`, `last_activity`,
+/// `last_session`, `concerns`, `next` (the command, or null; two commands owed
+/// in order are joined by a newline), `next_commands` (the same as a list,
+/// empty when there is nothing to type).
 ///
 /// Exit status: 0 shown; 5 the run's state file is corrupt (shown all the
 /// same, with the command that restores it: the same verdict as `rk list`
