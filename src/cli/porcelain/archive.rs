@@ -41,9 +41,17 @@ use std::time::{Duration, Instant};
 /// `rk archive` again completes it.
 ///
 /// --dest DIR then moves the run dir to DIR, which must not exist and must not
-/// lie inside the run; its parent must exist. A rename where possible; across
-/// devices the run is copied, the copy verified against the manifest, and
-/// only then the original deleted.
+/// lie inside the run; its parent must exist. A rename where possible. Across
+/// devices the run is copied to a `.tmp-move-<name>` beside DIR (modes,
+/// modification times, symlinks as links and hard links kept; a FIFO, socket
+/// or device is not copied and a warning names it), every file and directory
+/// of the copy is fsynced, the copy is verified against the manifest and
+/// renamed to DIR, and only then is the original renamed out of the runs dir
+/// and deleted: a kill at any instant leaves the original untouched or a
+/// verified copy at DIR, never a half-deleted run. Running the same `rk
+/// archive RUN --dest DIR` again finishes an interrupted move (the run is
+/// already archived: only the move is left; a verified copy already at DIR
+/// is kept and only the original deleted).
 ///
 /// Exit status: 0 archived; 2 bad --dest or no such run; 4 running, or the
 /// run changed while hashed; 5 corrupt state, or the manifest could not be
