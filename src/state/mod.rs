@@ -9,6 +9,7 @@
 //! anyone is lost: two writers both land, or one is refused (exit 4).
 
 mod fsck;
+pub mod gates;
 mod model;
 pub mod python_archive;
 pub mod records;
