@@ -6,6 +6,7 @@
 //! `$(touch /tmp/pwned)` can only ever be one inert argument.
 
 use crate::project::{Dispatch, RunDir};
+use std::ffi::{OsStr, OsString};
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -46,7 +47,32 @@ impl StepRange {
 /// Values for the `{run_id}`, `{run_dir}`, `{config}` and `{step}` placeholders.
 pub struct Placeholders<'a> {
     pub run: &'a RunDir,
-    pub config: &'a str,
+    /// The config's path, as the file system spells it (UTF-8 or not).
+    pub config: &'a OsStr,
+}
+
+/// Fill the placeholders of one template. Paths go in as the exact bytes of
+/// the file system, never through a lossy UTF-8 conversion: a project under
+/// a non-UTF-8 directory name reaches the orchestrator with paths that exist.
+fn fill(template: &str, values: &[(&str, &OsStr)]) -> OsString {
+    let mut out = OsString::new();
+    let mut rest = template;
+    'scan: while !rest.is_empty() {
+        for (name, value) in values {
+            if let Some(after) = rest.strip_prefix(name) {
+                out.push(value);
+                rest = after;
+                continue 'scan;
+            }
+        }
+        // Up to the next `{` after this character (never a byte index into
+        // the middle of one).
+        let first = rest.chars().next().map_or(1, char::len_utf8);
+        let next = rest[first..].find('{').map_or(rest.len(), |i| i + first);
+        out.push(&rest[..next]);
+        rest = &rest[next..];
+    }
+    out
 }
 
 /// The exact argv `rk resume` runs: the `dispatch.command` template (or
@@ -57,24 +83,25 @@ pub fn argv(
     steps: &StepRange,
     values: &Placeholders,
     custom: Option<&[String]>,
-) -> Vec<String> {
-    let fill = |template: &str, step: Option<&str>| -> String {
-        let mut out = template
-            .replace("{run_id}", &values.run.rid)
-            .replace(
-                "{run_dir}",
-                &std::path::absolute(&values.run.path)
-                    .unwrap_or_else(|_| values.run.path.clone())
-                    .to_string_lossy(),
-            )
-            .replace("{config}", values.config);
-        if let Some(step) = step {
-            out = out.replace("{step}", step);
+) -> Vec<OsString> {
+    let run_dir = std::path::absolute(&values.run.path).unwrap_or_else(|_| values.run.path.clone());
+    let base = [
+        ("{run_id}", OsStr::new(&values.run.rid)),
+        ("{run_dir}", run_dir.as_os_str()),
+        ("{config}", values.config),
+    ];
+    let fill = |template: &str, step: Option<&str>| -> OsString {
+        match step {
+            Some(step) => {
+                let mut with_step = base.to_vec();
+                with_step.push(("{step}", OsStr::new(step)));
+                fill(template, &with_step)
+            }
+            None => fill(template, &base),
         }
-        out
     };
     let command = custom.unwrap_or(&dispatch.command);
-    let mut argv: Vec<String> = command.iter().map(|t| fill(t, None)).collect();
+    let mut argv: Vec<OsString> = command.iter().map(|t| fill(t, None)).collect();
     let mut add = |templates: &[String], step: &str| {
         argv.extend(templates.iter().map(|t| fill(t, Some(step))));
     };
@@ -121,9 +148,12 @@ pub struct SpawnError {
 /// The caller makes the dispatch lock's descriptor inheritable first
 /// (`DispatchLock::inheritable_fd`), so the child holds the lock for as long
 /// as it lives, even if rk itself is killed.
-pub fn run_child(argv: &[String], dir: &std::path::Path) -> Result<ChildExit, SpawnError> {
+pub fn run_child(argv: &[OsString], dir: &std::path::Path) -> Result<ChildExit, SpawnError> {
     let spawn_error = |source| SpawnError {
-        program: argv.first().cloned().unwrap_or_default(),
+        program: argv
+            .first()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         source,
     };
     let Some((program, args)) = argv.split_first() else {
@@ -194,20 +224,21 @@ mod tests {
         let run = run();
         let values = Placeholders {
             run: &run,
-            config: "/p/experiments/run_r1/effective_config.yaml",
+            config: OsStr::new("/p/experiments/run_r1/effective_config.yaml"),
         };
         let from = StepRange::Range {
             from: Some("parse".into()),
             to: Some("score".into()),
         };
         assert_eq!(
-            argv(&d, &from, &values, None).join(" "),
+            argv(&d, &from, &values, None).join(OsStr::new(" ")),
             "python -m scripts.run_all --config /p/experiments/run_r1/effective_config.yaml \
              --run_id r1 --resume --from_step parse --to_step score"
         );
         let only = StepRange::Only("poll".into());
         assert!(argv(&d, &only, &values, None)
-            .join(" ")
+            .join(OsStr::new(" "))
+            .to_string_lossy()
             .ends_with("--resume --only_step poll"));
         let custom = [
             "echo".to_string(),
@@ -217,6 +248,30 @@ mod tests {
             argv(&d, &only, &values, Some(&custom)),
             ["echo", "$(touch /tmp/pwned) r1", "--only_step", "poll"]
         );
+    }
+
+    #[test]
+    fn paths_keep_their_bytes_and_braces_stay() {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let d = Settings::default().dispatch;
+        let run = RunDir {
+            rid: "r1".into(),
+            path: PathBuf::from(OsStr::from_bytes(b"/p/\xffq/experiments/run_r1")),
+        };
+        let config = OsStr::from_bytes(b"/p/\xffq/c.yaml");
+        let values = Placeholders { run: &run, config };
+        let custom = [
+            "x{run_dir}/{config}{".to_string(),
+            "{step} {unknown} é{run_id}".to_string(),
+            "éé{".to_string(),
+        ];
+        let got = argv(&d, &StepRange::Only("poll".into()), &values, Some(&custom));
+        assert_eq!(
+            got[0].clone().into_vec(),
+            b"x/p/\xffq/experiments/run_r1//p/\xffq/c.yaml{".to_vec()
+        );
+        assert_eq!(got[1], OsStr::new("{step} {unknown} ér1"));
+        assert_eq!(got[2], OsStr::new("éé{"));
     }
 
     #[test]

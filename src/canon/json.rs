@@ -34,6 +34,7 @@ pub fn load(bytes: &[u8], origin: &str) -> Result<Document, Error> {
         value,
         key_marks: parser.key_marks,
         legacy_unverifiable: None,
+        timestamps: Vec::new(),
     })
 }
 

@@ -118,6 +118,10 @@ pub struct Document {
     /// Why the `pyyaml-sorted` bytes of this config cannot be reproduced with
     /// certainty (a YAML timestamp, a non-string key, …), when that is so.
     pub legacy_unverifiable: Option<String>,
+    /// Where a plain YAML timestamp (`2025-01-01`) stands: rk reads it as a
+    /// string, PyYAML as a date, so the same canonical form can hide a change
+    /// of type (`diff-config` shows it).
+    pub timestamps: Vec<Pointer>,
 }
 
 impl Document {

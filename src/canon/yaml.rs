@@ -47,6 +47,7 @@ pub(super) fn load_as(bytes: &[u8], origin: &str, marks: KeyMarks) -> Result<Doc
         marks,
         key_marks: Vec::new(),
         legacy_unverifiable: None,
+        timestamps: Vec::new(),
     }
     .run(text)
 }
@@ -250,6 +251,7 @@ struct Loader<'a> {
     marks: KeyMarks,
     key_marks: Vec<(Pointer, Mark)>,
     legacy_unverifiable: Option<String>,
+    timestamps: Vec<Pointer>,
 }
 
 fn mark(m: Marker) -> Mark {
@@ -347,6 +349,7 @@ impl Loader<'_> {
             value,
             key_marks: self.key_marks,
             legacy_unverifiable: self.legacy_unverifiable,
+            timestamps: self.timestamps,
         })
     }
 
@@ -546,10 +549,12 @@ impl Loader<'_> {
                 Err(why) => return Err(self.refuse(here(), at, why)),
             },
             Plain::Timestamp => {
+                let at_pointer = here();
                 let reason = format!(
                     "{} is a YAML timestamp ({text}); PyYAML would load a datetime",
-                    display(&here())
+                    display(&at_pointer)
                 );
+                self.timestamps.push(at_pointer);
                 self.unverifiable(reason);
                 Value::String(text)
             }

@@ -4,11 +4,12 @@
 pub mod man;
 mod plumbing;
 mod porcelain;
+pub mod progress;
 
 use crate::error::{Error, Exit};
 use crate::output::{ColorChoice, Style};
 use crate::project::Project;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -32,32 +33,17 @@ use std::path::PathBuf;
 /// or by the path of its directory.
 ///
 /// rk.yaml is optional; every key defaults on its own to the Python tool set's
-/// layout, and an unknown key is an error naming its line. Keys: runs_dir
-/// (experiments), run_dir_prefix (run_), config_file (effective_config.yaml),
-/// state_file (run_state.json), state_lock (.state.lock), phases (prepare,
-/// build, submit, poll, parse, score, stats, costs, report), trials.manifest
-/// (*/results/trial_manifest.json), hash.ignore (JSON Pointers dropped before
-/// hashing under rk-c14n-v1), hash.scheme (the scheme new runs record their
-/// config_hash under: pyyaml-sorted, the Python tool set's and the default, or
-/// rk-c14n-v1; an existing run always keeps its own), dispatch.plan
-/// (orchestrator, the default: pass only the step flags given and let the
-/// orchestrator's own file checks decide where it starts, as resume_run.py
-/// does; rk: add --from_step <first phase not completed>, for orchestrators
-/// that do not check their outputs), dispatch.command / only_step / from_step /
-/// to_step (argv templates with {run_id}, {run_dir}, {config}, {step}; default
-/// `python -m scripts.run_all --config {config} --run_id {run_id} --resume`
-/// plus `--from_step {step}` …; the orchestrator runs in the project root,
-/// wherever rk was started), dispatch.via (local, the default: a child of rk;
-/// slurm: a Slurm batch job, see rk-resume(1) and docs/SLURM.md),
-/// dispatch.slurm.args (extra sbatch arguments, e.g. [--partition=gpu]),
-/// evidence (phase → {always: completed} | {file:
-/// PATH} | {jobs: recorded|downloaded}, used by migrate and status),
-/// sessions_keep (5), gates (phase → reason), code_drift (warn | refuse),
-/// status_md (true).
+/// layout, and an unknown key is an error naming its line. rk.yaml(5) (`man 5
+/// rk.yaml`) lists every key with its default and meaning, and a full example:
+/// where the runs live (runs_dir, run_dir_prefix), the names of a run's files,
+/// the pipeline (phases), the trial manifests, hashing (hash.ignore,
+/// hash.scheme), how the orchestrator is started (dispatch: command and step
+/// templates with {run_id}, {run_dir}, {config}, {step}; plan; via local or
+/// slurm), the evidence rules, sessions_keep, gates, code_drift, status_md.
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
 /// instead of the clock; anything else is exit 2, as is a clock past year
-/// 9999), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
+/// 9999), NO_COLOR (no colour, even on a terminal), RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
 /// default 10000), RK_PYTHON (the Python with PyYAML rk asks for a
 /// pyyaml-sorted hash it cannot reproduce itself, default python3),
 /// RK_THREADS (worker threads for scan-trials, status, migrate, list, archive
@@ -96,6 +82,7 @@ pub enum Command {
     Verify(porcelain::verify::Args),
     Restore(porcelain::restore::Args),
     Demo(porcelain::demo::Args),
+    Completions(porcelain::completions::Args),
     HashConfig(plumbing::hash_config::Args),
     ReadState(plumbing::read_state::Args),
     WriteState(plumbing::write_state::Args),
@@ -152,15 +139,7 @@ pub fn main() -> i32 {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                Exit::Usage.code()
-            } else {
-                0
-            };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return parse_error(e),
     };
     let color = cli.color;
     match run(cli) {
@@ -221,6 +200,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::Resume(args) => porcelain::resume::run(args, &ctx),
         Command::Demo(args) => porcelain::demo::run(args, &ctx),
+        Command::Completions(args) => porcelain::completions::run(args, &ctx),
         Command::Gate(args) => porcelain::gate::run(args, &ctx),
         Command::Note(args) => porcelain::note::run(args, &ctx),
         Command::Next(args) => porcelain::next::run(args, &ctx),
@@ -230,6 +210,73 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Stop(args) => porcelain::stop::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
+}
+
+/// A command line clap refused: help and version go to stdout (exit 0); a
+/// missing subcommand prints the help (exit 2); every other error is shown in
+/// rk's own `rk: error:` / `rk: hint:` form, exit 2.
+fn parse_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return Exit::Usage.code();
+    }
+    let (message, hint) = clap_message(&e.render().to_string());
+    render_error(&Error::usage(message, Some(hint)), ColorChoice::Auto);
+    Exit::Usage.code()
+}
+
+/// Split clap's rendered error into rk's one-line message and a hint: its
+/// tips, the usage line, and where to read more.
+fn clap_message(text: &str) -> (String, String) {
+    let mut message = String::new();
+    let mut tips = Vec::new();
+    let mut usage = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(m) = line.strip_prefix("error: ") {
+            message = m.to_string();
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            tips.push(tip.to_string());
+        } else if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u.to_string());
+        } else if line.starts_with("For more information") {
+        } else {
+            message.push(' ');
+            message.push_str(line);
+        }
+    }
+    let command = match &usage {
+        Some(usage) => usage
+            .split_whitespace()
+            .take_while(|w| !w.starts_with(['-', '[', '<']))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => {
+            // No usage line (an invalid value): the subcommand typed, if any.
+            let root = Cli::command();
+            let typed = std::env::args().skip(1).find(|a| {
+                root.get_subcommands()
+                    .any(|c| c.get_name() == a && !c.is_hide_set())
+            });
+            typed.map_or("rk".to_string(), |sub| format!("rk {sub}"))
+        }
+    };
+    let mut hint = tips.join("; ");
+    if let Some(usage) = usage {
+        if !hint.is_empty() {
+            hint.push_str("; ");
+        }
+        hint.push_str(&format!("usage: {usage}"));
+    }
+    if !hint.is_empty() {
+        hint.push_str("; ");
+    }
+    hint.push_str(&format!("`{command} --help` shows every option"));
+    (message, hint)
 }
 
 /// The one place errors are shown: `rk: error: <what, where>` and, when there

@@ -30,7 +30,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 /// The manifest's file name in the run dir.
 pub const MANIFEST: &str = "archive_manifest.json";
@@ -89,6 +89,18 @@ pub struct ArchiveManifest {
     /// The snapshot that records the archive.
     pub head: String,
     pub status: String,
+    /// The same time as `archived_at`, under the name archive_run.py writes
+    /// and list_runs.py reads.
+    #[serde(default)]
+    pub archived_date: String,
+    /// As archive_run.py writes it, for list_runs.py: category (each trial's
+    /// slug, and `run` for the other files) → the archived paths.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, Vec<String>>,
+    /// As archive_run.py writes it: the config's `temperature` (its first
+    /// `temps`, or `temperature`) and `model_id`, null when it has none.
+    #[serde(default)]
+    pub config: serde_json::Value,
     pub allow_incomplete: bool,
     /// Phase → status, in pipeline order.
     pub phases: serde_json::Map<String, serde_json::Value>,
@@ -107,12 +119,8 @@ impl ArchiveManifest {
     }
 }
 
-/// Bytes hashed so far, for a progress bar drawn by the caller.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub done: AtomicU64,
-    pub total: AtomicU64,
-}
+/// Bytes hashed so far, for the progress bar the caller draws.
+pub use crate::output::Progress;
 
 /// What `rk archive` was asked.
 #[derive(Clone, Debug, Default)]
@@ -460,7 +468,13 @@ pub fn archive(
 ) -> Result<Archived, Error> {
     let settings = &project.settings;
     let run = project.resolve_run(operand)?;
-    if let Some(dest) = &options.dest {
+    // A --dest that already holds a verified copy of this archived run is an
+    // interrupted move: rerunning the command finishes it.
+    let resumed_copy = match &options.dest {
+        Some(dest) if dest.symlink_metadata().is_ok() => copy_of_archived_run(&run, settings, dest),
+        _ => None,
+    };
+    if let (Some(dest), None) = (&options.dest, &resumed_copy) {
         check_dest(&run, dest)?;
     }
     // Held for the whole archive (and the move): no resume starts while the
@@ -489,11 +503,49 @@ pub fn archive(
                 )),
             ))
         }
+        // Archived, and asked to move: an interrupted `archive --dest` (or
+        // a move asked for later). Only the move is left to do.
+        OverallStatus::Archived if options.dest.is_some() => {
+            let manifest = crate::ops::verify::read_manifest(&run)?;
+            let dest = options.dest.clone().expect("matched above");
+            let (copied, warnings) = match resumed_copy {
+                Some(()) => {
+                    finish_move(&run, &dest)?;
+                    (true, Vec::new())
+                }
+                None => move_run(&run, &dest, settings, &manifest)?,
+            };
+            return Ok(Archived {
+                files: manifest
+                    .artifacts()
+                    .filter(|a| matches!(a, Artifact::File { .. }))
+                    .count(),
+                links: manifest
+                    .artifacts()
+                    .filter(|a| matches!(a, Artifact::Link { .. }))
+                    .count(),
+                bytes: manifest
+                    .artifacts()
+                    .map(|a| match a {
+                        Artifact::File { bytes, .. } => *bytes,
+                        Artifact::Link { .. } => 0,
+                    })
+                    .sum(),
+                manifest,
+                incomplete: Vec::new(),
+                moved_to: Some(dest),
+                copied,
+                warnings,
+            });
+        }
         OverallStatus::Archived => {
             return Err(Error::refusal(
                 Exit::Refused,
                 format!("run {} is already archived", run.rid),
-                Some(format!("check it with `rk verify {}`", run.rid)),
+                Some(format!(
+                    "check it with `rk verify {0}`; to move it, `rk archive {0} --dest DIR`",
+                    run.rid
+                )),
             ))
         }
         _ => {}
@@ -616,11 +668,24 @@ pub fn archive(
         }
     }
 
+    let mut file_lists: std::collections::BTreeMap<String, Vec<String>> = trials
+        .iter()
+        .map(|t| {
+            (
+                t.slug.clone(),
+                t.artifacts.iter().map(|a| a.path().to_string()).collect(),
+            )
+        })
+        .collect();
+    file_lists.insert(
+        "run".into(),
+        other.iter().map(|a| a.path().to_string()).collect(),
+    );
     let manifest = ArchiveManifest {
         format_version: 1,
         schema_version: 1,
         run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
-        archived_at,
+        archived_at: archived_at.clone(),
         config_hash: st.recorded_hash().map(String::from),
         config_hash_scheme: st
             .config_hash_scheme
@@ -628,6 +693,9 @@ pub fn archive(
             .unwrap_or_else(|| "pyyaml-sorted".into()),
         head: committed.id.to_string(),
         status: "archived".into(),
+        archived_date: archived_at.clone(),
+        files: file_lists,
+        config: python_config_summary(&run, settings),
         allow_incomplete: options.allow_incomplete,
         phases,
         trials,
@@ -662,23 +730,89 @@ pub fn archive(
         .warnings
         .extend(crate::ops::status_md::refresh(project, &run));
     if let Some(dest) = &options.dest {
-        archived.copied = move_run(&run, dest, settings, &archived.manifest)?;
+        let (copied, warnings) = move_run(&run, dest, settings, &archived.manifest)?;
+        archived.copied = copied;
+        archived.warnings.extend(warnings);
         archived.moved_to = Some(dest.clone());
     }
     Ok(archived)
 }
 
+/// `{temperature, model_id}` of the run's config, as archive_run.py records
+/// them (null where the config has none or cannot be read).
+fn python_config_summary(run: &RunDir, settings: &crate::project::Settings) -> serde_json::Value {
+    use crate::canon::Value;
+    let config = crate::run_config::current(run, settings).ok().flatten();
+    let number = |v: &Value| match v {
+        Value::Int(i) => i
+            .as_i64()
+            .map(serde_json::Value::from)
+            .unwrap_or(serde_json::Value::Null),
+        Value::Float(f) => serde_json::json!(f),
+        _ => serde_json::Value::Null,
+    };
+    let value = config.as_ref().map(|d| &d.value);
+    let temperature = value
+        .and_then(|v| match v.get("temps") {
+            Some(Value::Array(items)) => items.first(),
+            _ => v.get("temperature"),
+        })
+        .map(number)
+        .unwrap_or(serde_json::Value::Null);
+    let model_id = match value.and_then(|v| v.get("model_id")) {
+        Some(Value::String(s)) => serde_json::json!(s),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({"temperature": temperature, "model_id": model_id})
+}
+
+/// `dest` holds a copy of the archived `run` that verifies against the run's
+/// own manifest: what an `archive --dest` killed between putting the copy in
+/// place and deleting the original leaves.
+fn copy_of_archived_run(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    dest: &Path,
+) -> Option<()> {
+    let manifest = crate::ops::verify::read_manifest(run).ok()?;
+    let copy = RunDir {
+        rid: run.rid.clone(),
+        path: dest.to_path_buf(),
+    };
+    let theirs = crate::ops::verify::read_manifest(&copy).ok()?;
+    if theirs.head != manifest.head {
+        return None;
+    }
+    let report =
+        crate::ops::verify::check(&copy, settings, &manifest, &Progress::default()).ok()?;
+    report.is_clean().then_some(())
+}
+
 /// Move the run dir to `dest`: a rename, or across devices a copy that is
-/// verified against the manifest before the original is deleted. Returns
-/// whether it copied.
+/// made durable and verified against the manifest before the original goes.
+/// Returns whether it copied, and what the copy could not preserve.
+///
+/// Across devices, in this order, so a kill at any instant leaves either the
+/// original run untouched, or a verified copy at `dest`:
+/// 1. copy into `<dest's parent>/.tmp-move-<name>` (a leftover of an earlier
+///    attempt is removed first): files with their modes and modification
+///    times, symlinks as links, hard links as hard links; FIFOs, sockets and
+///    devices are not copied and are named in the returned warnings;
+/// 2. fsync every file and directory of the copy;
+/// 3. verify the copy against the manifest;
+/// 4. rename it to `dest`, fsync the parent;
+/// 5. [`finish_move`]: rename the original aside, then delete it.
+///
+/// Rerunning `rk archive RUN --dest DEST` after a kill resumes: before 4 it
+/// copies again, after 4 it only finishes the delete.
 fn move_run(
     run: &RunDir,
     dest: &Path,
     settings: &crate::project::Settings,
     manifest: &ArchiveManifest,
-) -> Result<bool, Error> {
+) -> Result<(bool, Vec<String>), Error> {
     match std::fs::rename(&run.path, dest) {
-        Ok(()) => return Ok(false),
+        Ok(()) => return Ok((false, Vec::new())),
         Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {}
         Err(e) => {
             return Err(Error::refusal(
@@ -691,7 +825,10 @@ fn move_run(
             ))
         }
     }
-    let parent = dest.parent().unwrap_or(Path::new("."));
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -701,15 +838,24 @@ fn move_run(
         Error::refusal(
             Exit::Corrupt,
             format!("the run is archived, but copying it across devices failed: {what}; the original is untouched"),
-            Some(format!("remove {} and move the run yourself", tmp.display())),
+            Some(format!(
+                "run `rk archive {} --dest {}` again to retry the move",
+                run.rid,
+                dest.display()
+            )),
         )
     };
-    copy_tree(&run.path, &tmp).map_err(|e| fail(e.to_string()))?;
-    let copy = RunDir {
+    if tmp.symlink_metadata().is_ok() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| fail(format!("{}: {e}", tmp.display())))?;
+    }
+    let mut copy = TreeCopy::default();
+    copy.copy(&run.path, &tmp, Path::new(""))
+        .map_err(|e| fail(e.to_string()))?;
+    let copied = RunDir {
         rid: run.rid.clone(),
         path: tmp.clone(),
     };
-    let report = crate::ops::verify::check(&copy, settings, manifest, &Progress::default())?;
+    let report = crate::ops::verify::check(&copied, settings, manifest, &Progress::default())?;
     if !report.is_clean() {
         return Err(fail(format!(
             "the copy at {} does not match the manifest",
@@ -717,36 +863,108 @@ fn move_run(
         )));
     }
     std::fs::rename(&tmp, dest).map_err(|e| fail(e.to_string()))?;
-    std::fs::remove_dir_all(&run.path).map_err(|e| {
+    atomic::sync_dir(&parent).map_err(|e| fail(e.to_string()))?;
+    finish_move(run, dest)?;
+    Ok((true, copy.not_preserved))
+}
+
+/// The last step of a move across devices, once a verified copy is at
+/// `dest`: rename the original out of the runs dir (one atomic step: rk never
+/// lists a half-deleted run), then delete it.
+fn finish_move(run: &RunDir, dest: &Path) -> Result<(), Error> {
+    let runs_dir = match run.path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let aside = runs_dir.join(format!(
+        "{}moved-{}-{}",
+        atomic::TMP_PREFIX,
+        run.rid,
+        std::process::id()
+    ));
+    let failed = |what: String| {
         Error::refusal(
             Exit::Corrupt,
             format!(
-                "the run was copied to {} and verified, but the original could not be deleted: {e}",
+                "the run was copied to {} and verified, but the original could not be deleted: {what}",
                 dest.display()
             ),
-            Some(format!("delete {} yourself", run.path.display())),
+            Some(format!(
+                "delete {} yourself; the run lives at {}",
+                run.path.display(),
+                dest.display()
+            )),
         )
-    })?;
-    Ok(true)
+    };
+    std::fs::rename(&run.path, &aside).map_err(|e| failed(e.to_string()))?;
+    atomic::sync_dir(&runs_dir).map_err(|e| failed(e.to_string()))?;
+    std::fs::remove_dir_all(&aside).map_err(|e| failed(format!("{}: {e}", aside.display())))
 }
 
-/// Copy a directory tree: files (with their modes), symlinks as links,
-/// directories; never following a symlink.
-fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    std::fs::create_dir(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let ft = entry.file_type()?;
-        let target = to.join(entry.file_name());
-        if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
-        } else if ft.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if ft.is_file() {
-            std::fs::copy(entry.path(), &target)?;
+/// Copies a run tree across devices, never following a symlink.
+#[derive(Default)]
+struct TreeCopy {
+    /// (device, inode) of files already copied with more than one link, and
+    /// where their copy is: later links become hard links to it.
+    linked: std::collections::HashMap<(u64, u64), PathBuf>,
+    /// What was not copied, for the user.
+    not_preserved: Vec<String>,
+}
+
+impl TreeCopy {
+    fn copy(&mut self, from: &Path, to: &Path, rel: &Path) -> io::Result<()> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let meta = std::fs::symlink_metadata(from)?;
+        std::fs::DirBuilder::new().create(to)?;
+        std::fs::set_permissions(to, meta.permissions())?;
+        let mut entries: Vec<_> = std::fs::read_dir(from)?.collect::<io::Result<_>>()?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let source = entry.path();
+            let target = to.join(entry.file_name());
+            let shown = rel.join(entry.file_name());
+            let meta = std::fs::symlink_metadata(&source)?;
+            let ft = meta.file_type();
+            if ft.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&source)?, &target)?;
+            } else if ft.is_dir() {
+                self.copy(&source, &target, &shown)?;
+                set_mtime(&target, &meta)?;
+            } else if ft.is_file() {
+                let key = (meta.dev(), meta.ino());
+                if meta.nlink() > 1 {
+                    if let Some(first) = self.linked.get(&key) {
+                        std::fs::hard_link(first, &target)?;
+                        continue;
+                    }
+                    self.linked.insert(key, target.clone());
+                }
+                std::fs::copy(&source, &target)?;
+                let file = File::options().write(true).open(&target)?;
+                file.set_modified(meta.modified()?)?;
+                file.sync_all()?;
+            } else {
+                let kind = if ft.is_fifo() {
+                    "a FIFO"
+                } else if ft.is_socket() {
+                    "a socket"
+                } else {
+                    "a device"
+                };
+                self.not_preserved.push(format!(
+                    "{} is {kind}; it was not copied to the destination (the archive manifest does not list it either)",
+                    shown.display()
+                ));
+            }
         }
+        File::open(to)?.sync_all()?;
+        Ok(())
     }
-    File::open(to)?.sync_all()
+}
+
+/// Give a copied directory the modification time of its original.
+fn set_mtime(dir: &Path, meta: &std::fs::Metadata) -> io::Result<()> {
+    File::open(dir)?.set_modified(meta.modified()?)
 }
 
 #[cfg(test)]

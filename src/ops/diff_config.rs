@@ -9,6 +9,8 @@ use similar::TextDiff;
 pub struct Side {
     pub label: String,
     pub value: Value,
+    /// Where the YAML holds a plain timestamp (see `canon::Document`).
+    pub timestamps: Vec<Pointer>,
 }
 
 /// The difference between two configs.
@@ -27,13 +29,34 @@ impl ConfigDiff {
     }
 }
 
-/// Compare two configs.
+/// Compare two configs. When their canonical forms are equal, values whose
+/// YAML type differs (an integer against a float such as `1` and `1.0`, a
+/// plain date against a quoted string) still differ: rk-c14n-v1 hashes them
+/// the same, but PyYAML, and so the orchestrator, loads different types.
+/// They are shown as `-`/`+` lines naming the type under an `@@ types @@`
+/// hunk.
 pub fn diff(a: &Side, b: &Side) -> ConfigDiff {
     let keys = canon::changed_pointers(&a.value, &b.value);
     if keys.is_empty() {
+        let mut types = Vec::new();
+        type_changes(a, b, &a.value, &b.value, &mut Pointer::root(), &mut types);
+        if types.is_empty() {
+            return ConfigDiff {
+                unified: String::new(),
+                keys,
+            };
+        }
+        let mut unified = format!(
+            "--- a/{}\n+++ b/{}\n@@ types: the same under rk-c14n-v1, loaded as different types by PyYAML @@\n",
+            a.label.trim_start_matches('/'),
+            b.label.trim_start_matches('/')
+        );
+        for (pointer, old, new) in &types {
+            unified.push_str(&format!("-{pointer}: {old}\n+{pointer}: {new}\n"));
+        }
         return ConfigDiff {
-            unified: String::new(),
-            keys,
+            unified,
+            keys: types.into_iter().map(|(p, _, _)| p).collect(),
         };
     }
     ConfigDiff {
@@ -44,6 +67,53 @@ pub fn diff(a: &Side, b: &Side) -> ConfigDiff {
             &b.label,
         ),
         keys,
+    }
+}
+
+/// Walk two canonically equal values and collect where the YAML types differ.
+fn type_changes(
+    a: &Side,
+    b: &Side,
+    va: &Value,
+    vb: &Value,
+    at: &mut Pointer,
+    out: &mut Vec<(Pointer, String, String)>,
+) {
+    let described = |side: &Side, v: &Value, at: &Pointer| -> String {
+        match v {
+            Value::Int(n) => format!("{} (integer)", n.as_str()),
+            Value::Float(f) => format!("{f:?} (float)"),
+            Value::String(s) if side.timestamps.contains(at) => format!("{s} (YAML date)"),
+            Value::String(s) => format!("{s:?} (string)"),
+            other => format!("({})", other.kind()),
+        }
+    };
+    match (va, vb) {
+        (Value::Array(xs), Value::Array(ys)) => {
+            for (i, (x, y)) in xs.iter().zip(ys).enumerate() {
+                at.push(i.to_string());
+                type_changes(a, b, x, y, at, out);
+                at.pop();
+            }
+        }
+        (Value::Object(xs), Value::Object(ys)) => {
+            for (k, x) in xs {
+                if let Some((_, y)) = ys.iter().find(|(j, _)| j == k) {
+                    at.push(k.clone());
+                    type_changes(a, b, x, y, at, out);
+                    at.pop();
+                }
+            }
+        }
+        (Value::Int(_), Value::Float(_)) | (Value::Float(_), Value::Int(_)) => {
+            out.push((at.clone(), described(a, va, at), described(b, vb, at)));
+        }
+        (Value::String(_), Value::String(_))
+            if a.timestamps.contains(at) != b.timestamps.contains(at) =>
+        {
+            out.push((at.clone(), described(a, va, at), described(b, vb, at)));
+        }
+        _ => {}
     }
 }
 
@@ -119,18 +189,25 @@ pub fn resolve(
     let side = |value| Side {
         label: label.to_string(),
         value,
+        timestamps: Vec::new(),
+    };
+    let file_side = |doc: canon::Document| Side {
+        label: label.to_string(),
+        value: doc.value,
+        timestamps: doc.timestamps,
     };
     let project = || project.ok_or_else(|| Error::usage("no project for a run operand", None));
     match operand {
-        Operand::Stdin => Ok(side(canon::load_reader(stdin, None)?.value)),
-        Operand::File(path) => Ok(side(
-            canon::load_file(std::path::Path::new(path), None)?.value,
-        )),
+        Operand::Stdin => Ok(file_side(canon::load_reader(stdin, None)?)),
+        Operand::File(path) => Ok(file_side(canon::load_file(
+            std::path::Path::new(path),
+            None,
+        )?)),
         Operand::Current(run) => {
             let project = project()?;
             let run = project.resolve_run(run)?;
             match run_config::current(&run, &project.settings)? {
-                Some(doc) => Ok(side(doc.value)),
+                Some(doc) => Ok(file_side(doc)),
                 None => Err(Error::usage(
                     format!(
                         "run {} has no config: {} does not exist",

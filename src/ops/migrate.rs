@@ -26,7 +26,9 @@
 //! * `--rebuild` replaces the phases, the config hash, `migrated` and the
 //!   notes of the previous migration, and keeps everything else (sessions,
 //!   other notes, drift records, gates, unknown fields): those are history no
-//!   file on disk can give back.
+//!   file on disk can give back. A rebuild that moves the recorded
+//!   `config_hash` records the drift in `config_drift` (`forced: false`,
+//!   `by: rk migrate --rebuild`) and warns, as `rk resume --force` would.
 //!   A corrupt state file is kept aside by the commit path and rebuilt from
 //!   nothing. The old state is in the snapshot history either way.
 //! * Manifests are repaired before the state is committed. Should the commit
@@ -236,6 +238,16 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             )))
         }
         (true, true) => Action::Rebuild,
+        (false, _) if state::python_archive::read(&run.path).is_some() => {
+            return Err(Error::refusal(
+                Exit::Refused,
+                format!(
+                    "{} was archived by archive_run.py; it has no state to migrate and nothing was written",
+                    run.rid
+                ),
+                Some(format!("`rk status {}` shows what its archive manifest records", run.rid)),
+            ))
+        }
         (false, rebuild) => {
             let head = Store::new(run).read_head().ok().flatten();
             if head.is_some() && !rebuild {
@@ -501,6 +513,7 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         Action::Rebuild => format!("rebuilt from {} trials", plan.trials),
         _ => format!("migrated from {} trials", plan.trials),
     };
+    let mut drift_warning = None;
     let (committed, ()) = commit(project, run, "migrate", &message, &Expect::Any, |draft| {
         let old = match (plan.action, &draft.found) {
             (Action::Migrate, Found::Missing) => None,
@@ -517,7 +530,26 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
             (_, Found::Valid) => Some(std::mem::take(&mut draft.state)),
             (_, _) => None,
         };
+        let drifts_before = old
+            .as_ref()
+            .and_then(|s| s.config_drift.as_ref())
+            .map_or(0, Vec::len);
         draft.state = planned_state(project, run, plan, old, &stamp);
+        if let Some(record) = draft
+            .state
+            .config_drift
+            .as_ref()
+            .filter(|d| d.len() > drifts_before)
+            .and_then(|d| d.last())
+        {
+            drift_warning = Some(format!(
+                "the config drifted since the state was recorded ({} -> {}); recorded in config_drift, review it with `rk diff-config {}@recorded {}`",
+                record.expected.as_deref().unwrap_or("-").chars().take(12).collect::<String>(),
+                record.actual.as_deref().unwrap_or("-").chars().take(12).collect::<String>(),
+                run.rid,
+                run.rid
+            ));
+        }
         if config_id.is_some() {
             draft.config = config_id.clone();
         }
@@ -526,6 +558,7 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
     applied.snapshot = Some(committed.id);
     applied.observed = committed.observed;
     applied.warnings.extend(committed.warnings);
+    applied.warnings.extend(drift_warning);
     Ok(applied)
 }
 
@@ -570,6 +603,40 @@ pub fn planned_state(
         })
         .collect();
     let config = plan.config.as_ref();
+    // A rebuild that moves the recorded hash is config drift, recorded as
+    // `rk resume --force` records it (not forced: found by the rebuild), so
+    // status reports the run as drifted rather than unchanged.
+    let before = new
+        .config_hash
+        .clone()
+        .flatten()
+        .map(|h| (h, new.config_hash_scheme.clone()));
+    let after = config.and_then(|c| c.hash.clone());
+    if let (Action::Rebuild, Some((expected, expected_scheme)), Some(actual)) =
+        (plan.action, before, after.as_ref())
+    {
+        if &expected != actual {
+            let mut record = crate::state::DriftRecord {
+                detected_at: Some(stamp.to_string()),
+                expected: Some(expected),
+                actual: Some(actual.clone()),
+                forced: Some(false),
+                ..Default::default()
+            };
+            record.extra.insert(
+                "expected_scheme".into(),
+                serde_json::json!(expected_scheme.unwrap_or_else(|| "pyyaml-sorted".into())),
+            );
+            record.extra.insert(
+                "actual_scheme".into(),
+                serde_json::json!(config.map(|c| c.scheme.name())),
+            );
+            record
+                .extra
+                .insert("by".into(), serde_json::json!("rk migrate --rebuild"));
+            new.config_drift.get_or_insert_with(Vec::new).push(record);
+        }
+    }
     new.config_hash = config.and_then(|c| c.hash.clone()).map(Some);
     new.config_hash_scheme = config
         .filter(|c| c.hash.is_some())

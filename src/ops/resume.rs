@@ -16,9 +16,10 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{adopt, archive, gate, migrate, plan, slurm_job, status_md, stop};
+use crate::ops::{adopt, archive, migrate, plan, slurm_job, status_md, stop};
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
+use crate::state::gates as gate;
 use crate::state::{self, DriftRecord, Expect, Note, RunState, Session};
 use crate::store::{self, atomic, DispatchLock, Holder, ObjectId, Store};
 use serde_json::json;
@@ -183,6 +184,22 @@ pub fn resume(
         };
         validate_steps(steps, &phases)?;
     }
+    // A run archived by archive_run.py is never written to.
+    if !state::state_path(run, settings).exists()
+        && state::python_archive::read(&run.path).is_some()
+    {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "{} was archived by archive_run.py; nothing dispatched",
+                run.rid
+            ),
+            Some(format!(
+                "`rk status {}` shows what its archive manifest records",
+                run.rid
+            )),
+        ));
+    }
     // 2. The dispatch lock, without waiting. A dry run only probes it, so it
     // writes nothing.
     let lock = if opts.dry_run {
@@ -335,7 +352,8 @@ pub fn resume(
         _ => flags.clone(),
     };
     let config_arg = chosen_config_arg(run, settings, &chosen);
-    let argv = dispatch::argv(
+    // The argv as it is run (exact bytes), and as it is shown and recorded.
+    let argv_os = dispatch::argv(
         &settings.dispatch,
         &steps,
         &Placeholders {
@@ -344,6 +362,10 @@ pub fn resume(
         },
         opts.command.as_deref(),
     );
+    let argv: Vec<String> = argv_os
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if opts.dry_run {
         if settings.dispatch.via == Via::Slurm {
             let sbatch = slurm_job::command_line(project, run, &argv);
@@ -427,7 +449,7 @@ pub fn resume(
             program: argv.first().cloned().unwrap_or_default(),
             source: e,
         })
-        .and_then(|_| dispatch::run_child(&argv, &project.root));
+        .and_then(|_| dispatch::run_child(&argv_os, &project.root));
 
     // 8. The session end, recorded while the run is still held; then the
     // lock is released and STATUS.md says what is true now. A failure to
@@ -898,17 +920,19 @@ pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
     drift::recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
 }
 
-/// `{config}` as the orchestrator should see it: an absolute path.
-fn chosen_config_arg(run: &RunDir, settings: &Settings, chosen: &ChosenConfig) -> String {
+/// `{config}` as the orchestrator should see it: an absolute path, in the
+/// file system's own bytes.
+fn chosen_config_arg(
+    run: &RunDir,
+    settings: &Settings,
+    chosen: &ChosenConfig,
+) -> std::ffi::OsString {
     let path = if chosen.replaces_run_config.is_some() {
         run_config::current_path(run, settings)
     } else {
         chosen.path.clone()
     };
-    std::path::absolute(&path)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+    std::path::absolute(&path).unwrap_or(path).into_os_string()
 }
 
 fn install_run_config(run: &RunDir, settings: &Settings, bytes: &[u8]) -> Result<(), Error> {
@@ -947,10 +971,12 @@ fn refuse_drift(
                         &Side {
                             label: format!("{rid}@recorded"),
                             value: value.clone(),
+                            timestamps: Vec::new(),
                         },
                         &Side {
                             label: current_label.clone(),
                             value: chosen.doc.value.clone(),
+                            timestamps: Vec::new(),
                         },
                     );
                     out.write_all(diff.unified.as_bytes())?;

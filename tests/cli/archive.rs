@@ -227,6 +227,108 @@ fn a_full_disk_while_writing_the_manifest_leaves_nothing_half_written() {
     assert_eq!(env.run(&["verify", "r1"]).status.code(), Some(0));
 }
 
+/// A directory on another file system than the test's temp dir, or why not.
+fn other_device(env: &TestEnv) -> Result<tempfile::TempDir, String> {
+    use std::os::unix::fs::MetadataExt;
+    let shm = std::path::Path::new("/dev/shm");
+    let here = std::fs::metadata(env.root())
+        .map_err(|e| e.to_string())?
+        .dev();
+    let there = std::fs::metadata(shm)
+        .map_err(|e| format!("no /dev/shm: {e}"))?
+        .dev();
+    if here == there {
+        return Err("/dev/shm is on the same device as the temp dir".into());
+    }
+    tempfile::tempdir_in(shm).map_err(|e| format!("cannot use /dev/shm: {e}"))
+}
+
+/// `archive --dest` across devices (a tmpfs, /dev/shm): the copy keeps
+/// modification times and hard links, says what it did not copy (a FIFO),
+/// verifies at the destination; an interrupted move (a leftover temp copy,
+/// or a verified copy in place with the original not yet deleted) is
+/// finished by running the same command again.
+#[test]
+fn archive_dest_across_devices_preserves_and_resumes() {
+    let env = TestEnv::new();
+    let other = match other_device(&env) {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("skipped: no second file system: {why}");
+            return;
+        }
+    };
+    completed(&env);
+    let run = env.root().join("experiments/run_r1");
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    let csv = run.join("t1/results/predictions.csv");
+    std::fs::File::options()
+        .write(true)
+        .open(&csv)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    std::fs::hard_link(&csv, run.join("t1/results/same.csv")).unwrap();
+    let fifo = std::ffi::CString::new(run.join("t1/pipe").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo of a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let dest = other.path().join("r1");
+    let dest_s = dest.to_str().unwrap();
+    let out = env.run(&["archive", "r1", "--dest", dest_s]);
+    let shown = env.render_output(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("copied across devices, verified, original deleted"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("t1/pipe is a FIFO; it was not copied"),
+        "{shown}"
+    );
+    assert!(!run.exists());
+    use std::os::unix::fs::MetadataExt;
+    let a = std::fs::metadata(dest.join("t1/results/predictions.csv")).unwrap();
+    let b = std::fs::metadata(dest.join("t1/results/same.csv")).unwrap();
+    assert_eq!(a.modified().unwrap(), old);
+    assert_eq!(
+        (a.ino(), a.nlink()),
+        (b.ino(), 2),
+        "the hard link was split"
+    );
+    let verify = env.run(&["verify", dest_s]);
+    assert!(verify.status.success(), "{}", env.render_output(&verify));
+
+    // Killed after the copy was put in place, before the original was
+    // deleted: both exist. Rerunning finishes the delete.
+    let env = TestEnv::new();
+    completed(&env);
+    assert!(env.run(&["archive", "r1"]).status.success());
+    let run = env.root().join("experiments/run_r1");
+    let dest = other.path().join("r1b");
+    let cp = std::process::Command::new("cp")
+        .args(["-a", run.to_str().unwrap(), dest.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let out = env.run(&["archive", "r1", "--dest", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    assert!(!run.exists() && dest.join("archive_manifest.json").exists());
+
+    // Killed while copying: a partial temp copy next to the destination and
+    // the original archived in place. Rerunning copies again and moves.
+    let env = TestEnv::new();
+    completed(&env);
+    assert!(env.run(&["archive", "r1"]).status.success());
+    std::fs::create_dir_all(other.path().join(".tmp-move-r1c/t1")).unwrap();
+    std::fs::write(other.path().join(".tmp-move-r1c/t1/partial"), "x").unwrap();
+    let dest = other.path().join("r1c");
+    let out = env.run(&["archive", "r1", "--dest", dest.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    assert!(!other.path().join(".tmp-move-r1c").exists());
+    let verify = env.run(&["verify", dest.to_str().unwrap()]);
+    assert!(verify.status.success(), "{}", env.render_output(&verify));
+}
+
 /// Archive and verify hash on every worker thread, a big file split across
 /// them: one thread and many give the same hashes, and verify on one thread
 /// finds clean what archive hashed on three.

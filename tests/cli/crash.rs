@@ -5,9 +5,18 @@
 //! back; `rk fsck` exits 0 (`.tmp-` leftovers are notes); and the same
 //! command, run again, completes.
 //!
-//! Fast mode (in `cargo test`): 40 kills in all. Long mode:
-//! `RK_CRASH_KILLS=1000 cargo test --test cli crash -- --nocapture`
-//! (`RK_CRASH_SEED` replays a run). Supersedes the old `store_crash.rs`.
+//! Every kill is classified by what it left: the command had already
+//! finished; it had written nothing yet (the run's files, names and sizes,
+//! are as before); or it landed mid-write (it had written something and not
+//! finished). Kill instants are drawn between the command's start-up (a
+//! read-only command's duration) and its uninterrupted duration, narrowed by
+//! what each kill found, and each scenario kills until the wanted number
+//! landed mid-write (at most ten times as many kills), then asserts they did.
+//!
+//! In `cargo test`: 12 mid-write kills per scenario, 48 in all. Long mode:
+//! `RK_CRASH_KILLS=1000 cargo test --test cli crash -- --nocapture` (1,000
+//! mid-write kills; `RK_CRASH_SEED` replays a run). Supersedes the old
+//! `store_crash.rs`.
 
 use crate::common::{started_run, TestEnv};
 use crate::status::{all, run_with};
@@ -42,13 +51,78 @@ pub fn seed() -> u64 {
         | 1
 }
 
-/// Kills for one scenario: a quarter of `RK_CRASH_KILLS` (default 40).
+/// Mid-write kills wanted from one scenario: a quarter of `RK_CRASH_KILLS`
+/// (default 48).
 fn kills_per_scenario() -> usize {
     let total = std::env::var("RK_CRASH_KILLS")
         .ok()
         .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(40);
+        .unwrap_or(48);
     total.div_ceil(4).max(1)
+}
+
+/// Whether a scenario should kill again: not enough kills landed mid-write
+/// yet, and fewer than ten times the wanted number were tried.
+fn more_kills(tally: &Tally) -> bool {
+    let want = kills_per_scenario();
+    tally.mid_write < want && tally.kills < want * 10
+}
+
+/// The names and sizes of every file under `dir`: what a kill before the
+/// first write leaves unchanged.
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(e.path());
+            }
+            out.push((e.path(), if meta.is_dir() { 0 } else { meta.len() }));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Where kills are drawn, in µs after the spawn: first between start-up
+/// and the end of an uninterrupted run; then narrowed by what each kill
+/// found (a kill after the end lowers the top, one before the first write
+/// raises the bottom), so a loaded machine still gets its kills mid-write.
+struct Window {
+    from: u64,
+    to: u64,
+    initial: (u64, u64),
+}
+
+impl Window {
+    fn new(startup: u64, span: u64) -> Window {
+        let initial = (startup * 3 / 4, span.max(startup + 1));
+        Window {
+            from: initial.0,
+            to: initial.1,
+            initial,
+        }
+    }
+
+    fn draw(&mut self, rng: &mut Rng) -> Duration {
+        if self.to <= self.from + 1 {
+            (self.from, self.to) = self.initial;
+        }
+        Duration::from_micros(self.from + rng.below(self.to - self.from))
+    }
+
+    fn learn(&mut self, delay: Duration, finished: bool, wrote: bool) {
+        let at = delay.as_micros() as u64;
+        if finished {
+            self.to = self.to.min(at.max(self.from + 1));
+        } else if !wrote {
+            self.from = self.from.max(at.min(self.to.saturating_sub(1)));
+        }
+    }
 }
 
 /// Kills per run in the write-state and resume scenarios.
@@ -58,17 +132,44 @@ const ROTATE: usize = 20;
 struct Tally {
     kills: usize,
     finished_first: usize,
+    before_write: usize,
+    mid_write: usize,
     torn: usize,
     leftovers: usize,
     failures: Vec<String>,
 }
 
 impl Tally {
+    /// Count one kill at `delay`: `finished` (the command had ended), else
+    /// whether the run's files changed since `before`; `window` learns.
+    fn classify(
+        &mut self,
+        window: &mut Window,
+        delay: Duration,
+        finished: bool,
+        before: &[(PathBuf, u64)],
+        run: &Path,
+    ) {
+        self.kills += 1;
+        let wrote = !finished && fingerprint(run) != before;
+        if finished {
+            self.finished_first += 1;
+        } else if !wrote {
+            self.before_write += 1;
+        } else {
+            self.mid_write += 1;
+        }
+        window.learn(delay, finished, wrote);
+    }
+
     fn report(&self, what: &str, seed: u64, started: Instant) {
         eprintln!(
-            "crash {what}: seed {seed}: {} kills, {} finished before the kill, {} torn files, \
+            "crash {what}: seed {seed}: {} kills: {} mid-write, {} before the first write, \
+             {} after the command finished; {} torn files, \
              {} leftover .tmp- files, {} failures, {:.1} s",
             self.kills,
+            self.mid_write,
+            self.before_write,
             self.finished_first,
             self.torn,
             self.leftovers,
@@ -84,6 +185,14 @@ impl Tally {
             self.failures.is_empty(),
             "{what} (seed {seed}): {:#?}",
             self.failures
+        );
+        assert!(
+            self.mid_write >= kills_per_scenario(),
+            "{what} (seed {seed}): only {} of {} kills landed mid-write ({} before the first write, {} after the end)",
+            self.mid_write,
+            self.kills,
+            self.before_write,
+            self.finished_first
         );
     }
 }
@@ -250,8 +359,12 @@ fn crash_write_state() {
     let mut tally = Tally::default();
     let mut run = run;
     let mut rid = "r1".to_string();
+    let startup = span_of(|| env.run(&["log", "r1"]).status.success());
+    let mut window = Window::new(startup, span);
     let mut prior = std::fs::read(run.join("run_state.json")).ok();
-    for i in 0..kills_per_scenario() {
+    let mut i = 0;
+    while more_kills(&tally) {
+        i += 1;
         // A fresh run every ROTATE kills, so fsck (which re-hashes every
         // object) stays cheap in the long mode.
         if i > 0 && i % ROTATE == 0 {
@@ -268,11 +381,10 @@ fn crash_write_state() {
         let new = big_state(i + 2);
         let mut cmd = env.cmd(&["write-state", rid, "-m", &format!("iteration {i}")]);
         cmd.env("RK_NOW", format!("2025-09-03T10:00:{:02}.000000Z", i % 60));
-        let delay = Duration::from_micros(rng.below(span * 12 / 10));
-        tally.kills += 1;
-        if kill_after(cmd, Some(new.as_bytes()), delay) {
-            tally.finished_first += 1;
-        }
+        let delay = window.draw(&mut rng);
+        let before = fingerprint(&run);
+        let finished = kill_after(cmd, Some(new.as_bytes()), delay);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("write-state kill {i} after {delay:?}");
         check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         // The next command works, and leaves exactly the new state.
@@ -352,17 +464,24 @@ fn crash_migrate() {
     let env = TestEnv::new();
     let trials = 50;
     let run = legacy_run(&env, "m0", trials);
+    let startup = span_of(|| env.run(&["migrate", "m0", "--dry-run"]).status.success());
     let span = span_of(|| env.run(&["migrate", "m0"]).status.success());
     std::fs::remove_dir_all(&run).unwrap();
+    // Once more on a fresh run, warm: the first one paid for a cold cache.
+    let warm = legacy_run(&env, "m00", trials);
+    let span = span.min(span_of(|| env.run(&["migrate", "m00"]).status.success()));
+    std::fs::remove_dir_all(&warm).unwrap();
     let mut tally = Tally::default();
-    for i in 0..kills_per_scenario() {
-        let rid = format!("m{}", i + 1);
+    let mut window = Window::new(startup, span);
+    let mut i = 0;
+    while more_kills(&tally) {
+        i += 1;
+        let rid = format!("m{i}");
         let run = legacy_run(&env, &rid, trials);
-        let delay = Duration::from_micros(rng.below(span * 12 / 10));
-        tally.kills += 1;
-        if kill_after(env.cmd(&["migrate", &rid]), None, delay) {
-            tally.finished_first += 1;
-        }
+        let delay = window.draw(&mut rng);
+        let before = fingerprint(&run);
+        let finished = kill_after(env.cmd(&["migrate", &rid]), None, delay);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("migrate kill {i} after {delay:?}");
         check(&env, &rid, &run, None, &what, &mut tally);
         if let Err(e) = corrupt_manifest_kept(&run) {
@@ -420,18 +539,21 @@ fn crash_archive() {
     let mut rng = Rng(seed);
     let env = TestEnv::new();
     let run = completed_run(&env, "a0");
+    let startup = span_of(|| env.run(&["status", "a0"]).status.success());
     let span = span_of(|| env.run(&["archive", "a0"]).status.success());
     std::fs::remove_dir_all(&run).unwrap();
     let mut tally = Tally::default();
-    for i in 0..kills_per_scenario() {
-        let rid = format!("a{}", i + 1);
+    let mut window = Window::new(startup, span);
+    let mut i = 0;
+    while more_kills(&tally) {
+        i += 1;
+        let rid = format!("a{i}");
         let run = completed_run(&env, &rid);
         let prior = std::fs::read(run.join("run_state.json")).ok();
-        let delay = Duration::from_micros(rng.below(span * 12 / 10));
-        tally.kills += 1;
-        if kill_after(env.cmd(&["archive", &rid]), None, delay) {
-            tally.finished_first += 1;
-        }
+        let delay = window.draw(&mut rng);
+        let before = fingerprint(&run);
+        let finished = kill_after(env.cmd(&["archive", &rid]), None, delay);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("archive kill {i} after {delay:?}");
         check(&env, &rid, &run, prior.as_deref(), &what, &mut tally);
         if let Ok(bytes) = std::fs::read(run.join("archive_manifest.json")) {
@@ -473,12 +595,16 @@ fn crash_resume() {
     let env = TestEnv::new();
     env.write("rk.yaml", "dispatch:\n  command: [\"true\"]\n");
     let run = started_run(&env, "r1", "model: m\nseed: 7\n");
+    let startup = span_of(|| env.run(&["resume", "r1", "--dry-run"]).status.success());
     let span = span_of(|| env.run(&["resume", "r1"]).status.success());
     let mut tally = Tally::default();
+    let mut window = Window::new(startup, span);
     let mut run = run;
     let mut rid = "r1".to_string();
     let mut prior = std::fs::read(run.join("run_state.json")).ok();
-    for i in 0..kills_per_scenario() {
+    let mut i = 0;
+    while more_kills(&tally) {
+        i += 1;
         if i > 0 && i % ROTATE == 0 {
             tally.leftovers += temp_files(&run);
             rid = format!("s{i}");
@@ -486,11 +612,10 @@ fn crash_resume() {
             prior = std::fs::read(run.join("run_state.json")).ok();
         }
         let rid = rid.as_str();
-        let delay = Duration::from_micros(rng.below(span * 12 / 10));
-        tally.kills += 1;
-        if kill_after(env.cmd(&["resume", rid]), None, delay) {
-            tally.finished_first += 1;
-        }
+        let delay = window.draw(&mut rng);
+        let before = fingerprint(&run);
+        let finished = kill_after(env.cmd(&["resume", rid]), None, delay);
+        tally.classify(&mut window, delay, finished, &before, &run);
         let what = format!("resume kill {i} after {delay:?}");
         check(&env, rid, &run, prior.as_deref(), &what, &mut tally);
         // The orphaned `true` may hold the dispatch lock for a moment: the

@@ -87,3 +87,33 @@ fn errors_exit_2() {
         env.render(&["diff-config", "-", "-"]),
     ));
 }
+
+/// `1` and `1.0`, a plain and a quoted date: the same under rk-c14n-v1, a
+/// different type to PyYAML; diff-config shows them and exits 1, and the
+/// same file against itself is still exit 0.
+#[test]
+fn yaml_type_changes_show_though_the_canonical_forms_agree() {
+    let env = crate::common::TestEnv::new();
+    env.write("a.yaml", "lr: 1\nseed: 7\nday: 2025-09-02\nname: x\n");
+    env.write("b.yaml", "lr: 1.0\nseed: 7\nday: \"2025-09-02\"\nname: x\n");
+    insta::assert_snapshot!(env.render(&["diff-config", "a.yaml", "b.yaml"]), @r#"
+    --- a/a.yaml
+    +++ b/b.yaml
+    @@ types: the same under rk-c14n-v1, loaded as different types by PyYAML @@
+    -/lr: 1 (integer)
+    +/lr: 1.0 (float)
+    -/day: 2025-09-02 (YAML date)
+    +/day: "2025-09-02" (string)
+    [exit status: 1]
+    "#);
+    let keys = env.run(&["diff-config", "--keys", "a.yaml", "b.yaml"]);
+    assert_eq!(String::from_utf8_lossy(&keys.stdout), "/lr\n/day\n");
+    assert_eq!(
+        env.run(&["diff-config", "a.yaml", "a.yaml"]).status.code(),
+        Some(0)
+    );
+    let same = env.run(&["hash-config", "a.yaml", "b.yaml"]);
+    let text = String::from_utf8_lossy(&same.stdout);
+    let hashes: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(hashes[0], hashes[1], "{text}");
+}

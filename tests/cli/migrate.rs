@@ -369,3 +369,38 @@ fn library_plan_then_apply() {
     let none = rk::ops::migrate::apply(&project, &run, &again).unwrap();
     assert_eq!(none.snapshot, None);
 }
+
+/// `migrate --rebuild` over a changed config records the drift (both hashes,
+/// not forced, by the rebuild) and says so; list counts it.
+#[test]
+fn rebuild_over_a_changed_config_records_the_drift() {
+    let env = crate::common::TestEnv::new();
+    env.write("c.yaml", "a: 1\n");
+    assert!(env
+        .run(&["init", "r1", "--config", "c.yaml"])
+        .status
+        .success());
+    let before = crate::common::state_of(&env.root().join("experiments/run_r1"));
+    env.write("experiments/run_r1/effective_config.yaml", "a: 2\n");
+    let out = env.run(&["migrate", "r1", "--rebuild"]);
+    let shown = env.render_output(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("rk: warning: the config drifted since the state was recorded"),
+        "{shown}"
+    );
+    let after = crate::common::state_of(&env.root().join("experiments/run_r1"));
+    let record = &after["config_drift"][0];
+    assert_eq!(record["expected"], before["config_hash"]);
+    assert_eq!(record["actual"], after["config_hash"]);
+    assert_eq!(record["forced"], false);
+    assert_eq!(record["by"], "rk migrate --rebuild");
+    let list = env.run(&["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(v["runs"][0]["drift_records"], 1);
+    // A rebuild over the same config records nothing more.
+    let again = env.run(&["migrate", "r1", "--rebuild"]);
+    assert!(!env.render_output(&again).contains("drifted"));
+    let state = crate::common::state_of(&env.root().join("experiments/run_r1"));
+    assert_eq!(state["config_drift"].as_array().unwrap().len(), 1);
+}

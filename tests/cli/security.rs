@@ -511,3 +511,54 @@ fn a_recorded_commit_never_reaches_git_as_an_option() {
         assert!(leftovers.is_empty(), "{commit:?}: git wrote {leftovers:?}");
     }
 }
+
+/// A project under a directory whose name is not UTF-8: `{run_dir}` and
+/// `{config}` reach the orchestrator as the file system's exact bytes, paths
+/// that exist (never U+FFFD replacements).
+#[test]
+fn non_utf8_project_paths_reach_the_orchestrator_byte_exact() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = TestEnv::new();
+    let root = env
+        .root()
+        .join(std::ffi::OsStr::from_bytes(b"proj-\xff\xfe"));
+    std::fs::create_dir_all(&root).unwrap();
+    let script = env.write("echo_args.sh", ECHO_ARGS);
+    std::fs::write(
+        root.join("rk.yaml"),
+        format!(
+            "dispatch:\n  command: [sh, {:?}, \"{{run_dir}}\", \"{{config}}\", \"{{run_id}}\"]\n",
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::write(root.join("c.yaml"), CONFIG).unwrap();
+    let args_out = env.root().join("args.txt");
+    let rk = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rk"))
+            .args(args)
+            .current_dir(&root)
+            .env("RK_NOW", crate::common::NOW)
+            .env("NO_COLOR", "1")
+            .env("RK_ARGS_OUT", &args_out)
+            .env_remove("RK_PROJECT")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let init = rk(&["init", "r1", "--config", "c.yaml"]);
+    assert!(init.status.success(), "{}", env.render_output(&init));
+    let out = rk(&["resume", "r1"]);
+    assert!(out.status.success(), "{}", env.render_output(&out));
+    let got = std::fs::read(&args_out).unwrap();
+    let lines: Vec<&[u8]> = got.split(|b| *b == b'\n').collect();
+    let run_dir = std::path::Path::new(std::ffi::OsStr::from_bytes(lines[0]));
+    let config = std::path::Path::new(std::ffi::OsStr::from_bytes(lines[1]));
+    assert!(
+        lines[0].ends_with(b"proj-\xff\xfe/experiments/run_r1"),
+        "{got:?}"
+    );
+    assert!(run_dir.is_dir(), "{run_dir:?} does not exist");
+    assert!(config.is_file(), "{config:?} does not exist");
+    assert_eq!(lines[2], b"r1");
+}

@@ -13,6 +13,10 @@ use std::path::Path;
 /// rk cannot be sure of PyYAML's exact bytes it says `unverifiable` on stderr
 /// and exits 2 rather than print a hash that might be wrong.
 ///
+/// Under rk-c14n-v1, `1` and `1.0` hash the same, and so do a plain date
+/// (`2025-09-02`) and the quoted string `"2025-09-02"`, although PyYAML loads
+/// different types; `rk diff-config` shows such a change between two files.
+///
 /// YAML is read the way PyYAML's safe_load reads it (YAML 1.1: `yes` is true,
 /// `0755` is 493, `1e5` is a string). Refused with exit 2 and the JSON Pointer
 /// of the value: NaN and infinities, duplicate keys, keys that collide once
@@ -22,6 +26,9 @@ use std::path::Path;
 /// Files named *.json are JSON, other files YAML; on stdin (`-`) input starting
 /// with `{` or `[` is tried as JSON first. Several files are hashed in order;
 /// the exit status is that of the first failure, after all are tried.
+///
+/// Exit status: 0 every file hashed; 2 a file cannot be read, is not one
+/// unambiguous config, or cannot be hashed for certain under the scheme.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Config files to hash; `-` reads stdin.

@@ -1,10 +1,9 @@
+use crate::cli::progress::with_progress;
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
 use crate::ops::archive::{self, Options, Progress};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 /// Archive a finished run: record every file in `archive_manifest.json`.
 ///
@@ -41,9 +40,17 @@ use std::time::{Duration, Instant};
 /// `rk archive` again completes it.
 ///
 /// --dest DIR then moves the run dir to DIR, which must not exist and must not
-/// lie inside the run; its parent must exist. A rename where possible; across
-/// devices the run is copied, the copy verified against the manifest, and
-/// only then the original deleted.
+/// lie inside the run; its parent must exist. A rename where possible. Across
+/// devices the run is copied to a `.tmp-move-<name>` beside DIR (modes,
+/// modification times, symlinks as links and hard links kept; a FIFO, socket
+/// or device is not copied and a warning names it), every file and directory
+/// of the copy is fsynced, the copy is verified against the manifest and
+/// renamed to DIR, and only then is the original renamed out of the runs dir
+/// and deleted: a kill at any instant leaves the original untouched or a
+/// verified copy at DIR, never a half-deleted run. Running the same `rk
+/// archive RUN --dest DIR` again finishes an interrupted move (the run is
+/// already archived: only the move is left; a verified copy already at DIR
+/// is kept and only the original deleted).
 ///
 /// Exit status: 0 archived; 2 bad --dest or no such run; 4 running, or the
 /// run changed while hashed; 5 corrupt state, or the manifest could not be
@@ -106,45 +113,4 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     out.flush()?;
     Ok(Exit::Success)
-}
-
-/// Run `work`, drawing a progress bar on stderr (only a terminal, only once
-/// the work has taken more than a second).
-pub fn with_progress<T>(progress: &Progress, work: impl FnOnce() -> T) -> T {
-    if !std::io::stderr().is_terminal() {
-        return work();
-    }
-    let finished = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let finished = &finished;
-        s.spawn(move || {
-            let start = Instant::now();
-            let mut drawn = false;
-            while !finished.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
-                if start.elapsed() < Duration::from_secs(1) {
-                    continue;
-                }
-                let total = progress.total.load(Ordering::Relaxed).max(1);
-                let done = progress.done.load(Ordering::Relaxed).min(total);
-                let width = 30;
-                let filled = (done * width / total) as usize;
-                eprint!(
-                    "\r{}{} {:>3}% {} / {} MiB",
-                    "█".repeat(filled),
-                    "░".repeat(width as usize - filled),
-                    done * 100 / total,
-                    done >> 20,
-                    total >> 20
-                );
-                drawn = true;
-            }
-            if drawn {
-                eprint!("\r\x1b[K");
-            }
-        });
-        let result = work();
-        finished.store(true, Ordering::Relaxed);
-        result
-    })
 }

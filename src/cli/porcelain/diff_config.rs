@@ -22,6 +22,13 @@ use std::io::Write;
 /// `rk diff-config RUN@recorded RUN` shows exactly the drift `rk resume RUN`
 /// refuses.
 ///
+/// Two files whose canonical forms are equal can still hold different YAML
+/// types: `1` and `1.0` (integer, float), a plain date and a quoted one
+/// (date, string). rk-c14n-v1 hashes them the same, PyYAML loads them
+/// differently, so diff-config shows each under an `@@ types … @@` hunk
+/// (`-/lr: 1 (integer)`, `+/lr: 1.0 (float)`) and exits 1. A recorded config
+/// (canonical JSON in the store) keeps neither distinction.
+///
 /// Exit status: 0 the configs are the same, 1 they differ, 2 error.
 #[derive(Debug, clap::Args)]
 pub struct Args {

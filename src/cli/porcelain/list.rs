@@ -6,16 +6,25 @@ use std::io::Write;
 
 /// List every run of the project with its overall status.
 ///
-/// One row per run directory under `runs_dir` (`<runs_dir>/<prefix><RID>`):
+/// One row per run directory under `runs_dir` (`<runs_dir>/<prefix><RID>`),
+/// and one per run archived by the Python tool set's archive_run.py (a
+/// `t<temp>_<rid>` directory holding its archive_manifest.json), named by its
+/// directory and reported from that manifest:
 ///
 ///   RUN      the run id
 ///   STATUS   the overall status, first match wins: archived, running (the
-///            dispatch lock is held), failed, completed, interrupted (work
-///            began, nothing is in progress or a phase is in_progress, and
-///            nobody holds the lock), stopped, not_started, corrupt (the state
-///            file is unreadable), no_state (a legacy run without a state)
-///   PHASE    the first phase of the pipeline that is not completed, with
-///            its position: `parse 5/9`; `-` when all are completed
+///            dispatch lock is held, its Slurm job runs, or a live process of
+///            this host started with --run_id RID from the project root, an
+///            orchestrator rk did not start, runs it), queued (its
+///            Slurm job is pending), failed,
+///            completed (every phase, or the last phase completed with none
+///            failed or in progress: the orchestrator never marks a phase it
+///            skips), interrupted (work began, nothing is in progress or a
+///            phase is in_progress, and nobody holds the run), stopped,
+///            not_started, corrupt (the state file is unreadable), no_state (a
+///            legacy run without a state)
+///   PHASE    the first phase of the pipeline that is neither completed nor
+///            skipped, with its position: `parse 5/9`; `-` when none
 ///   MIGRATED yes when the state was made by `rk migrate`
 ///   CONFIG   the first 12 hex of config_hash; a trailing `~` marks the
 ///            legacy pyyaml-sorted scheme (no config_hash_scheme)
@@ -27,7 +36,12 @@ use std::io::Write;
 /// with a shared non-blocking lock that never disturbs `rk resume`), reads
 /// each state file once and never the store or the trials, so it is safe and
 /// fast while runs are running. It reads only the fields it shows: a wrong
-/// type in another field is reported by `rk status`, not here.
+/// type in another field is reported by `rk status`, not here. Runs whose open
+/// session has a Slurm job are looked up with one squeue call for all of them
+/// (in a dispatch.via: slurm project, an in-progress run whose state file
+/// lost rk's sessions to an orchestrator's rewrite is looked up in rk's
+/// records, in the store); a scheduler that cannot be reached leaves the
+/// phases to decide.
 ///
 /// A corrupt state file is a `corrupt` row plus one warning on stderr; the
 /// listing goes on and exits 0.
@@ -42,6 +56,7 @@ use std::io::Write;
 /// Compatibility: JSON fields may be added, never renamed or removed without a
 /// new `format_version`. The table is for people and may change.
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Print JSON instead of the table.
     #[arg(long)]
@@ -60,6 +75,7 @@ enum Sort {
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
+    project.existing_runs_dir()?;
     let sort = match args.sort {
         Sort::Name => SortBy::Name,
         Sort::Updated => SortBy::Updated,

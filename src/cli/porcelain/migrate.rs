@@ -47,7 +47,10 @@ use std::io::Write;
 /// hash, `migrated` and the notes of an earlier migrate are replaced (phases
 /// outside the pipeline are dropped from the working state), and
 /// everything else (sessions, other notes, drift records, gates, unknown
-/// fields) kept; the old state
+/// fields) kept. When the config on disk no longer hashes to the recorded
+/// `config_hash`, the rebuild records that drift in `config_drift` (`forced:
+/// false`, `by: "rk migrate --rebuild"`, both hashes and schemes) and warns,
+/// so `rk status` and `rk list` show it. The old state
 /// stays in history (recorded as an `observed` snapshot first when rk had not
 /// recorded it yet; a corrupt one is kept as run_state.json.corrupt.<ts>). A
 /// run with no state file whose store holds snapshots is refused (exit 6):
@@ -90,13 +93,15 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
-    let plan = migrate::plan_with(
-        &project,
-        &run,
-        Options {
-            rebuild: args.rebuild,
-        },
-    )?;
+    let plan = crate::cli::progress::with_progress(crate::output::pool_items(), || {
+        migrate::plan_with(
+            &project,
+            &run,
+            Options {
+                rebuild: args.rebuild,
+            },
+        )
+    })?;
     let applied = if args.dry_run {
         None
     } else {
