@@ -612,6 +612,29 @@ def case_growth(rep, reps, quick):
                    f"{a * 1e3:.2f} → {b * 1e3:.2f} ms", b <= 1.25 * a + 0.002)
 
 
+def case_writes(rep, reps, quick):
+    """`rk note` and `rk gate add` through the one write path (lock, read,
+    observed check, snapshot, atomic replace, log, HEAD, STATUS.md), on runs
+    with 10 and 1,000 snapshots. Each is bound by its fsyncs (nine), so its
+    wall time is the disk's on a shared machine; the target is about the
+    write path not growing with history."""
+    rows, med = [], {}
+    for s in [10, 1_000]:
+        p, run = run_with_history(s)
+        cmds = [Cmd("rk note", [RK, "note", "h", "bench note"], cwd=p),
+                Cmd("rk gate add", [RK, "gate", "add", "h", "stats", "--reason", "bench"], cwd=p)]
+        measure(cmds, reps)
+        for c in cmds:
+            rows.append([c.label, f"{s}", f"{c.median() * 1e3:.2f}", f"{(c.rss_kb or 0) / 1024:.1f}"])
+            med.setdefault(c.label, []).append(c.median())
+            rep.commands.append(c.text())
+    rows.sort(key=lambda r: (r[0], int(r[1])))
+    rep.growth("Writes through the one write path", ["operation", "snapshots", "median ms", "peak RSS MB"], rows)
+    for label in ["rk note", "rk gate add"]:
+        a, b = med[label]
+        rep.target(f"{label} < 20 ms at 1000 snapshots", f"{b * 1e3:.1f} ms ({a * 1e3:.1f} ms at 10)", b < 0.020)
+
+
 def case_scaling(rep, reps, quick):
     """The same command on one worker thread and on two (RK_THREADS)."""
     p, run = run_with_trials(10_000)
@@ -791,6 +814,7 @@ CASES = {
     "archive": case_archive,
     "diff-config": case_diff_config,
     "growth": case_growth,
+    "writes": case_writes,
     "scaling": case_scaling,
     "peers": case_peers,
 }

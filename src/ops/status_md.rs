@@ -42,7 +42,9 @@ pub fn refresh(project: &Project, run: &RunDir) -> Option<String> {
         return None;
     }
     let path = run.path.join(FILE);
-    atomic::write_atomic(&path, render(project, run).as_bytes(), atomic::FILE_MODE)
+    // Atomic, not durable: a power cut may leave the previous rendering,
+    // which the next change replaces; the state itself is always synced.
+    atomic::write_atomic_unsynced(&path, render(project, run).as_bytes(), atomic::FILE_MODE)
         .err()
         .map(|e| format!("{} not updated: {e}", path.display()))
 }

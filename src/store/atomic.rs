@@ -47,6 +47,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     sync_dir(&dir)
 }
 
+/// Replace `path` with `bytes` atomically but without waiting for the disk
+/// (no fsync): readers still see the old bytes or the new, but a power cut
+/// may lose the change. Only for courtesy copies that rk renders again after
+/// every change (`STATUS.md`), never for state.
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    refuse_symlink(path)?;
+    let dir = parent(path)?;
+    let (tmp, file) = create_temp_with(&dir, bytes, mode, false)?;
+    drop(file);
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 /// Create `path` with `bytes` unless it exists (rename without replacing).
 /// An existing file is never touched; the caller decides what it means.
 pub fn create_new(path: &Path, bytes: &[u8], mode: u32) -> io::Result<Created> {
@@ -207,6 +221,16 @@ fn parent(path: &Path) -> io::Result<PathBuf> {
 
 /// A fresh `.tmp-…` file in `dir` holding `bytes`, synced, with `mode`.
 fn create_temp(dir: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File)> {
+    create_temp_with(dir, bytes, mode, true)
+}
+
+/// [`create_temp`], synced or not.
+fn create_temp_with(
+    dir: &Path,
+    bytes: &[u8],
+    mode: u32,
+    sync: bool,
+) -> io::Result<(PathBuf, File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut attempts = 0;
     loop {
@@ -237,7 +261,11 @@ fn create_temp(dir: &Path, bytes: &[u8], mode: u32) -> io::Result<(PathBuf, File
         let written = (|| {
             file.write_all(bytes)?;
             file.set_permissions(Permissions::from_mode(mode))?;
-            file.sync_all()
+            if sync {
+                file.sync_all()
+            } else {
+                Ok(())
+            }
         })();
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
