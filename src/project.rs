@@ -25,6 +25,10 @@ pub enum Error {
         "no rk project found in {start} or any parent: no rk.yaml and no experiments/ directory"
     )]
     NotFound { start: String },
+    #[error("the project root {path} named by RK_PROJECT is not a directory")]
+    NoProjectDir { path: String },
+    #[error("the runs dir {path} does not exist")]
+    NoRunsDir { path: String },
     #[error("{}", prefixed(path, source))]
     ProjectFile { path: String, source: canon::Error },
     #[error("{path}:{}: {message}", mark.map(|m| m.to_string()).unwrap_or_else(|| "1:1".into()))]
@@ -92,12 +96,17 @@ impl Diagnostic for Error {
             Error::NotFound { .. } => Some(
                 "run rk inside a project, or name one with `rk -C DIR` or RK_PROJECT=DIR".into(),
             ),
+            Error::NoProjectDir { .. } => Some(
+                "set RK_PROJECT to an existing project directory, or unset it to find the project from the current directory".into(),
+            ),
+            Error::NoRunsDir { .. } => Some(
+                "`rk init RUN --config FILE` creates it with a first run; or set runs_dir in rk.yaml (man 5 rk.yaml)".into(),
+            ),
             Error::ProjectFile { .. } => Some(
-                "fix rk.yaml at that place; see `man rk` (section rk.yaml) for the keys and their types"
-                    .into(),
+                "fix rk.yaml at that place; `man 5 rk.yaml` lists the keys and their types".into(),
             ),
             Error::BadProjectFile { .. } => {
-                Some("see `man rk` (section rk.yaml) for the keys and their types".into())
+                Some("`man 5 rk.yaml` lists the keys and their types".into())
             }
             Error::SymlinkedRun { .. } => Some(
                 "name the run by the path of the directory the link points to".into(),
@@ -262,6 +271,11 @@ impl Project {
     /// else `RK_PROJECT` names the root; else walk up from the cwd.
     pub fn discover(cwd: &Path, env_project: Option<&Path>) -> Result<Project, Error> {
         let root = match env_project {
+            Some(root) if !root.is_dir() => {
+                return Err(Error::NoProjectDir {
+                    path: root.display().to_string(),
+                })
+            }
             Some(root) => root.to_path_buf(),
             None => find_root(cwd).ok_or_else(|| Error::NotFound {
                 start: cwd.display().to_string(),
@@ -288,6 +302,19 @@ impl Project {
         self.root.join(&self.settings.runs_dir)
     }
 
+    /// `<root>/<runs_dir>`, which must exist (every command but `rk init`,
+    /// which creates it).
+    pub fn existing_runs_dir(&self) -> Result<PathBuf, Error> {
+        let dir = self.runs_dir();
+        if dir.is_dir() {
+            Ok(dir)
+        } else {
+            Err(Error::NoRunsDir {
+                path: dir.display().to_string(),
+            })
+        }
+    }
+
     /// The directory a RID names (it may not exist).
     pub fn run_path(&self, rid: &str) -> PathBuf {
         self.runs_dir()
@@ -303,6 +330,26 @@ impl Project {
         let path = self.run_path(operand);
         refuse_symlinked_run(&path)?;
         if !path.is_dir() {
+            // A run archived by archive_run.py: `<runs_dir>/t<temp>_<rid>`.
+            let archived = self.runs_dir().join(operand);
+            if self.archive_dirs().iter().any(|d| d == operand) {
+                return Ok(RunDir {
+                    rid: operand.into(),
+                    path: archived,
+                });
+            }
+            // The run dir's own name (`run_x`), as `ls experiments` shows it.
+            if let Some(rid) = operand.strip_prefix(&self.settings.run_dir_prefix) {
+                let named = self.runs_dir().join(operand);
+                if !rid.is_empty() && validate_rid(rid).is_ok() && named.is_dir() {
+                    refuse_symlinked_run(&named)?;
+                    return Ok(RunDir {
+                        rid: rid.into(),
+                        path: named,
+                    });
+                }
+            }
+            self.existing_runs_dir()?;
             return Err(Error::NoSuchRun {
                 rid: operand.into(),
                 runs_dir: self.runs_dir().display().to_string(),
@@ -372,6 +419,32 @@ impl Project {
             .collect();
         ids.sort();
         ids
+    }
+
+    /// Directories of `runs_dir` not named `<prefix><RID>` that hold an
+    /// `archive_manifest.json`: runs archived by the Python tool set's
+    /// archive_run.py (`t0_<rid>`), listed and reported from that manifest.
+    pub fn archive_dirs(&self) -> Vec<String> {
+        if self.settings.run_dir_prefix.is_empty() {
+            return Vec::new();
+        }
+        let Ok(entries) = std::fs::read_dir(self.runs_dir()) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with(&self.settings.run_dir_prefix) && validate_rid(n).is_ok())
+            .filter(|n| {
+                self.runs_dir()
+                    .join(n)
+                    .join("archive_manifest.json")
+                    .is_file()
+            })
+            .collect();
+        names.sort();
+        names
     }
 
     /// Up to three existing run ids closest to `rid` (a shared prefix first,
@@ -694,7 +767,8 @@ impl SettingsReader<'_> {
                             "command" => s.dispatch.command = argv,
                             "only_step" => s.dispatch.only_step = argv,
                             "from_step" => s.dispatch.from_step = argv,
-                            _ => s.dispatch.to_step = argv,
+                            "to_step" => s.dispatch.to_step = argv,
+                            other => return self.fail(&at, unread_key(other)),
                         }
                     }
                 }
@@ -742,7 +816,7 @@ impl SettingsReader<'_> {
                         _ => return self.fail(&at, "code_drift must be `warn` or `refuse`"),
                     }
                 }
-                _ => {
+                "status_md" => {
                     s.status_md = match value {
                         Value::Bool(b) => *b,
                         other => {
@@ -753,6 +827,7 @@ impl SettingsReader<'_> {
                         }
                     }
                 }
+                other => return self.fail(&at, unread_key(other)),
             }
         }
         for (phase, _) in &s.gates {
@@ -856,6 +931,14 @@ fn show(at: &Pointer) -> String {
     } else {
         tokens.join(".")
     }
+}
+
+/// A key the reader allows but has no arm for: a bug in rk, reported as an
+/// error rather than read as some other setting.
+fn unread_key(key: &str) -> String {
+    format!(
+        "rk does not read the key {key:?} although it allows it (a bug in rk; please report it)"
+    )
 }
 
 #[cfg(test)]

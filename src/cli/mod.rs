@@ -8,7 +8,7 @@ mod porcelain;
 use crate::error::{Error, Exit};
 use crate::output::{ColorChoice, Style};
 use crate::project::Project;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -96,6 +96,7 @@ pub enum Command {
     Verify(porcelain::verify::Args),
     Restore(porcelain::restore::Args),
     Demo(porcelain::demo::Args),
+    Completions(porcelain::completions::Args),
     HashConfig(plumbing::hash_config::Args),
     ReadState(plumbing::read_state::Args),
     WriteState(plumbing::write_state::Args),
@@ -152,15 +153,7 @@ pub fn main() -> i32 {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                Exit::Usage.code()
-            } else {
-                0
-            };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return parse_error(e),
     };
     let color = cli.color;
     match run(cli) {
@@ -221,6 +214,7 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::DiffConfig(args) => porcelain::diff_config::run(args, &ctx),
         Command::Resume(args) => porcelain::resume::run(args, &ctx),
         Command::Demo(args) => porcelain::demo::run(args, &ctx),
+        Command::Completions(args) => porcelain::completions::run(args, &ctx),
         Command::Gate(args) => porcelain::gate::run(args, &ctx),
         Command::Note(args) => porcelain::note::run(args, &ctx),
         Command::Next(args) => porcelain::next::run(args, &ctx),
@@ -230,6 +224,73 @@ fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Stop(args) => porcelain::stop::run(args, &ctx),
         Command::DemoOrchestrator(args) => porcelain::demo_orchestrator::run(args, &ctx),
     }
+}
+
+/// A command line clap refused: help and version go to stdout (exit 0); a
+/// missing subcommand prints the help (exit 2); every other error is shown in
+/// rk's own `rk: error:` / `rk: hint:` form, exit 2.
+fn parse_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return Exit::Usage.code();
+    }
+    let (message, hint) = clap_message(&e.render().to_string());
+    render_error(&Error::usage(message, Some(hint)), ColorChoice::Auto);
+    Exit::Usage.code()
+}
+
+/// Split clap's rendered error into rk's one-line message and a hint: its
+/// tips, the usage line, and where to read more.
+fn clap_message(text: &str) -> (String, String) {
+    let mut message = String::new();
+    let mut tips = Vec::new();
+    let mut usage = None;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(m) = line.strip_prefix("error: ") {
+            message = m.to_string();
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            tips.push(tip.to_string());
+        } else if let Some(u) = line.strip_prefix("Usage: ") {
+            usage = Some(u.to_string());
+        } else if line.starts_with("For more information") {
+        } else {
+            message.push(' ');
+            message.push_str(line);
+        }
+    }
+    let command = match &usage {
+        Some(usage) => usage
+            .split_whitespace()
+            .take_while(|w| !w.starts_with(['-', '[', '<']))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => {
+            // No usage line (an invalid value): the subcommand typed, if any.
+            let root = Cli::command();
+            let typed = std::env::args().skip(1).find(|a| {
+                root.get_subcommands()
+                    .any(|c| c.get_name() == a && !c.is_hide_set())
+            });
+            typed.map_or("rk".to_string(), |sub| format!("rk {sub}"))
+        }
+    };
+    let mut hint = tips.join("; ");
+    if let Some(usage) = usage {
+        if !hint.is_empty() {
+            hint.push_str("; ");
+        }
+        hint.push_str(&format!("usage: {usage}"));
+    }
+    if !hint.is_empty() {
+        hint.push_str("; ");
+    }
+    hint.push_str(&format!("`{command} --help` shows every option"));
+    (message, hint)
 }
 
 /// The one place errors are shown: `rk: error: <what, where>` and, when there

@@ -89,6 +89,18 @@ pub struct ArchiveManifest {
     /// The snapshot that records the archive.
     pub head: String,
     pub status: String,
+    /// The same time as `archived_at`, under the name archive_run.py writes
+    /// and list_runs.py reads.
+    #[serde(default)]
+    pub archived_date: String,
+    /// As archive_run.py writes it, for list_runs.py: category (each trial's
+    /// slug, and `run` for the other files) → the archived paths.
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, Vec<String>>,
+    /// As archive_run.py writes it: the config's `temperature` (its first
+    /// `temps`, or `temperature`) and `model_id`, null when it has none.
+    #[serde(default)]
+    pub config: serde_json::Value,
     pub allow_incomplete: bool,
     /// Phase → status, in pipeline order.
     pub phases: serde_json::Map<String, serde_json::Value>,
@@ -660,11 +672,24 @@ pub fn archive(
         }
     }
 
+    let mut file_lists: std::collections::BTreeMap<String, Vec<String>> = trials
+        .iter()
+        .map(|t| {
+            (
+                t.slug.clone(),
+                t.artifacts.iter().map(|a| a.path().to_string()).collect(),
+            )
+        })
+        .collect();
+    file_lists.insert(
+        "run".into(),
+        other.iter().map(|a| a.path().to_string()).collect(),
+    );
     let manifest = ArchiveManifest {
         format_version: 1,
         schema_version: 1,
         run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
-        archived_at,
+        archived_at: archived_at.clone(),
         config_hash: st.recorded_hash().map(String::from),
         config_hash_scheme: st
             .config_hash_scheme
@@ -672,6 +697,9 @@ pub fn archive(
             .unwrap_or_else(|| "pyyaml-sorted".into()),
         head: committed.id.to_string(),
         status: "archived".into(),
+        archived_date: archived_at.clone(),
+        files: file_lists,
+        config: python_config_summary(&run, settings),
         allow_incomplete: options.allow_incomplete,
         phases,
         trials,
@@ -712,6 +740,34 @@ pub fn archive(
         archived.moved_to = Some(dest.clone());
     }
     Ok(archived)
+}
+
+/// `{temperature, model_id}` of the run's config, as archive_run.py records
+/// them (null where the config has none or cannot be read).
+fn python_config_summary(run: &RunDir, settings: &crate::project::Settings) -> serde_json::Value {
+    use crate::canon::Value;
+    let config = crate::run_config::current(run, settings).ok().flatten();
+    let number = |v: &Value| match v {
+        Value::Int(i) => i
+            .as_i64()
+            .map(serde_json::Value::from)
+            .unwrap_or(serde_json::Value::Null),
+        Value::Float(f) => serde_json::json!(f),
+        _ => serde_json::Value::Null,
+    };
+    let value = config.as_ref().map(|d| &d.value);
+    let temperature = value
+        .and_then(|v| match v.get("temps") {
+            Some(Value::Array(items)) => items.first(),
+            _ => v.get("temperature"),
+        })
+        .map(number)
+        .unwrap_or(serde_json::Value::Null);
+    let model_id = match value.and_then(|v| v.get("model_id")) {
+        Some(Value::String(s)) => serde_json::json!(s),
+        _ => serde_json::Value::Null,
+    };
+    serde_json::json!({"temperature": temperature, "model_id": model_id})
 }
 
 /// `dest` holds a copy of the archived `run` that verifies against the run's

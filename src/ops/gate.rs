@@ -90,6 +90,14 @@ pub fn gates(state: &RunState, settings: &Settings) -> Vec<GateView> {
     out
 }
 
+/// `rk gate list`: every gate of the run as readers see it (rk's own records
+/// merged back when an orchestrator's rewrite dropped them); a run without a
+/// state has only rk.yaml's.
+pub fn list(project: &Project, run: &RunDir) -> Result<Vec<GateView>, Error> {
+    let state = state::load(run, &project.settings)?.unwrap_or_default();
+    Ok(gates(&state, &project.settings))
+}
+
 /// The first owed gate at or before the end of `covered` phases, in pipeline
 /// order: what blocks a dispatch of them.
 pub fn first_owed<'g>(

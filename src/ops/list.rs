@@ -137,6 +137,16 @@ pub fn list(project: &Project, sort: SortBy) -> Result<Listing, crate::pool::Pan
             }
         }
     }
+    // Runs archived by archive_run.py (`t0_<rid>`), from their manifests.
+    let archives = project.archive_dirs();
+    if !archives.is_empty() {
+        rows.extend(
+            archives
+                .iter()
+                .map(|name| python_archive_row(&runs_dir.join(name), name)),
+        );
+        rows.sort_by(|a, b| a.rid.cmp(&b.rid));
+    }
     ask_the_scheduler(&mut rows);
     if sort == SortBy::Updated {
         rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
@@ -361,6 +371,33 @@ fn latest<'a>(times: impl Iterator<Item = &'a str>) -> Option<Timestamp> {
         }
     }
     times.iter().filter_map(|t| Timestamp::parse(t)).max()
+}
+
+/// The row of a run archived by archive_run.py: `archived`, with what its
+/// manifest kept of the run's state.
+fn python_archive_row(dir: &std::path::Path, name: &str) -> Row {
+    let archive = state::python_archive::read(dir).unwrap_or_default();
+    Row {
+        rid: name.to_string(),
+        status: if archive.status.as_deref() == Some("archived") {
+            OverallStatus::Archived
+        } else {
+            OverallStatus::NoState
+        },
+        phase: None,
+        migrated: archive.migrated.unwrap_or(false),
+        config_hash: archive.config_hash.clone(),
+        config_hash_scheme: None,
+        drift_records: 0,
+        last_update: archive.archived_date.as_deref().and_then(Timestamp::parse),
+        updated_from: archive
+            .archived_date
+            .as_deref()
+            .and_then(Timestamp::parse)
+            .map(|_| UpdatedFrom::Phase),
+        problem: None,
+        job: None,
+    }
 }
 
 fn running_or(run: &RunDir, settings: &Settings, status: OverallStatus) -> OverallStatus {

@@ -238,6 +238,16 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             )))
         }
         (true, true) => Action::Rebuild,
+        (false, _) if state::python_archive::read(&run.path).is_some() => {
+            return Err(Error::refusal(
+                Exit::Refused,
+                format!(
+                    "{} was archived by archive_run.py; it has no state to migrate and nothing was written",
+                    run.rid
+                ),
+                Some(format!("`rk status {}` shows what its archive manifest records", run.rid)),
+            ))
+        }
         (false, rebuild) => {
             let head = Store::new(run).read_head().ok().flatten();
             if head.is_some() && !rebuild {

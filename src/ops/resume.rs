@@ -183,6 +183,22 @@ pub fn resume(
         };
         validate_steps(steps, &phases)?;
     }
+    // A run archived by archive_run.py is never written to.
+    if !state::state_path(run, settings).exists()
+        && state::python_archive::read(&run.path).is_some()
+    {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "{} was archived by archive_run.py; nothing dispatched",
+                run.rid
+            ),
+            Some(format!(
+                "`rk status {}` shows what its archive manifest records",
+                run.rid
+            )),
+        ));
+    }
     // 2. The dispatch lock, without waiting. A dry run only probes it, so it
     // writes nothing.
     let lock = if opts.dry_run {

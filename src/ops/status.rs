@@ -34,9 +34,31 @@ pub struct PhaseLine {
     pub evidence: Option<(usize, usize)>,
     /// What the evidence rules infer for the phase, when they apply.
     pub evidence_status: Option<&'static str>,
+    /// The phase's `last_error` when it is not null: the text of a string,
+    /// else the JSON of the value.
+    pub last_error: Option<String>,
     /// Not started although a later step completed: the orchestrator skipped
     /// it (its outputs existed) without marking it. Shown as `skipped`.
     pub skipped: bool,
+}
+
+/// The phase statuses an orchestrator writes (docs/ORCHESTRATORS.md#statuses);
+/// any other is shown as is, with a warning.
+pub const KNOWN_STATUSES: [&str; 5] = [
+    "not_started",
+    "in_progress",
+    "completed",
+    "failed",
+    "stopped",
+];
+
+impl PhaseLine {
+    /// The recorded status, when it is not one rk knows.
+    pub fn unknown_status(&self) -> Option<&str> {
+        self.status
+            .as_deref()
+            .filter(|s| !KNOWN_STATUSES.contains(s))
+    }
 }
 
 /// The run's config against what its state records.
@@ -149,6 +171,9 @@ pub struct Report {
     pub config: ConfigFacts,
     /// Who holds the dispatch lock.
     pub holder: Option<Holder>,
+    /// The run was archived by archive_run.py (`t0_<rid>`): reported from
+    /// its manifest; nothing for rk to verify or resume.
+    pub python_archive: bool,
     /// Orchestrators rk did not start that are running the run on this host.
     pub others: Vec<crate::orchestrators::Candidate>,
     /// For an interrupted run whose state changed recently with no process
@@ -169,6 +194,50 @@ pub struct Report {
     /// Things to know: migration notes, drift records, corrupt or
     /// reconstructed manifests, problems reading the store.
     pub concerns: Vec<String>,
+}
+
+/// Which run `rk status` shows when none is named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DefaultRun {
+    /// The run whose directory holds the current directory (its path).
+    Here(String),
+    /// The one run that is running.
+    Active(String),
+    /// Neither: every run's overall status, in `rk list` order.
+    Summary(Vec<(String, OverallStatus)>),
+}
+
+/// The run `rk status` means without an operand: the run whose directory
+/// holds `cwd`, else the one running run, else none (a summary). A missing
+/// runs dir is exit 2.
+pub fn default_run(project: &Project, cwd: &std::path::Path) -> Result<DefaultRun, crate::Error> {
+    let runs_dir = project.existing_runs_dir()?;
+    if let (Ok(cwd), Ok(runs)) = (cwd.canonicalize(), runs_dir.canonicalize()) {
+        if let Some(first) = cwd
+            .strip_prefix(&runs)
+            .ok()
+            .and_then(|rel| rel.components().next())
+        {
+            let dir = runs.join(first);
+            if project.resolve_run(&dir.to_string_lossy()).is_ok() {
+                return Ok(DefaultRun::Here(dir.to_string_lossy().into_owned()));
+            }
+        }
+    }
+    let rows = crate::ops::list::list(project, crate::ops::list::SortBy::Name)
+        .map_err(crate::Error::from)?
+        .rows;
+    let running: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.status == OverallStatus::Running)
+        .map(|r| r.rid.as_str())
+        .collect();
+    if let [one] = running[..] {
+        return Ok(DefaultRun::Active(one.to_string()));
+    }
+    Ok(DefaultRun::Summary(
+        rows.into_iter().map(|r| (r.rid, r.status)).collect(),
+    ))
 }
 
 /// Gather the report. Fails only when the run cannot be resolved (exit 2).
@@ -259,6 +328,13 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
                 .filter(|p| p.counted > 0);
             PhaseLine {
                 status: recorded.map(|p| p.status.as_str().to_string()),
+                last_error: recorded
+                    .and_then(|p| p.last_error.as_ref())
+                    .and_then(|e| match e {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    }),
                 updated_at: recorded.and_then(|p| p.updated_at.clone().flatten()),
                 evidence: ev.map(|p| (p.satisfied, p.counted)),
                 evidence_status: ev.map(|p| p.status.as_str()),
@@ -268,7 +344,23 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         })
         .collect::<Vec<_>>();
 
+    for p in &phases {
+        if let Some(unknown) = p.unknown_status() {
+            concerns.push(format!(
+                "phase {} has the unknown status {unknown:?}: shown as is and counted as not completed (an orchestrator writes {})",
+                p.name,
+                KNOWN_STATUSES.join(", ")
+            ));
+        }
+    }
     let config = config_facts(project, run, state.as_ref(), &mut concerns);
+    let python_archive = match (&state, &state_problem) {
+        (None, None) => state::python_archive::read(&run.path).map(|a| {
+            concerns.push(a.describe());
+        }),
+        _ => None,
+    }
+    .is_some();
 
     if let Some(s) = &state {
         for note in s.notes.iter().flatten() {
@@ -375,6 +467,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         } else {
             None
         },
+        python_archive,
         others: if status == OverallStatus::Running {
             crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
                 .into_iter()
@@ -547,16 +640,17 @@ pub fn next_command(report: &Report) -> Option<String> {
     match report.status {
         OverallStatus::Running | OverallStatus::Queued => None,
         OverallStatus::Corrupt => Some(match &report.last_good {
-            Some(id) => format!("rk restore {run} --at {id}"),
+            Some(id) => format!("rk restore {run} --at {}", id.short()),
             None => {
                 let f = report.state_file.display();
                 format!("mv {f} {f}.corrupt && rk migrate {run}")
             }
         }),
         OverallStatus::NoState => Some(match &report.last_good {
-            Some(id) => format!("rk restore {run} --at {id}"),
+            Some(id) => format!("rk restore {run} --at {}", id.short()),
             None => format!("rk migrate {run}"),
         }),
+        OverallStatus::Archived if report.python_archive => None,
         OverallStatus::Archived => Some(format!("rk verify {run}")),
         OverallStatus::Completed => Some(format!("rk archive {run}")),
         OverallStatus::Stopped
@@ -661,6 +755,15 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
             p.name,
             bar(filled)
         )?;
+        if let Some(error) = &p.last_error {
+            let error = error.replace('\n', " ");
+            writeln!(
+                out,
+                "  {:name_w$}  {}",
+                "",
+                style.red(&format!("last error: {error}"))
+            )?;
+        }
     }
 
     let config = match &r.config {
@@ -846,6 +949,9 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
                 writeln!(out, "then      {}", style.bold(line))?;
             }
         }
+        None if r.status == OverallStatus::Archived => {
+            writeln!(out, "next      nothing: the run is archived")?
+        }
         None => writeln!(out, "next      nothing to do while it runs")?,
     }
     Ok(())
@@ -895,6 +1001,7 @@ pub fn to_json(r: &Report) -> serde_json::Value {
             "name": p.name,
             "status": p.status,
             "updated_at": p.updated_at,
+            "last_error": p.last_error,
             "skipped": p.skipped,
             "evidence": p.evidence.map(|(s, c)| json!({
                 "satisfied": s, "counted": c, "status": p.evidence_status,
@@ -924,6 +1031,9 @@ pub fn to_json(r: &Report) -> serde_json::Value {
             CodeDrift::Unavailable(why) => json!({"state": "unavailable", "reason": why}),
         },
         "next": next_command(r),
+        "next_commands": next_command(r)
+            .map(|n| n.lines().map(str::to_string).collect::<Vec<_>>())
+            .unwrap_or_default(),
     })
 }
 

@@ -305,6 +305,14 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             .notes
             .push(format!("{} does not exist", state_file.display())),
         Ok(Some(state)) => {
+            for (name, phase) in &state.phases {
+                if let super::PhaseStatus::Other(status) = &phase.status {
+                    r.notes.push(format!(
+                        "phase {name} in {} has the unknown status {status:?}; rk shows it as is and counts it as not completed (docs/ORCHESTRATORS.md#statuses)",
+                        state_file.display()
+                    ));
+                }
+            }
             let head_state = r
                 .head
                 .as_ref()

@@ -1,13 +1,16 @@
 //! The run state, `run_state.json` (SPEC §3), and the one way to change it.
 //!
 //! The one idea: every writer — plumbing and porcelain alike — goes through
-//! [`commit`], which records a snapshot in the store, takes the same flock the
-//! orchestrator takes, checks `--expect`, replaces the file atomically, and
-//! moves HEAD. A version the orchestrator wrote between two rk commands is
-//! first recorded as an `observed` snapshot, so history never loses one.
+//! [`commit`], which takes the same flock the orchestrator takes *before* it
+//! reads, records a version someone else wrote as an `observed` snapshot,
+//! checks `--expect` against what it read, and applies the command's change
+//! to that — never a state prepared before the lock. Then it writes the
+//! snapshot, replaces the file atomically and moves HEAD. No update by
+//! anyone is lost: two writers both land, or one is refused (exit 4).
 
 mod fsck;
 mod model;
+pub mod python_archive;
 pub mod records;
 mod session_job;
 mod status;
@@ -177,6 +180,43 @@ pub enum Expect {
     /// unchanged since: HEAD is this snapshot and the file still holds its
     /// state.
     Head(ObjectId),
+}
+
+impl Expect {
+    /// `--expect`'s value: `none`, or a snapshot id (full, or a unique
+    /// prefix of at least 4 hex digits). `HEAD` is refused: HEAD is what is
+    /// compared. An id the store does not hold can never match: exit 4.
+    pub fn parse(run: &RunDir, given: &str) -> Result<Expect, crate::Error> {
+        if given == "none" {
+            return Ok(Expect::NoHead);
+        }
+        if given.starts_with("HEAD") {
+            return Err(crate::Error::usage(
+                format!("--expect {given}: name the snapshot by its id, not by HEAD"),
+                Some(format!(
+                    "`rk read-state {} --with-id` prints the id of the state it shows",
+                    run.rid
+                )),
+            ));
+        }
+        if let Some(id) = ObjectId::parse(given) {
+            return Ok(Expect::Head(id));
+        }
+        let store = Store::new(run);
+        match store.resolve(given) {
+            Ok(id) => Ok(Expect::Head(id)),
+            Err(store::Error::UnknownObject { .. }) => Err(store::Error::ExpectMismatch {
+                expected: given.into(),
+                actual: match store.read_head() {
+                    Ok(Some(h)) => h.to_string(),
+                    Ok(None) => "none (no snapshot yet)".into(),
+                    Err(_) => "unreadable".into(),
+                },
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// What [`commit`] did.

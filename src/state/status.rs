@@ -124,7 +124,15 @@ pub fn overall_status_of_holder(
     }
     let s = match state {
         Err(_) => return OverallStatus::Corrupt,
-        Ok(None) => return OverallStatus::NoState,
+        Ok(None) => {
+            let archived = super::python_archive::read(&run.path)
+                .is_some_and(|a| a.status.as_deref() == Some("archived"));
+            return if archived {
+                OverallStatus::Archived
+            } else {
+                OverallStatus::NoState
+            };
+        }
         Ok(Some(s)) => s,
     };
     let known: Vec<(&str, &PhaseStatus)> = s

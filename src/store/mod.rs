@@ -108,9 +108,12 @@ fn last_good_suffix(last_good: &Option<ObjectId>) -> String {
 /// The recovery recipe for a corrupt store or state.
 pub fn recovery_hint(rid: &str, last_good: Option<&ObjectId>) -> String {
     match last_good {
-        Some(id) => format!(
-            "recover the last good snapshot with `rk restore {rid} --at {id}` (the same as `rk read-state {rid} --at {id} | rk write-state {rid}`), then run `rk fsck {rid}`"
-        ),
+        Some(id) => {
+            let id = id.short();
+            format!(
+                "recover the last good snapshot with `rk restore {rid} --at {id}` (the same as `rk read-state {rid} --at {id} | rk write-state {rid}`), then run `rk fsck {rid}`"
+            )
+        }
         None => format!(
             "no snapshot can be recovered; move the damaged file aside and run `rk migrate {rid}` to rebuild a state from the files on disk"
         ),
@@ -155,7 +158,8 @@ impl Diagnostic for Error {
                 "HEAD and the state it names are intact; `rk fsck {rid} --prune` sets the damaged objects aside in .rk/corrupt/ (or rebuilds them when the config file still hashes to them), then `rk fsck {rid}` passes"
             )),
             Error::FsckFailed { rid, last_good: Some(id), .. } => Some(format!(
-                "recover the last good snapshot with `rk restore {rid} --at {id}`, then run `rk fsck {rid} --prune` to set the damaged objects aside"
+                "recover the last good snapshot with `rk restore {rid} --at {}`, then run `rk fsck {rid} --prune` to set the damaged objects aside",
+                id.short()
             )),
             Error::CorruptLog { rid, .. } => Some(format!(
                 "`rk fsck {rid} --prune` keeps the damaged log as log.corrupt.<time> and rewrites it with its well-formed lines; the snapshots are not touched"

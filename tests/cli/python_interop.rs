@@ -835,3 +835,118 @@ fn a_python_made_run_gets_its_recorded_config_once_verified() {
     assert_eq!(out.status.code(), Some(3), "{shown}");
     assert!(shown.contains("+++ b/r1"), "{shown}");
 }
+
+#[test]
+fn runs_archived_by_archive_run_py_are_listed_and_reported() {
+    let env = TestEnv::new();
+    python_project(&env);
+    python_run(&env, "r2", CFG, &[("prepare", "completed")]);
+    // The layout archive_run.py leaves: t<temp>_<rid>/ with the moved
+    // directories and its manifest; no run_state.json.
+    env.write("experiments/t07_r1/results/predictions.csv", "x\n");
+    env.write("experiments/t07_r1/reports/report.md", "# r\n");
+    std::fs::create_dir_all(env.root().join("experiments/t07_r1/batch_inputs")).unwrap();
+    env.write(
+        "experiments/t07_r1/archive_manifest.json",
+        r#"{
+  "experiment_id": "t07_r1",
+  "description": "Temperature=0.7 experiment run",
+  "archived_date": "2025-09-03T09:30:00.250000Z",
+  "config": {"temperature": 0.7, "model_id": "m", "samples_per_item": {}},
+  "run_id": "r1",
+  "files": {"batch_inputs": [], "results": ["predictions.csv"], "reports": ["report.md"], "shared_controls": []},
+  "status": "archived",
+  "notes": "Experiment archived using archive_run.py script",
+  "state": {"migrated": false, "config_hash": "9f2c00000000aaaa", "phases": {}}
+}"#,
+    );
+    let list = env.render(&["list"]);
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("t07_r1"))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(row.contains("archived"), "{row}");
+    assert!(row.contains("9f2c00000000~"), "{row}");
+    assert!(row.contains("2025-09-03T09:30:00Z"), "{row}");
+    assert!(list.lines().any(|l| l.starts_with("r2")), "{list}");
+    let status = env.render(&["status", "t07_r1"]);
+    assert!(status.starts_with("run t07_r1: archived"), "{status}");
+    assert!(
+        status.contains("archived by archive_run.py at 2025-09-03T09:30:00.250000Z; run r1; model m; temperature 0.7; 2 files (results 1, reports 1)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("next      nothing: the run is archived"),
+        "{status}"
+    );
+    // Nothing writes into it.
+    let before = crate::common::tree(env.root());
+    assert_eq!(env.run(&["resume", "t07_r1"]).status.code(), Some(6));
+    assert_eq!(env.run(&["migrate", "t07_r1"]).status.code(), Some(6));
+    crate::common::assert_same_tree(
+        &before,
+        &crate::common::tree(env.root()),
+        "a Python archive",
+    );
+}
+
+#[test]
+fn rks_archive_manifest_carries_the_fields_list_runs_py_reads() {
+    let env = TestEnv::new();
+    python_project(&env);
+    let run = python_run(&env, "r1", "model_id: m\ntemps: [0.7, 1.0]\n", &ALL_DONE);
+    env.write(
+        "experiments/run_r1/t1/results/trial_manifest.json",
+        r#"{"schema_version": 2, "run_id": "r1", "datasets": {}}"#,
+    );
+    env.write("experiments/run_r1/t1/results/predictions.csv", "x\n");
+    let out = env.run(&["archive", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("archive_manifest.json")).unwrap()).unwrap();
+    // rk's own fields, and archive_run.py's beside them.
+    assert_eq!(manifest["archived_date"], manifest["archived_at"]);
+    assert_eq!(manifest["status"], "archived");
+    assert_eq!(manifest["config"]["temperature"], 0.7);
+    assert_eq!(manifest["config"]["model_id"], "m");
+    assert_eq!(
+        manifest["files"]["t1"],
+        serde_json::json!([
+            "t1/results/predictions.csv",
+            "t1/results/trial_manifest.json"
+        ])
+    );
+    assert!(manifest["files"]["run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "effective_config.yaml"));
+    // list_runs.py reads the date with datetime.fromisoformat and counts the
+    // files per category: both must work on rk's manifest.
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys\nfrom datetime import datetime\n\
+             m = json.load(open(sys.argv[1]))\n\
+             d = datetime.fromisoformat(m['archived_date'].replace('Z', '+00:00'))\n\
+             print(d.strftime('%Y-%m-%d %H:%M'), sum(len(v) for v in m['files'].values()), m['config']['temperature'], m['config']['model_id'])",
+        ])
+        .arg(run.join("archive_manifest.json"))
+        .output();
+    match check {
+        Ok(out) if out.status.success() => {
+            let total = manifest["files"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v.as_array().unwrap().len())
+                .sum::<usize>();
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                format!("2025-09-03 10:00 {total} 0.7 m")
+            );
+        }
+        Ok(out) => panic!("{}", String::from_utf8_lossy(&out.stderr)),
+        Err(e) => eprintln!("skipped the Python reading: python3 is not available: {e}"),
+    }
+}

@@ -380,7 +380,11 @@ fn status_corrupt_state_shows_the_recovery() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "corrupt");
     let id = v["last_good_snapshot"].as_str().unwrap();
-    assert_eq!(v["next"], format!("rk restore r1 --at {id}"));
+    assert_eq!(v["next"], format!("rk restore r1 --at {}", &id[..12]));
+    assert_eq!(
+        v["next_commands"],
+        serde_json::json!([format!("rk restore r1 --at {}", &id[..12])])
+    );
     // The advice works.
     assert_eq!(
         env.run(&["restore", "r1", "--at", id]).status.code(),

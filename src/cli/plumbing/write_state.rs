@@ -1,7 +1,6 @@
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
 use crate::state::{self, Expect};
-use crate::store::{self, ObjectId, Store};
 use std::io::{Read, Write};
 
 /// Replace the state of a run with the JSON object on stdin, and print the
@@ -67,37 +66,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::usage(format!("cannot read stdin: {e}"), None))?;
     let new = state::parse_input(&bytes, "stdin")?;
-    let store = Store::new(&run);
     let expect = match args.expect.as_deref() {
         None => Expect::Any,
-        Some("none") => Expect::NoHead,
-        Some(given) if given.starts_with("HEAD") => {
-            return Err(Error::usage(
-                format!("--expect {given}: name the snapshot by its id, not by HEAD"),
-                Some(format!(
-                    "`rk log {}` shows the id HEAD names (the last line)",
-                    run.rid
-                )),
-            ))
-        }
-        Some(given) => match ObjectId::parse(given) {
-            Some(id) => Expect::Head(id),
-            None => match store.resolve(given) {
-                Ok(id) => Expect::Head(id),
-                Err(store::Error::UnknownObject { .. }) => {
-                    return Err(store::Error::ExpectMismatch {
-                        expected: given.into(),
-                        actual: match store.read_head() {
-                            Ok(Some(h)) => h.to_string(),
-                            Ok(None) => "none (no snapshot yet)".into(),
-                            Err(_) => "unreadable".into(),
-                        },
-                    }
-                    .into())
-                }
-                Err(e) => return Err(e.into()),
-            },
-        },
+        Some(given) => Expect::parse(&run, given)?,
     };
     let (committed, ()) = crate::ops::commit::commit(
         &project,

@@ -11,9 +11,11 @@ use std::path::PathBuf;
 /// runs: `stopped` (stopped mid-way by a STOP_REQUESTED), `legacy` (made by the
 /// old Python tool set: no run_state.json, one corrupt manifest), `drifted`
 /// (its config edited after it started) and `done` (completed). Then it runs,
-/// as you would type them: list, status, a resume to completion, a drift
-/// refusal with its diff, diff-config and a migration plan, and ends with what
-/// to type next.
+/// as you would type them: list, status, the exact command a resume would
+/// run, a drift refusal with its diff, diff-config and a migration plan, and
+/// ends with what to type next. It leaves every run as described, so the
+/// README's tour (resume, force, gate, migrate, archive…) works step by step
+/// right after it.
 ///
 /// Needs nothing but the rk binary. A DIR made by an earlier `rk demo` (it
 /// holds a .rk-demo marker) is replaced; any other existing DIR is refused

@@ -58,7 +58,6 @@ enum Action {
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
-    let settings = &project.settings;
     let mut out = stdout();
     match args.action {
         Action::Add { run, phase, reason } => {
@@ -95,8 +94,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         }
         Action::List { run, json } => {
             let run = project.resolve_run(&run)?;
-            let state = crate::state::load(&run, settings)?.unwrap_or_default();
-            for g in gate::gates(&state, settings) {
+            for g in gate::list(&project, &run)? {
                 if json {
                     let mut v = serde_json::to_value(&g).expect("a gate serializes");
                     v["format_version"] = 1.into();

@@ -6,16 +6,24 @@ use std::io::Write;
 
 /// List every run of the project with its overall status.
 ///
-/// One row per run directory under `runs_dir` (`<runs_dir>/<prefix><RID>`):
+/// One row per run directory under `runs_dir` (`<runs_dir>/<prefix><RID>`),
+/// and one per run archived by the Python tool set's archive_run.py (a
+/// `t<temp>_<rid>` directory holding its archive_manifest.json), named by its
+/// directory and reported from that manifest:
 ///
 ///   RUN      the run id
 ///   STATUS   the overall status, first match wins: archived, running (the
-///            dispatch lock is held), failed, completed, interrupted (work
-///            began, nothing is in progress or a phase is in_progress, and
-///            nobody holds the lock), stopped, not_started, corrupt (the state
-///            file is unreadable), no_state (a legacy run without a state)
-///   PHASE    the first phase of the pipeline that is not completed, with
-///            its position: `parse 5/9`; `-` when all are completed
+///            dispatch lock is held, its Slurm job runs, or a live process of
+///            this host started with --run_id RID from the project root, an
+///            orchestrator rk did not start, runs it), queued, failed,
+///            completed (every phase, or the last phase completed with none
+///            failed or in progress: the orchestrator never marks a phase it
+///            skips), interrupted (work began, nothing is in progress or a
+///            phase is in_progress, and nobody holds the run), stopped,
+///            not_started, corrupt (the state file is unreadable), no_state (a
+///            legacy run without a state)
+///   PHASE    the first phase of the pipeline that is neither completed nor
+///            skipped, with its position: `parse 5/9`; `-` when none
 ///   MIGRATED yes when the state was made by `rk migrate`
 ///   CONFIG   the first 12 hex of config_hash; a trailing `~` marks the
 ///            legacy pyyaml-sorted scheme (no config_hash_scheme)
@@ -60,6 +68,7 @@ enum Sort {
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
+    project.existing_runs_dir()?;
     let sort = match args.sort {
         Sort::Name => SortBy::Name,
         Sort::Updated => SortBy::Updated,

@@ -1,6 +1,7 @@
 //! Porcelain: commands for people, each a thin mapping onto `ops`.
 pub mod archive;
 pub mod compare;
+pub mod completions;
 pub mod demo;
 pub mod demo_orchestrator;
 pub mod diff_config;

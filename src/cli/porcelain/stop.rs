@@ -79,7 +79,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         warn(
             ctx.color,
             &format!(
-                "nothing is running {0}; the stop request stays until the next `rk resume {0}`, which clears it",
+                "nothing is running {0}; the stop request stays until the next `rk resume {0}` that dispatches, which clears it",
                 run.rid
             ),
         );

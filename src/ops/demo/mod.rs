@@ -171,8 +171,7 @@ pub struct Step {
 pub const WALK: &[Step] = &[
     Step { says: "Every run of the project, and how each stands:", args: &["list"] },
     Step { says: "Where the stopped run stands, and what to type next:", args: &["status", "stopped"] },
-    Step { says: "Resume it: rk dispatches the orchestrator from the first phase not completed.", args: &["resume", "stopped"] },
-    Step { says: "Finished:", args: &["status", "stopped"] },
+    Step { says: "What resuming it would run, exactly (nothing is written; the tour below runs it):", args: &["resume", "stopped", "--dry-run"] },
     Step { says: "The drifted run's config was edited after it started; resume refuses and shows the diff:", args: &["resume", "drifted"] },
     Step { says: "The same diff, on its own, or as the changed keys only:", args: &["diff-config", "--keys", "drifted@recorded", "drifted"] },
     Step { says: "The legacy run has no state; migrate infers one from the files (dry run first):", args: &["migrate", "legacy", "--dry-run"] },
@@ -200,8 +199,10 @@ pub fn walk(dir: &Path, rk_exe: &Path, out: &mut dyn Write) -> Result<(), Error>
 pub fn next_steps(dir: &Path) -> String {
     let shown = dir.display();
     format!(
-        "\n# Your turn. In {shown}:\n\
+        "\n# Your turn: the README's tour starts here (rk must be on your PATH:\n\
+         # `cargo install --locked --path .` in rk's clone puts it there).\n\
          cd {shown}\n\
+         rk resume stopped             # dispatch the orchestrator where the run stopped\n\
          rk resume drifted --force     # accept the edited config (recorded in config_drift) and go on\n\
          rk migrate legacy             # bring the legacy run under rk's care, then `rk resume legacy`\n\
          rk archive done && rk verify done\n\

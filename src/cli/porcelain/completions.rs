@@ -1,0 +1,31 @@
+use crate::cli::{stdout, Cli, Context};
+use crate::error::{Error, Exit};
+use clap::CommandFactory;
+use std::io::Write;
+
+/// Print a shell completion script for rk.
+///
+/// The script completes every command, option and value that `rk --help`
+/// lists (run ids are not completed). Install it where your shell looks:
+///
+///   rk completions bash > ~/.local/share/bash-completion/completions/rk
+///   rk completions zsh > ~/.zfunc/_rk   # with fpath+=(~/.zfunc) before compinit
+///   rk completions fish > ~/.config/fish/completions/rk.fish
+///
+/// Generated from the same definitions as the help, so it is current for the
+/// rk that prints it. Exit status: 0; 2 for a shell rk cannot complete.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum, value_name = "SHELL")]
+    shell: clap_complete::Shell,
+}
+
+pub fn run(args: Args, _ctx: &Context) -> Result<Exit, Error> {
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "rk", &mut script);
+    let mut out = stdout();
+    out.write_all(&script)?;
+    out.flush()?;
+    Ok(Exit::Success)
+}
