@@ -13,7 +13,12 @@ use std::io::Write;
 /// so `rk read-state RUN --at ID | rk write-state RUN` brings an old state
 /// back (recorded as a new snapshot; history is never rewritten).
 ///
-/// Reads only: takes no lock, and works while the orchestrator runs.
+/// Reads only: takes no lock, and works while the orchestrator runs. The one
+/// exception is --with-id without --at: it reads the state and its id under
+/// `.state.lock` (held only for the read), so both are one version even while
+/// other writers work; without the lock a write landing between the two
+/// reads would pair an old state with a newer id, and a compare-and-swap on
+/// that pair would silently undo the write.
 ///
 /// Exit status: 0 printed; 2 no such run, no state file, or an unknown
 /// snapshot id; 5 the state file or the snapshot is corrupt (the message names
@@ -50,6 +55,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let run = project.resolve_run(&args.run)?;
     let settings = &project.settings;
     let id;
+    let _lock = match (&args.at, args.with_id) {
+        (None, true) => Some(crate::store::StateLock::acquire(
+            &run.path.join(&settings.state_lock),
+        )?),
+        _ => None,
+    };
     let text = match &args.at {
         None => match state::load(&run, settings)? {
             Some(s) => {
