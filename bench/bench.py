@@ -17,14 +17,26 @@ forked through examples/bench_maxrss (see there why). It prints
 min/median/max, the ratio of each command's median to rk's, and every
 target with met / MISSED.
 
-Peers: the Python equivalents in bench/peers/, `sha256sum`, `cat` (the I/O
-floor), `b3sum` (found on PATH or in bench/.tools, else installed there with
-`cargo install b3sum`, else skipped with the reason) and DVC's
-`dvc params diff` (found on PATH or in bench/.tools/dvc-venv, installed
-there with pip in full mode or with --install-dvc; else skipped).
+Peers: the Python equivalents in bench/peers/ (the scan on as many worker
+processes as rk has threads), `sha256sum`, `cat` (the I/O floor), `b3sum`
+(found on PATH or in bench/.tools, else installed there with `cargo install
+b3sum`, else skipped with the reason), and the tools a user would pick
+instead of rk: `snakemake -n` and DVC (`dvc status`, `dvc params diff`),
+found on PATH or in bench/.tools/{snakemake,dvc}-venv, installed there with
+pip in full mode or with --install-dvc; else skipped. Slow peers run once or
+three times and are stopped after 900 s (the figure is then a lower bound).
+
+Every command's exit code is checked against the one it must give on its
+workload; anything else stops the harness. `RK_THREADS` (rk's worker
+threads) is measured at 1 and 2 in the scaling case.
+
+--record rewrites the block of its mode in bench/RESULTS.md (full and
+--quick each have one, so a quick run never overwrites what the full run
+measured, misses included); it needs every case (no --only).
 
 Ratios from one run, not absolute times, are what to quote: the machine is
-shared and noisy.
+shared and noisy. To judge a change, count instructions with
+`valgrind --tool=callgrind` instead.
 """
 
 import argparse

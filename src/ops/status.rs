@@ -10,11 +10,11 @@
 use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
-use crate::ops::gate::{self, GateView};
 use crate::ops::slurm_job;
 use crate::output::Style;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup};
+use crate::state::gates::{self as gate, GateView};
 use crate::state::{self, OverallStatus, RunState};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};

@@ -9,6 +9,7 @@
 //! anyone is lost: two writers both land, or one is refused (exit 4).
 
 mod fsck;
+pub mod gates;
 mod model;
 pub mod python_archive;
 pub mod records;
@@ -145,19 +146,6 @@ pub fn load_file(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, 
         }
     };
     RunState::from_slice(&bytes).map(Some).map_err(corrupt)
-}
-
-/// The snapshot that records `run_state.json` exactly as it is now: HEAD
-/// when the file holds HEAD's state, else `None` (someone wrote it since rk
-/// last recorded it). This is the id `--expect` takes for what was read.
-pub fn recorded_id(run: &RunDir, settings: &Settings) -> Option<ObjectId> {
-    let bytes =
-        store::atomic::read_regular(&state_path(run, settings), store::atomic::limit::STATE)
-            .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    let store = Store::new(run);
-    let head = store.read_snapshot(&store.read_head().ok()??).ok()?;
-    same_state(&head.state, &value).then_some(head.id)
 }
 
 /// Parse a state given as input (stdin of `rk write-state`): any problem is
@@ -323,70 +311,20 @@ pub fn commit<T>(
 ) -> Result<(Committed, T), crate::Error> {
     let store = Store::new(run);
     let state_file = state_path(run, settings);
-    atomic::refuse_symlink(&state_file).map_err(|e| store::io_err(&state_file, e))?;
-    let _lock = StateLock::acquire(&run.path.join(&settings.state_lock))?;
-    let mut warnings = Vec::new();
-
-    // The parent snapshot: HEAD, or (no condition, HEAD unreadable) the last good one.
-    let head = store.read_head();
-    let mut parent = match head.and_then(|h| h.map(|id| store.read_snapshot(&id)).transpose()) {
-        Ok(parent) => parent,
-        Err(e) if *expect != Expect::Any => return Err(e.into()),
-        Err(e) => {
-            warnings.push(format!(
-                "{e}; the new snapshot continues from the last good one"
-            ));
-            store
-                .last_good_snapshot()
-                .and_then(|id| store.read_snapshot(&id).ok())
-        }
-    };
+    let _lock = lock(run, settings)?;
     let now = crate::clock::now();
     let time = now.to_string();
 
     // 2. What the file holds now; a foreign version is recorded first.
-    let own = records::own_record(&store, parent.as_ref());
-    let mut observed = None;
-    let (found, mut state, corrupt_bytes) = match read_working(&state_file)? {
-        Working::Missing => (Found::Missing, RunState::default(), None),
-        Working::Corrupt(bytes, problem) => {
-            (Found::Corrupt(problem), RunState::default(), Some(bytes))
-        }
-        Working::Valid(value) => {
-            let differs = parent
-                .as_ref()
-                .is_none_or(|p| !same_state(&p.state, &value));
-            if differs {
-                let parent_id = parent.as_ref().map(|p| p.id.clone());
-                let parent_config = parent.as_ref().and_then(|p| p.config.clone());
-                let id = store.put_snapshot(
-                    parent_id.as_ref(),
-                    &time,
-                    records::OBSERVED,
-                    "run_state.json as found before an rk write",
-                    parent_config.as_ref(),
-                    &value,
-                )?;
-                move_head(
-                    &store,
-                    parent_id,
-                    &id,
-                    now.unix_ms(),
-                    records::OBSERVED,
-                    "run_state.json as found",
-                )?;
-                parent = Some(store.read_snapshot(&id)?);
-                observed = Some(id);
-            }
-            let state = RunState::from_json(value).map_err(|problem| Error::Corrupt {
-                path: state_file.display().to_string(),
-                problem,
-                rid: run.rid.clone(),
-                last_good: None,
-            })?;
-            (Found::Valid, state, None)
-        }
-    };
+    let Read {
+        parent,
+        found,
+        mut state,
+        corrupt_bytes,
+        observed,
+        own,
+        warnings,
+    } = read_locked(run, settings, &store, expect, now)?;
 
     // 3. Compare-and-swap against the state just read.
     check_expect(expect, &found, parent.as_ref())?;
@@ -463,6 +401,144 @@ pub fn commit<T>(
         },
         value,
     ))
+}
+
+/// Take `.state.lock` (bounded wait; exit 4 naming the holder), refusing a
+/// state file that is a symlink.
+fn lock(run: &RunDir, settings: &Settings) -> Result<StateLock, crate::Error> {
+    let state_file = state_path(run, settings);
+    atomic::refuse_symlink(&state_file).map_err(|e| store::io_err(&state_file, e))?;
+    Ok(StateLock::acquire(&run.path.join(&settings.state_lock))?)
+}
+
+/// What a writer found under the lock.
+struct Read {
+    /// The snapshot recording `state`: HEAD, or the `observed` one just
+    /// recorded (or, HEAD unreadable and no condition, the last good one).
+    parent: Option<Snapshot>,
+    found: Found,
+    /// The file's state, without rk's records merged in.
+    state: RunState,
+    corrupt_bytes: Option<Vec<u8>>,
+    observed: Option<ObjectId>,
+    /// rk's own records (the last snapshot rk wrote itself).
+    own: Option<RunState>,
+    warnings: Vec<String>,
+}
+
+/// Read HEAD and `run_state.json` (the caller holds `.state.lock`); a
+/// version someone wrote since HEAD is recorded first as an `observed`
+/// snapshot, so no version anyone wrote is lost.
+fn read_locked(
+    run: &RunDir,
+    settings: &Settings,
+    store: &Store,
+    expect: &Expect,
+    now: crate::clock::Timestamp,
+) -> Result<Read, crate::Error> {
+    let state_file = state_path(run, settings);
+    let mut warnings = Vec::new();
+    // The parent snapshot: HEAD, or (no condition, HEAD unreadable) the last good one.
+    let head = store.read_head();
+    let mut parent = match head.and_then(|h| h.map(|id| store.read_snapshot(&id)).transpose()) {
+        Ok(parent) => parent,
+        Err(e) if *expect != Expect::Any => return Err(e.into()),
+        Err(e) => {
+            warnings.push(format!(
+                "{e}; the new snapshot continues from the last good one"
+            ));
+            store
+                .last_good_snapshot()
+                .and_then(|id| store.read_snapshot(&id).ok())
+        }
+    };
+    let own = records::own_record(store, parent.as_ref());
+    let mut observed = None;
+    let (found, state, corrupt_bytes) = match read_working(&state_file)? {
+        Working::Missing => (Found::Missing, RunState::default(), None),
+        Working::Corrupt(bytes, problem) => {
+            (Found::Corrupt(problem), RunState::default(), Some(bytes))
+        }
+        Working::Valid(value) => {
+            let differs = parent
+                .as_ref()
+                .is_none_or(|p| !same_state(&p.state, &value));
+            if differs {
+                let parent_id = parent.as_ref().map(|p| p.id.clone());
+                let parent_config = parent.as_ref().and_then(|p| p.config.clone());
+                let id = store.put_snapshot(
+                    parent_id.as_ref(),
+                    &now.to_string(),
+                    records::OBSERVED,
+                    "run_state.json as found before an rk write",
+                    parent_config.as_ref(),
+                    &value,
+                )?;
+                move_head(
+                    store,
+                    parent_id,
+                    &id,
+                    now.unix_ms(),
+                    records::OBSERVED,
+                    "run_state.json as found",
+                )?;
+                parent = Some(store.read_snapshot(&id)?);
+                observed = Some(id);
+            }
+            let state = RunState::from_json(value).map_err(|problem| Error::Corrupt {
+                path: state_file.display().to_string(),
+                problem,
+                rid: run.rid.clone(),
+                last_good: None,
+            })?;
+            (Found::Valid, state, None)
+        }
+    };
+    Ok(Read {
+        parent,
+        found,
+        state,
+        corrupt_bytes,
+        observed,
+        own,
+        warnings,
+    })
+}
+
+/// The state as `rk read-state --with-id` gives it for a compare-and-swap:
+/// under `.state.lock`, `run_state.json` is read and, when someone wrote it
+/// since rk last recorded it, recorded as an `observed` snapshot; returned
+/// with rk's records merged in and the id of the snapshot that records the
+/// file exactly — the id `--expect` takes. `None`: the run has no state.
+/// A corrupt file is an error (exit 5), as for every reader.
+pub fn observe(
+    run: &RunDir,
+    settings: &Settings,
+) -> Result<Option<(Option<ObjectId>, RunState)>, crate::Error> {
+    let store = Store::new(run);
+    let _lock = lock(run, settings)?;
+    let read = read_locked(run, settings, &store, &Expect::Any, crate::clock::now())?;
+    match read.found {
+        Found::Missing => return Ok(None),
+        Found::Corrupt(problem) => {
+            return Err(Error::Corrupt {
+                path: state_path(run, settings).display().to_string(),
+                problem,
+                rid: run.rid.clone(),
+                last_good: store.last_good_snapshot(),
+            }
+            .into())
+        }
+        Found::Valid => {}
+    }
+    let Some(parent) = read.parent else {
+        return Ok(None);
+    };
+    let mut state = read.state;
+    if let Some(own) = &read.own {
+        records::merge(&mut state, own);
+    }
+    Ok(Some((Some(parent.id), state)))
 }
 
 /// Whether two state values are the same state (canonical comparison).

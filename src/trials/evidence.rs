@@ -135,11 +135,40 @@ pub fn judge(
     manifest: ManifestRef<'_, '_>,
     rules: &[(String, EvidenceRule)],
 ) -> Verdict {
+    use std::os::unix::ffi::OsStrExt;
+    judge_with(
+        Probe::new(libc::AT_FDCWD, trial_dir.as_os_str().as_bytes()),
+        manifest,
+        rules,
+    )
+}
+
+/// [`judge`] for the trial dir `slug` of the run dir open as `run_dir`: the
+/// files are looked up from the run dir, not from the root (a scan of
+/// 10,000 trials makes some 60,000 such lookups).
+pub fn judge_in(
+    run_dir: &std::fs::File,
+    slug: &str,
+    manifest: ManifestRef<'_, '_>,
+    rules: &[(String, EvidenceRule)],
+) -> Verdict {
+    use std::os::fd::AsRawFd;
+    judge_with(
+        Probe::new(run_dir.as_raw_fd(), slug.as_bytes()),
+        manifest,
+        rules,
+    )
+}
+
+fn judge_with(
+    mut probe: Probe,
+    manifest: ManifestRef<'_, '_>,
+    rules: &[(String, EvidenceRule)],
+) -> Verdict {
     let readable = match manifest {
         ManifestRef::Ok(m) if !m.reconstructed => Some(m),
         _ => None,
     };
-    let mut probe = Probe::new(trial_dir);
     let rules = rules
         .iter()
         .map(|(_, rule)| match rule {
@@ -220,7 +249,9 @@ fn part_name(name: &mut String, key: &str, i: usize) {
 
 /// Looks at files below one trial dir through one reused path buffer.
 struct Probe {
-    /// The trial dir, then whatever is being looked at.
+    /// Paths are looked up from this directory (`AT_FDCWD`: the cwd).
+    dir: std::os::fd::RawFd,
+    /// The trial dir (relative to `dir`), then whatever is being looked at.
     path: Vec<u8>,
     /// Length of the trial dir in `path`.
     base: usize,
@@ -229,11 +260,11 @@ struct Probe {
 }
 
 impl Probe {
-    fn new(trial_dir: &Path) -> Probe {
-        use std::os::unix::ffi::OsStrExt;
-        let mut path = Vec::with_capacity(trial_dir.as_os_str().len() + 64);
-        path.extend_from_slice(trial_dir.as_os_str().as_bytes());
+    fn new(dir: std::os::fd::RawFd, trial_dir: &[u8]) -> Probe {
+        let mut path = Vec::with_capacity(trial_dir.len() + 64);
+        path.extend_from_slice(trial_dir);
         Probe {
+            dir,
             base: path.len(),
             path,
             part: String::new(),
@@ -243,13 +274,26 @@ impl Probe {
     /// The file `trial_dir/parts[0]/parts[1]…` exists (through symlinks) and
     /// holds at least one byte.
     fn non_empty(&mut self, parts: &[&str]) -> bool {
-        use std::os::unix::ffi::OsStrExt;
         self.path.truncate(self.base);
         for p in parts {
             self.path.push(b'/');
             self.path.extend_from_slice(p.as_bytes());
         }
-        non_empty(Path::new(std::ffi::OsStr::from_bytes(&self.path)))
+        if self.path.contains(&0) {
+            return false;
+        }
+        self.path.push(0);
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `path` is NUL-terminated with no NUL inside, `st` is a
+        // buffer of the right type that fstatat fills when it returns 0.
+        let found =
+            unsafe { libc::fstatat(self.dir, self.path.as_ptr().cast(), st.as_mut_ptr(), 0) };
+        if found != 0 {
+            return false;
+        }
+        // SAFETY: fstatat returned 0, so it filled `st`.
+        let st = unsafe { st.assume_init() };
+        st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_size > 0
     }
 
     /// `jobs: downloaded`: `results/results_combined.jsonl` non-empty, or

@@ -158,13 +158,17 @@ pub fn evaluate(
 ) -> Result<Evidence, Error> {
     use evidence::{ManifestRef, TrialManifestState};
     let pattern = Pattern::parse(pattern)?;
+    let run = std::fs::File::open(run_dir).map_err(|source| Error::Read {
+        path: run_dir.display().to_string(),
+        source,
+    })?;
     let mut tally = evidence::Tally::new(rules);
     let mut concerns = Vec::new();
     scan::scan::<_, Error>(
         run_dir,
         &pattern,
         |c, read| {
-            let trial_dir = run_dir.join(&c.slug);
+            let judge = |m| evidence::judge_in(&run, &c.slug, m, rules);
             match read {
                 scan::FileRead::Bytes(bytes) => match ManifestView::parse(bytes) {
                     Ok(view) => {
@@ -175,17 +179,17 @@ pub fn evaluate(
                         } else {
                             None
                         };
-                        let verdict = evidence::judge(&trial_dir, ManifestRef::Ok(&view), rules);
+                        let verdict = judge(ManifestRef::Ok(&view));
                         let state = TrialManifestState::Ok { view: &view, from };
                         (verdict, evidence::concerns(&c.slug, &c.path, &state))
                     }
                     Err(e) => (
-                        evidence::judge(&trial_dir, ManifestRef::Corrupt, rules),
+                        judge(ManifestRef::Corrupt),
                         evidence::concerns(&c.slug, &c.path, &TrialManifestState::Corrupt(&e.0)),
                     ),
                 },
                 scan::FileRead::Missing(why) => (
-                    evidence::judge(&trial_dir, ManifestRef::Missing, rules),
+                    judge(ManifestRef::Missing),
                     evidence::concerns(&c.slug, &c.path, &TrialManifestState::Missing(&why)),
                 ),
             }

@@ -252,14 +252,9 @@ fn a_refused_submission_is_exit_2_with_sbatchs_message_and_records_nothing() {
     assert_eq!(std::fs::read(run.join(".rk/HEAD")).unwrap(), head);
 }
 
-#[test]
-fn a_scheduler_that_is_down_is_exit_4_and_records_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    if !slurm_answers("a_scheduler_that_is_down_is_exit_4_and_records_nothing") {
-        return;
-    }
-    // The real client, pointed at a controller port where nothing listens.
-    let env = TestEnv::new();
+/// The cluster's slurm.conf with the controller moved to a port where
+/// nothing listens: the real client, with a scheduler that is down.
+fn down_conf(env: &TestEnv) -> PathBuf {
     let conf = std::fs::read_to_string(
         std::env::var("SLURM_CONF").unwrap_or_else(|_| "/etc/slurm/slurm.conf".into()),
     )
@@ -270,7 +265,17 @@ fn a_scheduler_that_is_down_is_exit_4_and_records_nothing() {
         .map(|l| format!("{l}\n"))
         .collect::<String>()
         + "SlurmctldPort=1\nMessageTimeout=1\n";
-    let conf_path = env.write("down/slurm.conf", down);
+    env.write("down/slurm.conf", down)
+}
+
+#[test]
+fn a_scheduler_that_is_down_is_exit_4_and_records_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_scheduler_that_is_down_is_exit_4_and_records_nothing") {
+        return;
+    }
+    let env = TestEnv::new();
+    let conf_path = down_conf(&env);
     slurm_project(&env, &["true"], &[]);
     let run = started(&env, "r1");
     let head = std::fs::read(run.join(".rk/HEAD")).unwrap();
@@ -688,4 +693,65 @@ fn a_config_rewritten_by_the_job_is_adopted_when_its_session_closes() {
     assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
     let status = stdout(&env.run(&["status", &rid]));
     assert!(status.contains("config    unchanged"), "{status}");
+}
+
+#[test]
+fn with_the_scheduler_down_status_says_so_and_resume_and_stop_now_refuse() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("with_the_scheduler_down_status_says_so_and_resume_and_stop_now_refuse") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("d");
+    slurm_project(&env, &strs(&sh("exit 0")), &["--hold"]);
+    let run = started(&env, &rid);
+    let out = env.run(&["resume", &rid]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let job = stdout(&out).trim().to_string();
+    let down = down_conf(&env);
+    let before = std::fs::read(run.join("run_state.json")).unwrap();
+
+    let status = env
+        .cmd(&["status", &rid])
+        .env("SLURM_CONF", &down)
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    assert!(
+        stdout(&status).contains(&format!(
+            "job       Slurm job {job}: cannot ask the scheduler: "
+        )),
+        "{}",
+        stdout(&status)
+    );
+    let again = env
+        .cmd(&["resume", &rid])
+        .env("SLURM_CONF", &down)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains(&format!(
+            "has Slurm job {job} recorded and the scheduler cannot say whether it still runs"
+        )),
+        "{}",
+        stderr(&again)
+    );
+    let stop = env
+        .cmd(&["stop", &rid, "--now"])
+        .env("SLURM_CONF", &down)
+        .output()
+        .unwrap();
+    assert_eq!(stop.status.code(), Some(4), "{}", stderr(&stop));
+    assert!(
+        stderr(&stop).contains(&format!("cannot cancel Slurm job {job}")),
+        "{}",
+        stderr(&stop)
+    );
+    assert!(
+        run.join("STOP_NOW").exists(),
+        "the tokens are written all the same"
+    );
+    assert_eq!(std::fs::read(run.join("run_state.json")).unwrap(), before);
+    Command::new("scancel").arg(&job).status().unwrap();
 }

@@ -618,7 +618,6 @@ fn a_foreign_read_modify_write_loop_beside_rk_loses_no_update() {
     let rk_writers: Vec<_> = (0..2)
         .map(|_| {
             let env = env.clone();
-            let run = run.clone();
             std::thread::spawn(move || {
                 let (mut landed, mut conflicts, mut reads) = (0u64, 0u64, 0u64);
                 while Instant::now() < deadline {
@@ -635,14 +634,10 @@ fn a_foreign_read_modify_write_loop_beside_rk_loses_no_update() {
                         "a read lost the state: {read}"
                     );
                     reads += 1;
-                    let id = match read["id"].as_str() {
-                        Some(id) => id.to_string(),
-                        // Not recorded yet: any expectation records it.
-                        None => std::fs::read_to_string(run.join(".rk/HEAD"))
-                            .unwrap()
-                            .trim()
-                            .to_string(),
-                    };
+                    let id = read["id"]
+                        .as_str()
+                        .expect("--with-id always names the snapshot")
+                        .to_string();
                     let mut state = read["state"].clone();
                     let n = state["rk_count"].as_u64().unwrap_or(0);
                     state["rk_count"] = (n + 1).into();

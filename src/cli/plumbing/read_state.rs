@@ -13,12 +13,18 @@ use std::io::Write;
 /// so `rk read-state RUN --at ID | rk write-state RUN` brings an old state
 /// back (recorded as a new snapshot; history is never rewritten).
 ///
-/// Reads only: takes no lock, and works while the orchestrator runs. The one
-/// exception is --with-id without --at: it reads the state and its id under
-/// `.state.lock` (held only for the read), so both are one version even while
-/// other writers work; without the lock a write landing between the two
-/// reads would pair an old state with a newer id, and a compare-and-swap on
-/// that pair would silently undo the write.
+/// Reads only: takes no lock, and works while the orchestrator runs (except
+/// --with-id, which holds .state.lock for the moment it reads). The notes,
+/// gates, sessions and drift records rk wrote are shown even when an
+/// orchestrator's rewrite of the file dropped them; rk's next write puts them
+/// back.
+///
+/// A compare-and-swap loop for a script:
+///
+///     out=$(rk read-state RUN --with-id)
+///     id=$(jq -r .id <<<"$out")
+///     jq '.state | .counter += 1' <<<"$out" | rk write-state RUN --expect "$id"
+///     # exit 4: someone wrote in between; read again and retry
 ///
 /// Exit status: 0 printed; 2 no such run, no state file, or an unknown
 /// snapshot id; 5 the state file or the snapshot is corrupt (the message names
@@ -42,10 +48,10 @@ pub struct Args {
 
     /// Print `{"format_version":1,"id":ID,"state":{…}}`: the state and the
     /// snapshot that records it, the id to give `rk write-state --expect`
-    /// for a compare-and-swap. `id` is null when someone (the orchestrator)
-    /// wrote run_state.json since rk last recorded it; a write with any
-    /// --expect then conflicts once and records that version, and the next
-    /// read has its id.
+    /// for a compare-and-swap. To give one, it takes .state.lock for a
+    /// moment: a version someone (the orchestrator) wrote since rk last
+    /// recorded one is recorded first as an `observed` snapshot, and the
+    /// state printed is the one read under the lock.
     #[arg(long)]
     with_id: bool,
 }
@@ -55,26 +61,27 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let run = project.resolve_run(&args.run)?;
     let settings = &project.settings;
     let id;
-    let _lock = match (&args.at, args.with_id) {
-        (None, true) => Some(crate::store::StateLock::acquire(
-            &run.path.join(&settings.state_lock),
-        )?),
-        _ => None,
-    };
     let text = match &args.at {
-        None => match state::load(&run, settings)? {
-            Some(s) => {
-                id = state::recorded_id(&run, settings);
-                s.to_pretty(&settings.phases)
-            }
-            None => {
-                return Err(state::Error::NoState {
-                    path: state::state_path(&run, settings).display().to_string(),
-                    rid: run.rid.clone(),
+        None => {
+            let found = if args.with_id {
+                state::observe(&run, settings)?
+            } else {
+                state::load(&run, settings)?.map(|s| (None, s))
+            };
+            match found {
+                Some((recorded, s)) => {
+                    id = recorded;
+                    s.to_pretty(&settings.phases)
                 }
-                .into())
+                None => {
+                    return Err(state::Error::NoState {
+                        path: state::state_path(&run, settings).display().to_string(),
+                        rid: run.rid.clone(),
+                    }
+                    .into())
+                }
             }
-        },
+        }
         Some(at) => {
             let snapshot = Store::new(&run).resolve_snapshot(at)?;
             id = Some(snapshot.id.clone());

@@ -15,7 +15,8 @@ use std::io::Write;
 ///   STATUS   the overall status, first match wins: archived, running (the
 ///            dispatch lock is held, its Slurm job runs, or a live process of
 ///            this host started with --run_id RID from the project root, an
-///            orchestrator rk did not start, runs it), queued, failed,
+///            orchestrator rk did not start, runs it), queued (its
+///            Slurm job is pending), failed,
 ///            completed (every phase, or the last phase completed with none
 ///            failed or in progress: the orchestrator never marks a phase it
 ///            skips), interrupted (work began, nothing is in progress or a
@@ -35,7 +36,12 @@ use std::io::Write;
 /// with a shared non-blocking lock that never disturbs `rk resume`), reads
 /// each state file once and never the store or the trials, so it is safe and
 /// fast while runs are running. It reads only the fields it shows: a wrong
-/// type in another field is reported by `rk status`, not here.
+/// type in another field is reported by `rk status`, not here. Runs whose open
+/// session has a Slurm job are looked up with one squeue call for all of them
+/// (in a dispatch.via: slurm project, an in-progress run whose state file
+/// lost rk's sessions to an orchestrator's rewrite is looked up in rk's
+/// records, in the store); a scheduler that cannot be reached leaves the
+/// phases to decide.
 ///
 /// A corrupt state file is a `corrupt` row plus one warning on stderr; the
 /// listing goes on and exits 0.

@@ -47,6 +47,14 @@ use std::io::Write;
 /// status that is not one an orchestrator writes (docs/ORCHESTRATORS.md
 /// #statuses) is shown as is, counted as not completed, and warned about.
 ///
+/// A run dispatched to Slurm (rk.yaml dispatch.via: slurm): rk asks the
+/// scheduler once (one squeue call) about the job of the run's open session.
+/// Pending is `queued`, running is `running`, and a `job` line gives the job
+/// id, Slurm's state (and why it waits), the node and since when; a job that
+/// has ended shows its state, end time and exit code, recorded by the next
+/// command that writes the run; a job the scheduler no longer knows is said
+/// so, and the phases decide the status. `--json` has it under `slurm_job`.
+///
 /// Status never fails to show a damaged run: a corrupt state, a missing
 /// config or a bad manifest is shown; only a corrupt state changes the exit
 /// status (5). Read-only and lock-free.
