@@ -2,6 +2,7 @@
 //! `--color never`), and the small styling vocabulary the commands share.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `--color auto|always|never`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -84,4 +85,53 @@ impl Style {
             S::NotStarted | S::NoState => self.dim(text),
         }
     }
+}
+
+/// What a [`Progress`] counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes (hashing): shown in MiB.
+    #[default]
+    Bytes,
+    /// Items of work (trials, runs).
+    Items,
+}
+
+/// Work done so far out of a total, filled in by library code and drawn by
+/// the one progress bar of the command line (`cli::progress`). Counting costs
+/// two relaxed atomic adds; nothing is drawn unless stderr is a terminal and
+/// the work takes more than a second.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+    pub unit: Unit,
+}
+
+impl Progress {
+    /// A counter of items.
+    pub const fn items() -> Progress {
+        Progress {
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            unit: Unit::Items,
+        }
+    }
+
+    /// `n` more items (or bytes) are to be done.
+    pub fn add_total(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `n` more are done.
+    pub fn add_done(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The items counter the worker pool fills (`pool::map`, `pool::stream`):
+/// trials scanned and read by scan-trials, status and migrate.
+pub fn pool_items() -> &'static Progress {
+    static ITEMS: Progress = Progress::items();
+    &ITEMS
 }

@@ -108,6 +108,13 @@ where
     T: Sync,
     R: Send,
 {
+    let progress = crate::output::pool_items();
+    progress.add_total(items.len() as u64);
+    let f = |scratch: &mut S, t: &T| {
+        let r = f(scratch, t);
+        progress.add_done(1);
+        r
+    };
     guard(what, || match pool() {
         Some(pool) if items.len() >= parallel_from.max(2) => {
             pool.install(|| items.par_iter().map_init(&init, &f).collect())
@@ -145,6 +152,13 @@ where
     use std::sync::mpsc;
     const CHUNK: usize = 16;
     const WINDOW: usize = 32;
+    let progress = crate::output::pool_items();
+    progress.add_total(n as u64);
+    let f = |scratch: &mut S, i: usize| {
+        let r = f(scratch, i);
+        progress.add_done(1);
+        r
+    };
     let workers = threads();
     if workers < 2 || n < parallel_from.max(2) {
         return guard(what, || {

@@ -4,6 +4,7 @@
 pub mod man;
 mod plumbing;
 mod porcelain;
+pub mod progress;
 
 use crate::error::{Error, Exit};
 use crate::output::{ColorChoice, Style};
@@ -32,32 +33,17 @@ use std::path::PathBuf;
 /// or by the path of its directory.
 ///
 /// rk.yaml is optional; every key defaults on its own to the Python tool set's
-/// layout, and an unknown key is an error naming its line. Keys: runs_dir
-/// (experiments), run_dir_prefix (run_), config_file (effective_config.yaml),
-/// state_file (run_state.json), state_lock (.state.lock), phases (prepare,
-/// build, submit, poll, parse, score, stats, costs, report), trials.manifest
-/// (*/results/trial_manifest.json), hash.ignore (JSON Pointers dropped before
-/// hashing under rk-c14n-v1), hash.scheme (the scheme new runs record their
-/// config_hash under: pyyaml-sorted, the Python tool set's and the default, or
-/// rk-c14n-v1; an existing run always keeps its own), dispatch.plan
-/// (orchestrator, the default: pass only the step flags given and let the
-/// orchestrator's own file checks decide where it starts, as resume_run.py
-/// does; rk: add --from_step <first phase not completed>, for orchestrators
-/// that do not check their outputs), dispatch.command / only_step / from_step /
-/// to_step (argv templates with {run_id}, {run_dir}, {config}, {step}; default
-/// `python -m scripts.run_all --config {config} --run_id {run_id} --resume`
-/// plus `--from_step {step}` …; the orchestrator runs in the project root,
-/// wherever rk was started), dispatch.via (local, the default: a child of rk;
-/// slurm: a Slurm batch job, see rk-resume(1) and docs/SLURM.md),
-/// dispatch.slurm.args (extra sbatch arguments, e.g. [--partition=gpu]),
-/// evidence (phase → {always: completed} | {file:
-/// PATH} | {jobs: recorded|downloaded}, used by migrate and status),
-/// sessions_keep (5), gates (phase → reason), code_drift (warn | refuse),
-/// status_md (true).
+/// layout, and an unknown key is an error naming its line. rk.yaml(5) (`man 5
+/// rk.yaml`) lists every key with its default and meaning, and a full example:
+/// where the runs live (runs_dir, run_dir_prefix), the names of a run's files,
+/// the pipeline (phases), the trial manifests, hashing (hash.ignore,
+/// hash.scheme), how the orchestrator is started (dispatch: command and step
+/// templates with {run_id}, {run_dir}, {config}, {step}; plan; via local or
+/// slurm), the evidence rules, sessions_keep, gates, code_drift, status_md.
 ///
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
 /// instead of the clock; anything else is exit 2, as is a clock past year
-/// 9999), NO_COLOR, RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
+/// 9999), NO_COLOR (no colour, even on a terminal), RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
 /// default 10000), RK_PYTHON (the Python with PyYAML rk asks for a
 /// pyyaml-sorted hash it cannot reproduce itself, default python3),
 /// RK_THREADS (worker threads for scan-trials, status, migrate, list, archive

@@ -30,7 +30,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 /// The manifest's file name in the run dir.
 pub const MANIFEST: &str = "archive_manifest.json";
@@ -119,12 +119,8 @@ impl ArchiveManifest {
     }
 }
 
-/// Bytes hashed so far, for a progress bar drawn by the caller.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub done: AtomicU64,
-    pub total: AtomicU64,
-}
+/// Bytes hashed so far, for the progress bar the caller draws.
+pub use crate::output::Progress;
 
 /// What `rk archive` was asked.
 #[derive(Clone, Debug, Default)]

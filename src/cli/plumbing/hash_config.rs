@@ -26,6 +26,9 @@ use std::path::Path;
 /// Files named *.json are JSON, other files YAML; on stdin (`-`) input starting
 /// with `{` or `[` is tried as JSON first. Several files are hashed in order;
 /// the exit status is that of the first failure, after all are tried.
+///
+/// Exit status: 0 every file hashed; 2 a file cannot be read, is not one
+/// unambiguous config, or cannot be hashed for certain under the scheme.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Config files to hash; `-` reads stdin.

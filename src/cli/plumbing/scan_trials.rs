@@ -31,6 +31,9 @@ use std::io::Write;
 /// be added in later releases; none is renamed, removed or changes meaning
 /// without a new `format_version`. Consumers should ignore fields they do not
 /// know.
+///
+/// Exit status: 0 scanned (corrupt and missing manifests are reported in
+/// their lines, not as failures); 2 no such run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The run: a run id, or a path to a run directory.
@@ -42,7 +45,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
     let mut out = stdout();
-    crate::trials::ndjson::write_scan(&run.path, &project.settings.trials_manifest, &mut out)?;
+    crate::cli::progress::with_progress(crate::output::pool_items(), || {
+        crate::trials::ndjson::write_scan(&run.path, &project.settings.trials_manifest, &mut out)
+    })?;
     out.flush()?;
     Ok(Exit::Success)
 }

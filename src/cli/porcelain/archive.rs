@@ -1,10 +1,9 @@
+use crate::cli::progress::with_progress;
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
 use crate::ops::archive::{self, Options, Progress};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 /// Archive a finished run: record every file in `archive_manifest.json`.
 ///
@@ -114,45 +113,4 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     out.flush()?;
     Ok(Exit::Success)
-}
-
-/// Run `work`, drawing a progress bar on stderr (only a terminal, only once
-/// the work has taken more than a second).
-pub fn with_progress<T>(progress: &Progress, work: impl FnOnce() -> T) -> T {
-    if !std::io::stderr().is_terminal() {
-        return work();
-    }
-    let finished = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let finished = &finished;
-        s.spawn(move || {
-            let start = Instant::now();
-            let mut drawn = false;
-            while !finished.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
-                if start.elapsed() < Duration::from_secs(1) {
-                    continue;
-                }
-                let total = progress.total.load(Ordering::Relaxed).max(1);
-                let done = progress.done.load(Ordering::Relaxed).min(total);
-                let width = 30;
-                let filled = (done * width / total) as usize;
-                eprint!(
-                    "\r{}{} {:>3}% {} / {} MiB",
-                    "█".repeat(filled),
-                    "░".repeat(width as usize - filled),
-                    done * 100 / total,
-                    done >> 20,
-                    total >> 20
-                );
-                drawn = true;
-            }
-            if drawn {
-                eprint!("\r\x1b[K");
-            }
-        });
-        let result = work();
-        finished.store(true, Ordering::Relaxed);
-        result
-    })
 }

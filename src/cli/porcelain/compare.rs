@@ -37,6 +37,7 @@ use std::io::Write;
 /// compatible, or anything marked `*`); 2 error (no such run, the same run
 /// named twice).
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The first run: a run id or the path of a run directory.
     #[arg(value_name = "A")]

@@ -13,8 +13,11 @@ use std::io::Write;
 ///   rk completions fish > ~/.config/fish/completions/rk.fish
 ///
 /// Generated from the same definitions as the help, so it is current for the
-/// rk that prints it. Exit status: 0; 2 for a shell rk cannot complete.
+/// rk that prints it.
+///
+/// Exit status: 0 printed; 2 a shell rk cannot complete.
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The shell: bash, zsh, fish, elvish or powershell.
     #[arg(value_enum, value_name = "SHELL")]

@@ -56,6 +56,7 @@ use std::io::Write;
 /// Compatibility: JSON fields may be added, never renamed or removed without a
 /// new `format_version`. The table is for people and may change.
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// Print JSON instead of the table.
     #[arg(long)]

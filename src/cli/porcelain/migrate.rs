@@ -93,13 +93,15 @@ pub struct Args {
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let project = ctx.project()?;
     let run = project.resolve_run(&args.run)?;
-    let plan = migrate::plan_with(
-        &project,
-        &run,
-        Options {
-            rebuild: args.rebuild,
-        },
-    )?;
+    let plan = crate::cli::progress::with_progress(crate::output::pool_items(), || {
+        migrate::plan_with(
+            &project,
+            &run,
+            Options {
+                rebuild: args.rebuild,
+            },
+        )
+    })?;
     let applied = if args.dry_run {
         None
     } else {

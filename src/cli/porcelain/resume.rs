@@ -78,6 +78,14 @@ use std::path::PathBuf;
 ///
 /// The Python spellings --only_step, --from_step, --to_step and --run_id are
 /// accepted.
+///
+/// Exit status: 0 the orchestrator exited 0, nothing to resume, a dry run, or
+/// a Slurm job submitted; 2 bad input (unknown step, bad run id, no config, a
+/// refused submission); 3 config or code drift, nothing dispatched; 4 the run
+/// is busy (another dispatch, an orchestrator rk did not start, a Slurm job)
+/// or the scheduler cannot be reached; 5 corrupt state or store; 6 archived,
+/// or only work behind an owed review gate is left; other: after a dispatch,
+/// the orchestrator's own exit code (named on stderr when it is not 0).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The run: a run id, or the path of a run dir.

@@ -103,7 +103,9 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             }
         }
     };
-    let report = status::status(&project, &operand)?;
+    let report = crate::cli::progress::with_progress(crate::output::pool_items(), || {
+        status::status(&project, &operand)
+    })?;
     for p in &report.phases {
         if let Some(unknown) = p.unknown_status() {
             warn(

@@ -1,4 +1,4 @@
-use crate::cli::porcelain::archive::with_progress;
+use crate::cli::progress::with_progress;
 use crate::cli::{stdout, Context};
 use crate::error::{Error, Exit};
 use crate::ops::archive::Progress;
@@ -21,6 +21,7 @@ use std::io::Write;
 /// Exit status: 0 clean; 1 any missing, changed or extra file; 2 no such run;
 /// 5 the manifest is corrupt; 6 the run is not archived (no manifest).
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The run: a run id, or the path of a run directory.
     #[arg(value_name = "RUN")]
