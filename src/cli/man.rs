@@ -365,6 +365,16 @@ fn bullets(lines: &[&str]) -> Vec<String> {
 fn table(lines: &[&str]) -> Option<Vec<(String, String)>> {
     let indent = |l: &str| l.len() - l.trim_start().len();
     let base = lines.iter().map(|l| indent(l)).min()?;
+    // A table when most rows separate key and text by a run of spaces;
+    // anything else (a shell snippet) stays as it is.
+    let starts: Vec<&str> = lines
+        .iter()
+        .filter(|l| indent(l) == base)
+        .map(|l| l.trim_start())
+        .collect();
+    if starts.iter().filter(|l| l.contains("  ")).count() * 2 <= starts.len() {
+        return None;
+    }
     let mut rows: Vec<(String, String)> = Vec::new();
     for l in lines {
         if indent(l) == base {

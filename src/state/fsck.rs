@@ -37,7 +37,8 @@ pub struct FsckReport {
     pub head_intact: bool,
     /// Leftover temp files (`.tmp-…`) in the run and its store.
     pub temps: Vec<PathBuf>,
-    /// Leftover temp runs of killed `rk init`s (`<runs_dir>/.tmp-init-…`).
+    /// Leftover temp runs of killed `rk init`s (`<runs_dir>/.tmp-init-…`)
+    /// and originals of moved runs a kill left half-deleted (`.tmp-moved-…`).
     pub init_leftovers: Vec<PathBuf>,
     /// Objects whose bytes do not hash to their name.
     pub corrupt: Vec<ObjectId>,
@@ -59,8 +60,11 @@ pub fn corrupt_dir(store: &Store) -> PathBuf {
 /// The pid a temp name carries (`.tmp-<pid>-…`, `.tmp-init-<rid>-<pid>`).
 fn temp_pid(name: &str) -> Option<i32> {
     let rest = name.strip_prefix(TMP_PREFIX)?;
-    let digits = match rest.strip_prefix("init-") {
-        Some(init) => init.rsplit('-').next()?,
+    let digits = match rest
+        .strip_prefix("init-")
+        .or_else(|| rest.strip_prefix("moved-"))
+    {
+        Some(named) => named.rsplit('-').next()?,
         None => rest.split('-').next()?,
     };
     digits.parse().ok()
@@ -340,9 +344,9 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             let mut inits: Vec<PathBuf> = entries
                 .flatten()
                 .filter(|e| {
-                    e.file_name()
-                        .to_string_lossy()
-                        .starts_with(&format!("{TMP_PREFIX}init-"))
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.starts_with(&format!("{TMP_PREFIX}init-"))
+                        || name.starts_with(&format!("{TMP_PREFIX}moved-"))
                 })
                 .map(|e| e.path())
                 .filter(|p| writer_gone(p))
@@ -350,7 +354,7 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             inits.sort();
             for p in &inits {
                 r.notes.push(format!(
-                    "leftover temp run {} (from a killed `rk init`; `rk fsck {} --prune` removes it)",
+                    "leftover temp run {} (from a killed `rk init`, or the original of a run `rk archive --dest` had already copied; `rk fsck {} --prune` removes it)",
                     p.display(),
                     run.rid
                 ));

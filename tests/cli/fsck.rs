@@ -202,8 +202,9 @@ fn a_corrupt_config_object_is_rebuilt_from_the_config_file() {
     assert!(diff.status.success(), "{}", env.render_output(&diff));
 }
 
-/// Leftovers of killed writers — a `.tmp-` file in the store and a killed
-/// init's `.tmp-init-…` run — are listed by fsck and removed by --prune;
+/// Leftovers of killed writers — a `.tmp-` file in the store, a killed
+/// init's `.tmp-init-…` run, a half-deleted original of a moved run — are
+/// listed by fsck and removed by --prune;
 /// a live writer's temp file is left alone.
 #[test]
 fn prune_removes_leftovers_of_dead_writers_only() {
@@ -219,6 +220,10 @@ fn prune_removes_leftovers_of_dead_writers_only() {
         &format!("experiments/.tmp-init-r9-{dead}/effective_config.yaml"),
         "a: 1\n",
     );
+    env.write(
+        &format!("experiments/.tmp-moved-r8-{dead}/t1/half-deleted"),
+        "x",
+    );
     let live = format!("experiments/run_r1/.tmp-{}-0-abc", std::process::id());
     env.write(&live, "a live writer's");
     let out = env.run(&["fsck", "r1"]);
@@ -233,7 +238,11 @@ fn prune_removes_leftovers_of_dead_writers_only() {
     let out = env.run(&["fsck", "r1", "--prune"]);
     let shown = env.render_output(&out);
     assert!(out.status.success(), "{shown}");
-    assert_eq!(shown.matches("pruned: removed").count(), 3, "{shown}");
+    assert_eq!(shown.matches("pruned: removed").count(), 4, "{shown}");
+    assert!(!env
+        .root()
+        .join(format!("experiments/.tmp-moved-r8-{dead}"))
+        .exists());
     assert!(!env
         .root()
         .join(format!("experiments/.tmp-init-r9-{dead}"))

@@ -19,7 +19,8 @@ use std::io::Write;
 /// --prune first cleans up, under the state lock, what can be cleaned without
 /// losing anything, prints one `pruned: …` line per action, then checks:
 /// leftover `.tmp-` files and temp runs of killed `rk init`s
-/// (`<runs_dir>/.tmp-init-…`) whose writer is no longer alive are removed; a
+/// (`<runs_dir>/.tmp-init-…`) and half-deleted originals of runs moved by
+/// `archive --dest` (`.tmp-moved-…`) whose writer is no longer alive are removed; a
 /// corrupt config object that the run's config file still hashes to is
 /// rewritten from it; any other corrupt object except HEAD's snapshot is
 /// moved to `.rk/corrupt/<id>` (kept for inspection), and a missing object

@@ -21,10 +21,10 @@ use std::io::Write;
 ///
 /// A compare-and-swap loop for a script:
 ///
-///     out=$(rk read-state RUN --with-id)
-///     id=$(jq -r .id <<<"$out")
-///     jq '.state | .counter += 1' <<<"$out" | rk write-state RUN --expect "$id"
-///     # exit 4: someone wrote in between; read again and retry
+///   out=$(rk read-state RUN --with-id)
+///   id=$(jq -r .id <<<"$out")
+///   jq '.state | .counter += 1' <<<"$out" | rk write-state RUN --expect "$id"
+///   # exit 4: someone wrote in between; read again and retry
 ///
 /// Exit status: 0 printed; 2 no such run, no state file, or an unknown
 /// snapshot id; 5 the state file or the snapshot is corrupt (the message names
@@ -36,6 +36,7 @@ use std::io::Write;
 /// `schema_version`. Whitespace and field order are not part of the contract;
 /// parse it as JSON.
 #[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
 pub struct Args {
     /// The run: a run id, or the path of a run directory.
     #[arg(value_name = "RUN")]
