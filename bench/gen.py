@@ -1,5 +1,5 @@
 """Workload generator for rk's benchmarks: realistic projects in the layout of
-SPEC §1, deterministic for a given seed.
+docs/FORMATS.md#a-run-directory, deterministic for a given seed.
 
 Every workload the harness (bench/bench.py) measures comes from here:
 

@@ -1,4 +1,4 @@
-//! Time as rk writes it: UTC, RFC 3339, microseconds, `Z` suffix (SPEC §3).
+//! Time as rk writes it: UTC, RFC 3339, microseconds, `Z` suffix (docs/FORMATS.md#run-state).
 //!
 //! `RK_NOW` (RFC 3339) overrides the clock so tests and demos give
 //! reproducible output. No calendar crate: the civil-date arithmetic is the

@@ -1,4 +1,4 @@
-//! The version of the project's code (SPEC §7.9 code drift): the git commit of
+//! The version of the project's code (docs/FORMATS.md#rk-fields code drift): the git commit of
 //! the repository holding the project root and whether its tree is dirty,
 //! read with the `git` the user has.
 //!

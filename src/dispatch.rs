@@ -1,6 +1,6 @@
 //! Dispatch: which steps a resume asks the orchestrator for, the exact argv
 //! built from rk.yaml's `dispatch` templates, and running that child with the
-//! dispatch lock inherited and signals forwarded (SPEC §2, §7.1 steps 6–8).
+//! dispatch lock inherited and signals forwarded (docs/FORMATS.md#rk-yaml, rk-resume(1)).
 //!
 //! The argv is a list, never a shell string: a config value such as
 //! `$(touch /tmp/pwned)` can only ever be one inert argument.

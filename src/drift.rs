@@ -1,4 +1,4 @@
-//! Config drift (SPEC §6.3): does the run's current config still hash to the
+//! Config drift (docs/FORMATS.md#drift): does the run's current config still hash to the
 //! `config_hash` recorded in its state, under the scheme it was recorded with?
 //!
 //! The one idea: never a false answer. A legacy (`pyyaml-sorted`) hash that rk

@@ -2,12 +2,12 @@
 //!
 //! Every area of the library has its own typed error (`canon::Error`,
 //! `store::Error`, …). Each implements [`Diagnostic`], which says which exit
-//! code of SPEC §8 it maps to and what the user should do next. The CLI renders
+//! code of docs/ARCHITECTURE.md#errors it maps to and what the user should do next. The CLI renders
 //! them in one place (`cli::render_error`); nothing below the CLI prints.
 
 use std::fmt;
 
-/// The exit codes of SPEC §8.
+/// The exit codes of docs/ARCHITECTURE.md#errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     /// Success; no difference.

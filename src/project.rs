@@ -1,5 +1,5 @@
 //! The project: where it is, what `rk.yaml` says, and how a run operand (a RID
-//! or a path) becomes a run directory (SPEC §1, §2).
+//! or a path) becomes a run directory (docs/FORMATS.md#a-run-directory, docs/FORMATS.md#rk-yaml).
 //!
 //! With no `rk.yaml` every default equals the layout of the Python tool set rk
 //! replaces, so rk works on an existing experiments tree with no configuration.
@@ -123,7 +123,7 @@ impl Diagnostic for Error {
     }
 }
 
-/// Where drift in the project's code is reported or refused (§7.9).
+/// Where drift in the project's code is reported or refused (docs/FORMATS.md#rk-fields).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeDriftPolicy {
     Warn,
@@ -165,7 +165,7 @@ pub struct Dispatch {
     pub slurm_args: Vec<String>,
 }
 
-/// The settings of `rk.yaml`, every one defaulted on its own (SPEC §2).
+/// The settings of `rk.yaml`, every one defaulted on its own (docs/FORMATS.md#rk-yaml).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     pub runs_dir: String,

@@ -1,4 +1,4 @@
-//! Property tests of the trial manifest parsers (SPEC §4): no input makes
+//! Property tests of the trial manifest parsers (docs/FORMATS.md#trial-manifests): no input makes
 //! either panic; the borrowing `ManifestView` and the owning `Manifest`
 //! agree on corrupt or not; v2 is exactly `"schema_version": 2` (an integer),
 //! anything else v1; and the expected parts of a trial are `k_p01 … k_pNN`

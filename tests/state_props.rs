@@ -1,4 +1,4 @@
-//! Property tests of the `run_state.json` model (SPEC §3): no input makes
+//! Property tests of the `run_state.json` model (docs/FORMATS.md#run-state): no input makes
 //! the parser panic; a state rk rewrites keeps every field it does not know,
 //! at the top level and inside phases, notes, drift records, sessions and
 //! gates, unchanged; and phases come out in pipeline order, unknown ones

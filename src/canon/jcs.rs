@@ -1,4 +1,4 @@
-//! Canonical bytes, scheme `rk-c14n-v1` (SPEC §6.1): RFC 8785 (JCS).
+//! Canonical bytes, scheme `rk-c14n-v1` (docs/FORMATS.md#rk-c14n-v1): RFC 8785 (JCS).
 //!
 //! Object keys sorted by UTF-16 code units, no whitespace, strings escaped as
 //! ECMAScript's `JSON.stringify` does, floats as `Number.prototype.toString`.

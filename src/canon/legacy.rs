@@ -1,4 +1,4 @@
-//! The legacy hash scheme `pyyaml-sorted` (SPEC §6.2): the exact text PyYAML 6
+//! The legacy hash scheme `pyyaml-sorted` (docs/FORMATS.md#pyyaml-sorted): the exact text PyYAML 6
 //! `yaml.safe_dump(cfg, sort_keys=True)` returns, so rk can verify the
 //! `config_hash` the Python tool set stored without running Python.
 //!

@@ -1,5 +1,5 @@
 //! Canonical configs: YAML or JSON in, one value model, canonical bytes and a
-//! hash out (SPEC §6).
+//! hash out (docs/FORMATS.md#config-hashes).
 //!
 //! The one idea to keep in mind: a hash must change exactly when the value the
 //! orchestrator reads changes. Key order, comments, quoting and YAML-vs-JSON
@@ -65,7 +65,7 @@ pub enum Format {
     Yaml,
 }
 
-/// A config hash scheme (SPEC §6.1, §6.2).
+/// A config hash scheme (docs/FORMATS.md#config-hashes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scheme {
     /// `rk-c14n-v1`: sha256 of the RFC 8785 canonical bytes.
@@ -298,7 +298,7 @@ pub fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
     crate::store::atomic::read_regular(path, crate::store::atomic::limit::CONFIG)
 }
 
-/// Remove the values at `pointers` (SPEC §2 `hash.ignore`). A pointer that
+/// Remove the values at `pointers` (docs/FORMATS.md#rk-yaml `hash.ignore`). A pointer that
 /// names nothing removes nothing.
 pub fn remove_pointers(value: &mut Value, pointers: &[Pointer]) {
     for pointer in pointers {

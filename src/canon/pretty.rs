@@ -1,4 +1,4 @@
-//! The pretty canonical form used for diffs (SPEC §6.3): canonical key order
+//! The pretty canonical form used for diffs (docs/FORMATS.md#drift): canonical key order
 //! and canonical scalars, two-space indentation, one scalar per line, so a
 //! changed value is exactly one `-`/`+` pair in a unified diff.
 

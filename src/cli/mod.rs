@@ -102,7 +102,7 @@ pub struct Context {
 }
 
 impl Context {
-    /// The project, found as SPEC §1 says.
+    /// The project, found as docs/FORMATS.md#a-run-directory says.
     pub fn project(&self) -> Result<Project, Error> {
         let cwd = std::env::current_dir()
             .map_err(|e| Error::usage(format!("cannot read the current directory: {e}"), None))?;

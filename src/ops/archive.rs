@@ -1,4 +1,4 @@
-//! `rk archive` (SPEC §7.7): a verifiable record of every file of a finished
+//! `rk archive` (rk-archive(1)): a verifiable record of every file of a finished
 //! run, written atomically, then (optionally) the run moved elsewhere.
 //!
 //! The one idea: the manifest must describe exactly the bytes inside the run

@@ -1,4 +1,4 @@
-//! `rk compare` (SPEC §7.5): can two runs be compared, result for result?
+//! `rk compare` (rk-compare(1)): can two runs be compared, result for result?
 //!
 //! The one idea: "compatible" is a precise, small claim — the same canonical
 //! config and the same set of trials, read with the same manifest schema

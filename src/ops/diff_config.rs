@@ -1,5 +1,5 @@
 //! `rk diff-config`: the unified diff of two configs' pretty canonical forms
-//! (SPEC §6.3, §7.6).
+//! (docs/FORMATS.md#drift, rk-diff-config(1)).
 
 use crate::canon::{self, Pointer, Value};
 use similar::TextDiff;

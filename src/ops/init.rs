@@ -1,4 +1,4 @@
-//! `rk init` (SPEC §7.8): a new run, with its config and its first state.
+//! `rk init` (rk(1)): a new run, with its config and its first state.
 //!
 //! The one idea: a run appears whole or not at all. Everything — the config
 //! copy, the first state, the store with its first snapshot and config object

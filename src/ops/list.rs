@@ -1,4 +1,4 @@
-//! `rk list` (SPEC §7.3): one row per run of the project.
+//! `rk list` (rk-list(1)): one row per run of the project.
 //!
 //! The one idea: list must stay fast and harmless on a project with thousands
 //! of runs, some of them running. So it reads each state file exactly once,

@@ -1,4 +1,4 @@
-//! `rk migrate` (SPEC §7.2): bring a run made before any state file existed
+//! `rk migrate` (rk-migrate(1)): bring a run made before any state file existed
 //! under rk's care, by inferring each phase from the files its trials left.
 //!
 //! The one idea: **plan, then apply.** [`plan`] only reads — it scans the
@@ -13,7 +13,7 @@
 //! Every uncertainty becomes a note in the state (`created_by: "rk migrate"`),
 //! so `rk status` can carry it for as long as the run lives.
 //!
-//! Decisions where SPEC §7.2 is silent (the man page says the same):
+//! Decisions where rk-migrate(1) is silent (the man page says the same):
 //! * A corrupt manifest judged before or after its reconstruction gives the
 //!   same counts (both count as unreadable for the job rules, and neither
 //!   lists datasets; the file rules never read the manifest), so the plan's

@@ -1,5 +1,5 @@
 //! `rk restore`: bring a run's state back from its store when
-//! `run_state.json` is missing or corrupt (SPEC §7.9).
+//! `run_state.json` is missing or corrupt (docs/FORMATS.md#rk-fields).
 //!
 //! It is the one-command form of `rk read-state RUN --at ID | rk write-state
 //! RUN`, through the same write path: a corrupt file is kept aside as

@@ -1,5 +1,5 @@
 //! `rk resume`: start the orchestrator again exactly where a run stood
-//! (SPEC §7.1).
+//! (rk-resume(1)).
 //!
 //! The promises, in the order the code keeps them: never two dispatches of
 //! one run at a time (the dispatch lock, held by the child for as long as it
@@ -309,7 +309,7 @@ pub fn resume(
         }
     }
 
-    // Code drift (SPEC §7.9): reported, or refused like config drift.
+    // Code drift (docs/FORMATS.md#rk-fields): reported, or refused like config drift.
     let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
     check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
 
@@ -792,7 +792,7 @@ fn check_code_drift(
     Ok(())
 }
 
-/// A run without a state is migrated first (SPEC §7.1 step 4); a dry run
+/// A run without a state is migrated first (rk-resume(1) step 4); a dry run
 /// only plans the migration and resumes from the state it would write.
 fn migrate_first(
     project: &Project,

@@ -1,4 +1,4 @@
-//! Sessions (SPEC §7.9): every `rk resume` is one; `rk note` says where work
+//! Sessions (docs/FORMATS.md#rk-fields): every `rk resume` is one; `rk note` says where work
 //! stopped and what comes next; `rk log --sessions` lists every session ever
 //! recorded, including those `sessions_keep` trimmed from `run_state.json`.
 //!

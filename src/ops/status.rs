@@ -1,4 +1,4 @@
-//! `rk status` (SPEC §7.4): the "where were we" answer for one run.
+//! `rk status` (rk-status(1)): the "where were we" answer for one run.
 //!
 //! The one idea: gather every fact into a [`Report`] and decide the next
 //! command in exactly one place, [`next_command`], so `rk status`, `rk next`,
@@ -187,7 +187,7 @@ pub struct Report {
     /// The latest time anything was recorded: a phase update or a session.
     pub last_activity: Option<String>,
     pub last_session: Option<SessionFacts>,
-    /// Review gates owed before a phase (SPEC §7.9), in pipeline order.
+    /// Review gates owed before a phase (docs/FORMATS.md#rk-fields), in pipeline order.
     pub owed_gates: Vec<GateView>,
     /// The project's code against the run's first recorded version.
     pub code: CodeDrift,

@@ -1,4 +1,4 @@
-//! `<run>/STATUS.md` (SPEC §7.9): the `rk status` screen as Markdown,
+//! `<run>/STATUS.md` (docs/FORMATS.md#rk-fields): the `rk status` screen as Markdown,
 //! rendered after every state change rk makes, so browsing the run dir
 //! answers "where were we" without rk. rk.yaml `status_md: false` turns it off.
 //!

@@ -1,4 +1,4 @@
-//! `rk stop` (SPEC §7.8): ask the orchestrator of a run to stop.
+//! `rk stop` (rk(1)): ask the orchestrator of a run to stop.
 //!
 //! The one idea: a stop is a token in the run dir, never a signal. The
 //! orchestrator polls `STOP_REQUESTED` (finish the current step, then stop)
@@ -19,7 +19,7 @@ use crate::error::Error;
 use crate::project::RunDir;
 use crate::store::{self, atomic, DispatchLock, Holder};
 
-/// The graceful-stop token (SPEC §1).
+/// The graceful-stop token (docs/FORMATS.md#a-run-directory).
 pub const STOP_REQUESTED: &str = "STOP_REQUESTED";
 /// The stop-at-once token.
 pub const STOP_NOW: &str = "STOP_NOW";

@@ -1,4 +1,4 @@
-//! `rk verify` (SPEC §7.7): does the run dir still hold exactly what its
+//! `rk verify` (rk-archive(1)): does the run dir still hold exactly what its
 //! archive manifest recorded?
 //!
 //! The one idea: verify walks and hashes with the very code `rk archive`

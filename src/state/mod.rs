@@ -1,4 +1,4 @@
-//! The run state, `run_state.json` (SPEC §3), and the one way to change it.
+//! The run state, `run_state.json` (docs/FORMATS.md#run-state), and the one way to change it.
 //!
 //! The one idea: every writer — plumbing and porcelain alike — goes through
 //! [`commit`], which takes the same flock the orchestrator takes *before* it
@@ -578,7 +578,7 @@ fn check_expect(
     Err(store::Error::ExpectMismatch { expected, actual }.into())
 }
 
-/// Append the log line, then replace HEAD (SPEC §5.3 step 5).
+/// Append the log line, then replace HEAD (docs/ARCHITECTURE.md#the-write-path step 5).
 fn move_head(
     store: &Store,
     old: Option<ObjectId>,

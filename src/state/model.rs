@@ -1,4 +1,4 @@
-//! The model of `run_state.json` version 1 (SPEC §3).
+//! The model of `run_state.json` version 1 (docs/FORMATS.md#run-state).
 //!
 //! Known fields are typed; every field rk does not know is kept, at the top
 //! level and inside phases, notes, drift records, sessions and gates, and is
@@ -106,13 +106,13 @@ pub struct Session {
     pub exit_code: Option<Option<i64>>,
     pub host: Option<String>,
     pub pid: Option<Option<i64>>,
-    /// Where work stopped (`rk note`, §7.9).
+    /// Where work stopped (`rk note`, docs/FORMATS.md#rk-fields).
     pub stopped_at: Option<Option<String>>,
     pub resume_file: Option<Option<String>>,
     pub extra: Extra,
 }
 
-/// A review owed before a phase (§7.9).
+/// A review owed before a phase (docs/FORMATS.md#rk-fields).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Gate {
     pub reason: Option<String>,

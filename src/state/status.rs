@@ -1,4 +1,4 @@
-//! The overall status of a run (SPEC §3), decided in one place so list,
+//! The overall status of a run (docs/FORMATS.md#run-state), decided in one place so list,
 //! status and compare can never disagree.
 
 use super::{Error, PhaseStatus, RunState};
@@ -60,7 +60,7 @@ impl fmt::Display for OverallStatus {
 /// The overall status of `run`, given its loaded state. Probes the dispatch
 /// lock with a shared non-blocking lock (never disturbs a running resume).
 ///
-/// Where SPEC §3 is silent: a run whose phases are partly completed and
+/// Where docs/FORMATS.md#run-state is silent: a run whose phases are partly completed and
 /// partly not started, with nothing failed, stopped or in progress and no
 /// lock held, is `interrupted` (work began and stopped between phases), not
 /// `not_started`. Unknown phase statuses never count as completed.

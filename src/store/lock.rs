@@ -1,4 +1,4 @@
-//! The two locks of a run, both flock(2) (SPEC §1, §5.4).
+//! The two locks of a run, both flock(2) (docs/FORMATS.md#locks).
 //!
 //! * `.state.lock` — every writer of `run_state.json` takes it exclusively;
 //!   it is the very lock Python's `fcntl.flock` takes, so rk and the

@@ -1,4 +1,4 @@
-//! rk's store for one run, `<run>/.rk/` (SPEC §5): content-addressed objects,
+//! rk's store for one run, `<run>/.rk/` (docs/FORMATS.md#the-store): content-addressed objects,
 //! HEAD, the log of HEAD moves, and the locks.
 //!
 //! The one idea: nothing rk has recorded can be lost or silently altered.

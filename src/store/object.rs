@@ -1,4 +1,4 @@
-//! Content-addressed objects (SPEC §5.1): `.rk/objects/<2 hex>/<62 hex>`,
+//! Content-addressed objects (docs/FORMATS.md#objects): `.rk/objects/<2 hex>/<62 hex>`,
 //! named by the blake3 of their canonical bytes, written once, re-hashed on
 //! every read.
 
@@ -54,7 +54,7 @@ pub struct Snapshot {
     pub state: serde_json::Value,
 }
 
-/// The canonical value of a snapshot object (SPEC §5.1).
+/// The canonical value of a snapshot object (docs/FORMATS.md#objects).
 pub fn snapshot_value(
     parent: Option<&ObjectId>,
     time: &str,

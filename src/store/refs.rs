@@ -1,4 +1,4 @@
-//! HEAD and the log of HEAD moves (SPEC §5).
+//! HEAD and the log of HEAD moves (docs/FORMATS.md#the-store).
 //!
 //! HEAD is replaced atomically. The log is appended with `O_APPEND` and
 //! fsynced; only a writer holding `.state.lock` appends, so a torn last line

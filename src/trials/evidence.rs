@@ -1,10 +1,10 @@
 //! Evidence: inferring each phase's status from the files of a run's trials
-//! (SPEC §7.2), and rebuilding a manifest from that evidence.
+//! (rk-migrate(1)), and rebuilding a manifest from that evidence.
 //!
 //! Each rule is judged per trial ([`judge`]: does this trial count, and does
 //! it satisfy the rule?), then over all trials ([`Tally`]): `completed` when
 //! every counted trial satisfies it, `in_progress` when some do, `not_started`
-//! when none do or there are no trials. The job rules add two twists the SPEC
+//! when none do or there are no trials. The job rules add two twists the rules
 //! words exactly: a trial whose manifest lists no dataset is not counted at
 //! all, and a manifest that is corrupt, missing or says `"reconstructed": true`
 //! is counted and never satisfies (rk cannot know its jobs); and the phase
@@ -26,7 +26,7 @@ pub enum EvidenceStatus {
 }
 
 impl EvidenceStatus {
-    /// The phase status name of SPEC §3.
+    /// The phase status name of docs/FORMATS.md#run-state.
     pub fn as_str(self) -> &'static str {
         match self {
             EvidenceStatus::NotStarted => "not_started",

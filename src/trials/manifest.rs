@@ -1,4 +1,4 @@
-//! The trial manifest (SPEC §4): `results/trial_manifest.json`, written by
+//! The trial manifest (docs/FORMATS.md#trial-manifests): `results/trial_manifest.json`, written by
 //! the orchestrator, v1 (no or any other `schema_version`) or v2
 //! (`"schema_version": 2`).
 //!
@@ -95,7 +95,7 @@ impl<'a> ManifestView<'a> {
         self.schema_version.unwrap_or(SchemaVersion::V1)
     }
 
-    /// The expected parts (SPEC §4): `k_p01 … k_pNN` per dataset key.
+    /// The expected parts (docs/FORMATS.md#trial-manifests): `k_p01 … k_pNN` per dataset key.
     pub fn expected_parts(&self) -> Vec<String> {
         expected_parts(self.datasets.iter().map(|(k, ids)| (k.as_ref(), ids.len())))
     }

@@ -1,6 +1,6 @@
-//! Trials: the per-trial manifests of a run (SPEC §4), how they are found
+//! Trials: the per-trial manifests of a run (docs/FORMATS.md#trial-manifests), how they are found
 //! (`trials.manifest`, [`glob`]), read ([`manifest`], [`scan`]) and judged
-//! ([`evidence`], SPEC §7.2).
+//! ([`evidence`], rk-migrate(1)).
 //!
 //! A trial is any match of the glob, readable or not; its slug is the first
 //! path component below the run dir. Reading a trial's manifest gives one of
@@ -149,7 +149,7 @@ impl Evidence {
     }
 }
 
-/// Judge every trial of the run on every rule (SPEC §7.2), on every core,
+/// Judge every trial of the run on every rule (rk-migrate(1)), on every core,
 /// holding no manifest longer than it takes to judge it.
 pub fn evaluate(
     run_dir: &Path,

@@ -17,7 +17,7 @@ use std::io::Write;
 /// With --json, one JSON object per line (NDJSON): `format_version` (1),
 /// `old` (id or null), `new`, `unix_ms`, `time` (RFC 3339), `op`, `message`.
 ///
-/// With --sessions, every session ever recorded instead (SPEC §7.9), oldest
+/// With --sessions, every session ever recorded instead (docs/FORMATS.md#rk-fields), oldest
 /// first, rebuilt from the whole snapshot history (so sessions trimmed from
 /// run_state.json by sessions_keep are included), each in its latest recorded
 /// form: `<started_at>  <ended_at|running>  exit <code|->  <steps>  <command>`,
@@ -34,7 +34,7 @@ use std::io::Write;
 ///
 /// Exit status: 0 printed; 2 no such run; 5 a complete log line is malformed.
 ///
-/// Compatibility: the text lines follow the store's log format of SPEC §5
+/// Compatibility: the text lines follow the store's log format of docs/FORMATS.md#the-store
 /// and will not change. JSON fields may be added; none is renamed or removed
 /// without a new `format_version`.
 #[derive(Debug, clap::Args)]
