@@ -2,12 +2,12 @@
 //! shell script that appends its arguments to a log, so each test sees
 //! exactly what was dispatched, how often, and with which exit code.
 
-use crate::common::{c14n_hash, TestEnv};
+use crate::common::{c14n_hash, wait_for, TestEnv};
 use rk::canon::{self, ConfigHash, Scheme};
 use rk::state::RunState;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PHASES: [&str; 9] = [
     "prepare", "build", "submit", "poll", "parse", "score", "stats", "costs", "report",
@@ -74,17 +74,6 @@ fn dispatched(env: &TestEnv) -> Vec<String> {
     std::fs::read_to_string(env.root().join("dispatched.log"))
         .map(|s| s.lines().map(String::from).collect())
         .unwrap_or_default()
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn statuses(done: usize, current: Option<&str>) -> Vec<(&'static str, &'static str)> {

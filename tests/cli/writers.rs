@@ -9,7 +9,7 @@
 //! machine's `python3` (the Python tool set's own interpreter); without one
 //! the Python tests say they were skipped and why.
 
-use crate::common::{started_run, state_of, TestEnv};
+use crate::common::{started_run, state_of, wait_for, TestEnv};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,15 +29,27 @@ fn python() -> Option<&'static str> {
     ok.then_some("python3")
 }
 
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// A project whose orchestrator says it started (`started` in the run dir),
+/// waits until `go` appears there, then runs `then` (shell: `$1` is the run
+/// dir, `$2` the run id).
+fn waiting_orchestrator(env: &TestEnv, then: &str, extra_yaml: &str) {
+    let script = env.write(
+        "wait.sh",
+        format!("#!/bin/sh\ntouch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.02; done\n{then}"),
+    );
+    env.write(
+        "rk.yaml",
+        format!(
+            "dispatch:\n  command: [sh, {:?}, \"{{run_dir}}\", \"{{run_id}}\"]\n{extra_yaml}",
+            script.display().to_string()
+        ),
+    );
+}
+
+fn has_session(run: &Path) -> bool {
+    state_of(run)["sessions"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty())
 }
 
 /// A Python writer that works like the Python tool set: flock on
@@ -317,19 +329,13 @@ fn notes_and_gates_added_during_a_dispatched_run_survive_its_end() {
     let env = TestEnv::new();
     // The orchestrator waits for `go`, then walks the phases as rk's
     // simulated orchestrator does (rewriting the whole state file).
-    let script = env.write(
-        "wait.sh",
-        format!(
-            "#!/bin/sh\nwhile [ ! -e \"$1/go\" ]; do sleep 0.02; done\nexec {:?} demo-orchestrator --run-dir \"$1\" --run_id \"$2\" --delay-ms 0\n",
+    waiting_orchestrator(
+        &env,
+        &format!(
+            "exec {:?} demo-orchestrator --run-dir \"$1\" --run_id \"$2\" --delay-ms 0\n",
             env!("CARGO_BIN_EXE_rk")
         ),
-    );
-    env.write(
-        "rk.yaml",
-        format!(
-            "dispatch:\n  command: [sh, {:?}, \"{{run_dir}}\", \"{{run_id}}\"]\n  plan: rk\n",
-            script.display().to_string()
-        ),
+        "  plan: rk\n",
     );
     let run = started_run(&env, "r1", CONFIG);
     let resume = env
@@ -337,11 +343,7 @@ fn notes_and_gates_added_during_a_dispatched_run_survive_its_end() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the session to start", || {
-        state_of(&run)["sessions"]
-            .as_array()
-            .is_some_and(|s| !s.is_empty())
-    });
+    wait_for("the session to start", || has_session(&run));
     assert!(env.run(&["note", "r1", "halfway"]).status.success());
     let gate = env.run(&[
         "gate",
@@ -385,28 +387,14 @@ fn notes_and_gates_added_during_a_dispatched_run_survive_its_end() {
 #[test]
 fn archive_and_resume_never_overlap_and_an_archived_run_is_not_resumed() {
     let env = TestEnv::new();
-    let script = env.write(
-        "wait.sh",
-        "#!/bin/sh\nwhile [ ! -e \"$1/go\" ]; do sleep 0.02; done\n",
-    );
-    env.write(
-        "rk.yaml",
-        format!(
-            "dispatch:\n  command: [sh, {:?}, \"{{run_dir}}\"]\n",
-            script.display().to_string()
-        ),
-    );
+    waiting_orchestrator(&env, "", "");
     let run = started_run(&env, "r1", CONFIG);
     let resume = env
         .cmd(&["resume", "r1"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for("the dispatch", || {
-        state_of(&run)["sessions"]
-            .as_array()
-            .is_some_and(|s| !s.is_empty())
-    });
+    wait_for("the dispatch", || has_session(&run));
     let archive = env.run(&["archive", "r1", "--allow-incomplete"]);
     assert_eq!(
         archive.status.code(),
@@ -502,17 +490,7 @@ fn status_md_tells_the_truth_after_the_session_ends() {
 #[test]
 fn a_session_whose_rk_was_killed_is_closed_by_the_next_write() {
     let env = TestEnv::new();
-    let script = env.write(
-        "wait.sh",
-        "#!/bin/sh\ntouch \"$1/started\"\nwhile [ ! -e \"$1/go\" ]; do sleep 0.02; done\n",
-    );
-    env.write(
-        "rk.yaml",
-        format!(
-            "dispatch:\n  command: [sh, {:?}, \"{{run_dir}}\"]\n",
-            script.display().to_string()
-        ),
-    );
+    waiting_orchestrator(&env, "", "");
     let run = started_run(&env, "r1", CONFIG);
     let mut resume = env.cmd(&["resume", "r1"]).spawn().unwrap();
     wait_for("the orchestrator to start", || run.join("started").exists());
