@@ -101,12 +101,11 @@ impl Rewrite {
             message: Some(self.describe(&settings.config_file)),
             ..Note::default()
         });
-        let key = crate::state::records::session_key(session);
         if let Some(entry) = state
             .sessions
             .iter_mut()
             .flatten()
-            .find(|s| crate::state::records::session_key(s) == key)
+            .find(|s| crate::state::records::same_session(s, session))
         {
             entry.extra.insert(
                 "config_rewritten".into(),

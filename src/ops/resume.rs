@@ -522,12 +522,15 @@ pub fn resume(
     finish(result, argv)
 }
 
+/// `config_hash` and `config_hash_scheme` as the drift check saw them.
+type PlannedHash = (Option<Option<String>>, Option<String>);
+
 /// What a resume records when its session starts, applied to the state as
 /// read under `.state.lock`.
 struct SessionStart<'a> {
     /// `config_hash` and its scheme as the plan saw them: if someone changed
     /// them since, the drift check is stale and the resume stops.
-    planned_hash: (Option<Option<String>>, Option<String>),
+    planned_hash: PlannedHash,
     /// The hash (and its scheme) recorded now: the run had none.
     adopt: Option<(String, Scheme)>,
     /// rk's code drift records (a forced code drift adds one).
@@ -540,17 +543,7 @@ struct SessionStart<'a> {
 
 impl SessionStart<'_> {
     fn apply(&self, run: &RunDir, settings: &Settings, state: &mut RunState) -> Result<(), Error> {
-        let found = (state.config_hash.clone(), state.config_hash_scheme.clone());
-        if found != self.planned_hash {
-            return Err(Error::refusal(
-                Exit::Busy,
-                format!(
-                    "the config_hash of run {} changed while rk was checking it; nothing dispatched",
-                    run.rid
-                ),
-                Some(format!("run `rk resume {}` again", run.rid)),
-            ));
-        }
+        hash_as_planned(run, state, &self.planned_hash, "rk resume")?;
         if let Some((hash, scheme)) = &self.adopt {
             record_hash(state, hash, *scheme, settings);
         }
@@ -580,6 +573,28 @@ impl SessionStart<'_> {
     }
 }
 
+/// `config_hash` and its scheme as read under the lock must be what the
+/// drift check saw; otherwise someone changed them meanwhile and the check
+/// is stale: exit 4, nothing written, run `again` once more.
+fn hash_as_planned(
+    run: &RunDir,
+    state: &RunState,
+    planned: &PlannedHash,
+    again: &str,
+) -> Result<(), Error> {
+    if (state.config_hash.clone(), state.config_hash_scheme.clone()) == *planned {
+        return Ok(());
+    }
+    Err(Error::refusal(
+        Exit::Busy,
+        format!(
+            "the config_hash of run {} changed while rk was checking it; nothing recorded or dispatched",
+            run.rid
+        ),
+        Some(format!("run `{again} {}` again", run.rid)),
+    ))
+}
+
 /// Close `session` in `state`: its end time, exit code (none when the
 /// orchestrator could not be started) and duration. Found by its key; rk's
 /// records put it back if the orchestrator's rewrite dropped it.
@@ -591,10 +606,9 @@ fn end_session(
     elapsed: std::time::Duration,
 ) {
     let sessions = state.sessions.get_or_insert_with(Vec::new);
-    let key = state::records::session_key(session);
     let index = match sessions
         .iter()
-        .position(|s| state::records::session_key(s) == key)
+        .position(|s| state::records::same_session(s, session))
     {
         Some(i) => i,
         None => {
@@ -686,20 +700,7 @@ fn force_drift(
     );
     commit(project, run, "drift", &message, &Expect::Any, |draft| {
         draft.require(run, settings)?;
-        if (
-            draft.state.config_hash.clone(),
-            draft.state.config_hash_scheme.clone(),
-        ) != planned
-        {
-            return Err(Error::refusal(
-                Exit::Busy,
-                format!(
-                    "the config_hash of run {} changed while rk was checking it; nothing recorded or dispatched",
-                    run.rid
-                ),
-                Some(format!("run `rk resume {} --force` again", run.rid)),
-            ));
-        }
+        hash_as_planned(run, &draft.state, &planned, "rk resume --force")?;
         force(&mut draft.state);
         draft.config = Some(id.clone());
         Ok(())

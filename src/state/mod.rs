@@ -233,9 +233,6 @@ pub struct Draft {
     pub found: Found,
     /// The config object the new snapshot names; starts as the parent's.
     pub config: Option<ObjectId>,
-    /// The snapshot whose state `state` started as (after an `observed`
-    /// one was recorded), if any.
-    pub base: Option<ObjectId>,
     /// Things to tell the user.
     pub warnings: Vec<String>,
 }
@@ -338,7 +335,6 @@ pub fn commit<T>(
         state,
         found,
         config: parent.as_ref().and_then(|p| p.config.clone()),
-        base: parent.as_ref().map(|p| p.id.clone()),
         warnings,
     };
 

@@ -13,7 +13,7 @@
 //! one deliberately, write a whole state with `rk write-state`, which is
 //! rk's own word and so becomes its record.
 
-use super::model::{DriftRecord, Gate, Note, RunState, Session};
+use super::model::{DriftRecord, Note, RunState, Session};
 use crate::store::{ObjectId, Snapshot, Store};
 
 /// How many `observed` snapshots to walk back through looking for rk's own.
@@ -43,66 +43,49 @@ pub fn own_record(store: &Store, from: Option<&Snapshot>) -> Option<RunState> {
 /// Merge rk's records (`own`) into `found`, a state someone else wrote.
 /// Returns true when anything changed.
 pub fn merge(found: &mut RunState, own: &RunState) -> bool {
-    let before = (
-        found.notes.clone(),
-        found.gates.clone(),
-        found.sessions.clone(),
-        found.config_drift.clone(),
-    );
-    merge_list(&mut found.notes, &own.notes, note_key);
-    merge_list(&mut found.sessions, &own.sessions, session_key);
-    merge_list(&mut found.config_drift, &own.config_drift, drift_key);
-    merge_gates(&mut found.gates, &own.gates);
-    before
-        != (
-            found.notes.clone(),
-            found.gates.clone(),
-            found.sessions.clone(),
-            found.config_drift.clone(),
-        )
+    let notes = merge_list(&mut found.notes, &own.notes, same_note);
+    let sessions = merge_list(&mut found.sessions, &own.sessions, same_session);
+    let drift = merge_list(&mut found.config_drift, &own.config_drift, same_drift);
+    let gates = merge_list(&mut found.gates, &own.gates, |a, b| a.0 == b.0);
+    notes | sessions | drift | gates
 }
 
 /// rk's list in its order (its version of each record), then the records
-/// only the file has, in file order.
-fn merge_list<T: Clone, K: PartialEq>(
+/// only the file has, in file order. True when `found` changed.
+fn merge_list<T: Clone + PartialEq>(
     found: &mut Option<Vec<T>>,
     own: &Option<Vec<T>>,
-    key: impl Fn(&T) -> K,
-) {
+    same: impl Fn(&T, &T) -> bool,
+) -> bool {
     let Some(own) = own.as_ref().filter(|o| !o.is_empty()) else {
-        return;
+        return false;
     };
     let mut merged: Vec<T> = own.clone();
-    if let Some(found) = found.as_ref() {
-        for item in found {
-            let k = key(item);
-            if !own.iter().any(|o| key(o) == k) {
-                merged.push(item.clone());
-            }
+    for item in found.iter().flatten() {
+        if !own.iter().any(|o| same(o, item)) {
+            merged.push(item.clone());
         }
     }
+    if found.as_ref() == Some(&merged) {
+        return false;
+    }
     *found = Some(merged);
+    true
 }
 
-fn merge_gates(found: &mut Option<Vec<(String, Gate)>>, own: &Option<Vec<(String, Gate)>>) {
-    merge_list(found, own, |(phase, _)| phase.clone());
-}
-
-fn note_key(n: &Note) -> (Option<String>, Option<String>, Option<String>) {
-    (
-        n.created_at.clone(),
-        n.created_by.clone(),
-        n.message.clone(),
-    )
+/// A note is its time, author and text.
+fn same_note(a: &Note, b: &Note) -> bool {
+    a.created_at == b.created_at && a.created_by == b.created_by && a.message == b.message
 }
 
 /// A session is its start, host and pid (as `rk log --sessions` keys it).
-pub fn session_key(s: &Session) -> (Option<String>, Option<String>, Option<Option<i64>>) {
-    (s.started_at.clone(), s.host.clone(), s.pid)
+pub fn same_session(a: &Session, b: &Session) -> bool {
+    a.started_at == b.started_at && a.host == b.host && a.pid == b.pid
 }
 
-fn drift_key(d: &DriftRecord) -> (Option<String>, Option<String>, Option<String>) {
-    (d.detected_at.clone(), d.expected.clone(), d.actual.clone())
+/// A drift record is its time and its two hashes.
+fn same_drift(a: &DriftRecord, b: &DriftRecord) -> bool {
+    a.detected_at == b.detected_at && a.expected == b.expected && a.actual == b.actual
 }
 
 /// Keep the last `keep` sessions in the working state (older ones stay in
@@ -163,6 +146,7 @@ pub fn crashed(session: &Session, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::model::Gate;
 
     fn note(at: &str, msg: &str) -> Note {
         Note {
