@@ -72,6 +72,11 @@ impl TestEnv {
         self.render_output(&out)
     }
 
+    /// Fail the test unless `out` ended with exit `code`, showing its output.
+    pub fn expect_exit(&self, out: &Output, code: i32) {
+        assert_eq!(out.status.code(), Some(code), "{}", self.render_output(out));
+    }
+
     pub fn render_output(&self, out: &Output) -> String {
         render(out, self.root())
     }

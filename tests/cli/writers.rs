@@ -214,11 +214,7 @@ fn twenty_gates_and_ten_notes_at_once_all_land() {
     }));
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.expect_exit(&out, 0);
     }
     let state = state_of(&run);
     let gates = state["gates"].as_object().unwrap();
@@ -275,11 +271,7 @@ fn an_orchestrator_rewriting_from_memory_drops_none_of_rks_records() {
         "--reason",
         "check the budget",
     ]);
-    assert!(
-        gate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gate.stderr)
-    );
+    env.expect_exit(&gate, 0);
     // …and the orchestrator writes its in-memory state over them.
     std::fs::write(run.join("go"), "").unwrap();
     assert!(py.wait().unwrap().success());
@@ -302,11 +294,7 @@ fn an_orchestrator_rewriting_from_memory_drops_none_of_rks_records() {
 
     // …the gate is enforced from rk's record…
     let resume = env.run(&["resume", "r1"]);
-    assert!(
-        resume.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resume.stderr)
-    );
+    env.expect_exit(&resume, 0);
     let log = env.read("dispatched.log");
     assert!(log.contains("--to_step build"), "{log}");
 
@@ -353,18 +341,10 @@ fn notes_and_gates_added_during_a_dispatched_run_survive_its_end() {
         "--reason",
         "read the numbers",
     ]);
-    assert!(
-        gate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gate.stderr)
-    );
+    env.expect_exit(&gate, 0);
     std::fs::write(run.join("go"), "").unwrap();
     let out = resume.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.expect_exit(&out, 0);
 
     let gates = env.run(&["gate", "list", "r1", "--json"]);
     assert!(
@@ -396,29 +376,15 @@ fn archive_and_resume_never_overlap_and_an_archived_run_is_not_resumed() {
         .unwrap();
     wait_for("the dispatch", || has_session(&run));
     let archive = env.run(&["archive", "r1", "--allow-incomplete"]);
-    assert_eq!(
-        archive.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&archive.stderr)
-    );
+    env.expect_exit(&archive, 4);
     assert!(!run.join("archive_manifest.json").exists());
     std::fs::write(run.join("go"), "").unwrap();
     assert!(resume.wait_with_output().unwrap().status.success());
 
     let archive = env.run(&["archive", "r1", "--allow-incomplete"]);
-    assert!(
-        archive.status.success(),
-        "{}",
-        String::from_utf8_lossy(&archive.stderr)
-    );
+    env.expect_exit(&archive, 0);
     let refused = env.run(&["resume", "r1"]);
-    assert_eq!(
-        refused.status.code(),
-        Some(6),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
+    env.expect_exit(&refused, 6);
     assert!(String::from_utf8_lossy(&refused.stderr).contains("archived"));
     let verify = env.run(&["verify", "r1"]);
     assert!(
@@ -437,11 +403,7 @@ fn two_asides_in_one_second_keep_both() {
         std::fs::write(run.join("run_state.json"), bad).unwrap();
         // The clock is pinned (RK_NOW): both asides get the same stamp.
         let out = env.run_stdin(&["write-state", "r1"], &good);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        env.expect_exit(&out, 0);
     }
     let mut asides: Vec<(String, String)> = std::fs::read_dir(&run)
         .unwrap()
@@ -569,11 +531,7 @@ fn expect_after_a_foreign_write_conflicts_records_it_and_a_retry_lands() {
         &["write-state", "r1", "--expect", &id],
         mine.to_string().as_bytes(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    env.expect_exit(&out, 0);
     assert_eq!(phase_status(&run, "prepare"), "completed");
     assert_eq!(state_of(&run)["mine"], 1);
 }
@@ -600,11 +558,7 @@ fn a_foreign_read_modify_write_loop_beside_rk_loses_no_update() {
                 let (mut landed, mut conflicts, mut reads) = (0u64, 0u64, 0u64);
                 while Instant::now() < deadline {
                     let out = env.run(&["read-state", "r1", "--with-id"]);
-                    assert!(
-                        out.status.success(),
-                        "{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
+                    env.expect_exit(&out, 0);
                     let read: serde_json::Value = serde_json::from_slice(&out.stdout)
                         .unwrap_or_else(|e| panic!("a read was not a whole state: {e}"));
                     assert!(
