@@ -420,15 +420,25 @@ pub fn prune(run: &RunDir, settings: &Settings) -> Result<Vec<String>, store::Er
     for id in &report.corrupt {
         let path = store.object_path(id);
         if Some(id) == report.config_rebuilds.as_ref() {
-            let doc = crate::run_config::current(run, settings)
+            // Read again: the file may have changed since the check.
+            let bytes = crate::run_config::current(run, settings)
                 .ok()
                 .flatten()
-                .expect("config_rebuilds comes from a readable config");
-            store.put(&canonical_bytes(&doc.value))?;
-            done.push(format!(
-                "rebuilt config object {id} from {}",
-                settings.config_file
-            ));
+                .map(|doc| canonical_bytes(&doc.value))
+                .filter(|bytes| ObjectId::of(bytes) == *id);
+            match bytes {
+                Some(bytes) => {
+                    store.put(&bytes)?;
+                    done.push(format!(
+                        "rebuilt config object {id} from {}",
+                        settings.config_file
+                    ));
+                }
+                None => done.push(format!(
+                    "left config object {id}: {} changed since the check and no longer rebuilds it; run `rk fsck {} --prune` again",
+                    settings.config_file, run.rid
+                )),
+            }
         } else if Some(id) == report.head.as_ref() {
             done.push(format!(
                 "left {} in place: it is HEAD's snapshot; restore a good one first (`rk restore {}`)",
