@@ -391,12 +391,14 @@ pub fn prune(run: &RunDir, settings: &Settings) -> Result<Vec<String>, store::Er
             .split_inclusive('\n')
             .filter(|l| l.ends_with('\n') && store::LogEntry::parse(&l[..l.len() - 1]).is_ok())
             .collect();
-        let backup = path.with_file_name(format!(
-            "log.corrupt.{}",
-            crate::clock::file_stamp(crate::clock::now())
-        ));
-        atomic::write_atomic(&backup, &bytes, atomic::FILE_MODE)
-            .map_err(|e| store::io_err(&backup, e))?;
+        // Never over an earlier damaged log kept aside.
+        let backup = atomic::write_aside(
+            &path,
+            "corrupt",
+            &crate::clock::file_stamp(crate::clock::now()),
+            &bytes,
+        )
+        .map_err(|e| store::io_err(&path, e))?;
         atomic::write_atomic(&path, kept.as_bytes(), atomic::FILE_MODE)
             .map_err(|e| store::io_err(&path, e))?;
         done.push(format!(
