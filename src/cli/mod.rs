@@ -5,10 +5,13 @@ pub mod man;
 mod plumbing;
 mod porcelain;
 pub mod progress;
+mod shell;
+
+pub use shell::Shell;
 
 use crate::error::{Error, Exit};
-use crate::output::{ColorChoice, Style};
-use crate::project::Project;
+use crate::output::{ColorChoice, Messages, Style};
+use crate::project::{Project, RunDir};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -94,6 +97,18 @@ pub enum Command {
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
 
+/// The RUN operand of every command that acts on one run, with its one
+/// help text.
+#[derive(Debug, clap::Args)]
+pub struct RunArg {
+    #[arg(value_name = "RUN", help = RUN_HELP)]
+    pub run: String,
+}
+
+/// What RUN can be, as every command's help says it.
+pub const RUN_HELP: &str =
+    "The run: a run id, the run dir's name (`run_<id>`), or the path of a run directory";
+
 /// What every command gets besides its own arguments.
 pub struct Context {
     pub color: ColorChoice,
@@ -114,6 +129,19 @@ impl Context {
                 .map(PathBuf::from)
         };
         Ok(Project::discover(&cwd, env_project.as_deref())?)
+    }
+
+    /// The project, and the run RUN names in it.
+    pub fn run(&self, arg: &RunArg) -> Result<(Project, RunDir), Error> {
+        self.run_named(&arg.run)
+    }
+
+    /// The project, and the run `operand` names in it (a RUN operand that
+    /// is optional or has a second spelling).
+    pub fn run_named(&self, operand: &str) -> Result<(Project, RunDir), Error> {
+        let project = self.project()?;
+        let run = project.resolve_run(operand)?;
+        Ok((project, run))
     }
 
     /// Styles for stdout.
@@ -336,15 +364,7 @@ pub fn render_error(e: &Error, color: ColorChoice) {
 
 /// A warning on stderr, for things that do not stop the command.
 pub fn warn(color: ColorChoice, message: &str) {
-    let style = Style {
-        color: color.for_stderr(),
-    };
-    let _ = writeln!(
-        io::stderr().lock(),
-        "{} {}",
-        style.yellow("rk: warning:"),
-        message
-    );
+    let _ = Shell::stderr(color).warn(message);
 }
 
 fn one_line(s: &str) -> String {
@@ -438,5 +458,28 @@ mod tests {
         args.push(OsString::from_vec(b"hash-config\xff".to_vec()));
         args.push("a.yaml".into());
         assert!(shortcut(args).is_none());
+    }
+
+    /// Every RUN operand is explained in the same words (`rk init`'s RUN is
+    /// the id of a run to be made; `rk status` adds what it defaults to).
+    #[test]
+    fn every_run_operand_has_the_one_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut Vec<String>) {
+            for arg in cmd.get_positionals() {
+                let names = arg.get_value_names().unwrap_or_default();
+                if names.iter().any(|n| n == "RUN") && path != "rk init" {
+                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    assert!(help.starts_with(RUN_HELP), "{path}: RUN is {help:?}");
+                    seen.push(path.to_string());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let mut seen = Vec::new();
+        walk(&Cli::command(), "rk", &mut seen);
+        assert!(seen.len() >= 18, "{seen:?}");
+        assert!(seen.iter().any(|p| p == "rk gate list"), "{seen:?}");
     }
 }

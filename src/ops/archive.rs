@@ -462,34 +462,33 @@ fn check_dest(run: &RunDir, dest: &Path) -> Result<(), Error> {
 /// Archive a run.
 pub fn archive(
     project: &Project,
-    operand: &str,
+    run: &RunDir,
     options: &Options,
     progress: &Progress,
 ) -> Result<Archived, Error> {
     let settings = &project.settings;
-    let run = project.resolve_run(operand)?;
     // A --dest that already holds a verified copy of this archived run is an
     // interrupted move: rerunning the command finishes it.
     let resumed_copy = match &options.dest {
-        Some(dest) if dest.symlink_metadata().is_ok() => copy_of_archived_run(&run, settings, dest),
+        Some(dest) if dest.symlink_metadata().is_ok() => copy_of_archived_run(run, settings, dest),
         _ => None,
     };
     if let (Some(dest), None) = (&options.dest, &resumed_copy) {
-        check_dest(&run, dest)?;
+        check_dest(run, dest)?;
     }
     // Held for the whole archive (and the move): no resume starts while the
     // run is being archived or moved.
     let _dispatch = DispatchLock::try_acquire(
-        &run,
+        run,
         &Holder::current(vec!["rk".into(), "archive".into(), run.rid.clone()]),
     )?;
-    let loaded = state::load(&run, settings);
-    let overall = state::overall_status_of_holder(&run, settings, &loaded);
+    let loaded = state::load(run, settings);
+    let overall = state::overall_status_of_holder(run, settings, &loaded);
     let Some(st) = loaded? else {
         return Err(Error::refusal(
             Exit::Refused,
             format!("run {} has no state; an archive records it", run.rid),
-            Some(format!("give it one with `rk migrate {}`", run.rid)),
+            Some(state::no_state_hint(&run.rid)),
         ));
     };
     match overall {
@@ -506,14 +505,14 @@ pub fn archive(
         // Archived, and asked to move: an interrupted `archive --dest` (or
         // a move asked for later). Only the move is left to do.
         OverallStatus::Archived if options.dest.is_some() => {
-            let manifest = crate::ops::verify::read_manifest(&run)?;
+            let manifest = crate::ops::verify::read_manifest(run)?;
             let dest = options.dest.clone().expect("matched above");
             let (copied, warnings) = match resumed_copy {
                 Some(()) => {
-                    finish_move(&run, &dest)?;
+                    finish_move(run, &dest)?;
                     (true, Vec::new())
                 }
-                None => move_run(&run, &dest, settings, &manifest)?,
+                None => move_run(run, &dest, settings, &manifest)?,
             };
             return Ok(Archived {
                 files: manifest
@@ -551,7 +550,7 @@ pub fn archive(
         _ => {}
     }
     // A run dispatched to Slurm is held by its job, not by the lock above.
-    slurm_job::refuse_while_live(&run, &st, "nothing archived")?;
+    slurm_job::refuse_while_live(run, &st, "nothing archived")?;
     let names = st.pipeline(&settings.phases);
     let phase_status = |n: &str| st.phase(n).map(|p| p.status.clone());
     let incomplete: Vec<(String, String)> = names
@@ -599,10 +598,10 @@ pub fn archive(
     let (hashed, committed) = std::thread::scope(|s| {
         let commit = s.spawn(|| {
             let message = format!("archive: {MANIFEST}");
-            state::commit(&run, settings, "archive", &message, &Expect::Any, |draft| {
-                draft.require(&run, settings)?;
+            state::commit(run, settings, "archive", &message, &Expect::Any, |draft| {
+                draft.require(run, settings)?;
                 // The orchestrator may have written since the checks above.
-                let now = state::overall_status_of_holder(&run, settings, &Ok(Some(draft.state.clone())));
+                let now = state::overall_status_of_holder(run, settings, &Ok(Some(draft.state.clone())));
                 if now != overall {
                     return Err(Error::refusal(
                         Exit::Busy,
@@ -626,7 +625,7 @@ pub fn archive(
         Ok(all) => all,
         Err(e) => {
             let _ = state::commit(
-                &run,
+                run,
                 settings,
                 "archive-aborted",
                 "hashing failed; nothing archived",
@@ -695,7 +694,7 @@ pub fn archive(
         status: "archived".into(),
         archived_date: archived_at.clone(),
         files: file_lists,
-        config: python_config_summary(&run, settings),
+        config: python_config_summary(run, settings),
         allow_incomplete: options.allow_incomplete,
         phases,
         trials,
@@ -728,9 +727,9 @@ pub fn archive(
     };
     archived
         .warnings
-        .extend(crate::ops::status_md::refresh(project, &run));
+        .extend(crate::ops::status_md::refresh(project, run));
     if let Some(dest) = &options.dest {
-        let (copied, warnings) = move_run(&run, dest, settings, &archived.manifest)?;
+        let (copied, warnings) = move_run(run, dest, settings, &archived.manifest)?;
         archived.copied = copied;
         archived.warnings.extend(warnings);
         archived.moved_to = Some(dest.clone());

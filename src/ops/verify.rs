@@ -60,14 +60,9 @@ pub fn read_manifest(run: &RunDir) -> Result<ArchiveManifest, Error> {
 }
 
 /// Verify a run against its manifest.
-pub fn verify(
-    project: &Project,
-    operand: &str,
-    progress: &Progress,
-) -> Result<VerifyReport, Error> {
-    let run = project.resolve_run(operand)?;
-    let manifest = read_manifest(&run)?;
-    check(&run, &project.settings, &manifest, progress)
+pub fn verify(project: &Project, run: &RunDir, progress: &Progress) -> Result<VerifyReport, Error> {
+    let manifest = read_manifest(run)?;
+    check(run, &project.settings, &manifest, progress)
 }
 
 /// Compare the run dir with `manifest`.
