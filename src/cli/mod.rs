@@ -162,7 +162,7 @@ pub fn main() -> i32 {
                 _ => 0,
             };
         }
-        Some(Shortcut::Run(cli)) => cli,
+        Some(Shortcut::Run(cli)) => *cli,
         None => match Cli::try_parse() {
             Ok(cli) => cli,
             Err(e) => return parse_error(e),
@@ -185,7 +185,7 @@ enum Shortcut {
     /// `rk --version` or `rk -V`: the line clap prints.
     Version,
     /// `rk hash-config FILE`: what clap would have parsed.
-    Run(Cli),
+    Run(Box<Cli>),
 }
 
 /// The two shortest command lines, recognised without building the parser
@@ -207,11 +207,11 @@ fn shortcut(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<Shortc
             if file.is_empty() || (file.starts_with('-') && file != "-") {
                 return None;
             }
-            Some(Shortcut::Run(Cli {
+            Some(Shortcut::Run(Box::new(Cli {
                 directory: None,
                 color: ColorChoice::Auto,
                 command: Command::HashConfig(plumbing::hash_config::Args::one_file(file)),
-            }))
+            })))
         }
         _ => None,
     }

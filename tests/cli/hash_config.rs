@@ -270,7 +270,15 @@ fn the_shortcut_and_the_parser_agree() {
         };
         env.render_output(&out)
     };
-    let cases: [(&TestEnv, &str, &[(&str, &str)], Option<&str>, i32); 11] = [
+    // Where, FILE, environment, stdin, the exit status both give.
+    type Case<'a> = (
+        &'a TestEnv,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        Option<&'a str>,
+        i32,
+    );
+    let cases: [Case; 11] = [
         (&env, "a.yaml", &[], None, 0),
         (&env, "a.json", &[], None, 0),
         (&env, "-", &[], Some(YAML), 0),
