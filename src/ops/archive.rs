@@ -128,34 +128,33 @@ fn check_dest(run: &RunDir, dest: &Path) -> Result<(), Error> {
 /// Archive a run.
 pub fn archive(
     project: &Project,
-    operand: &str,
+    run: &RunDir,
     options: &Options,
     progress: &Progress,
 ) -> Result<Archived, Error> {
     let settings = &project.settings;
-    let run = project.resolve_run(operand)?;
     // A --dest that already holds a verified copy of this archived run is an
     // interrupted move: rerunning the command finishes it.
     let resumed_copy = match &options.dest {
-        Some(dest) if dest.symlink_metadata().is_ok() => copy_of_archived_run(&run, settings, dest),
+        Some(dest) if dest.symlink_metadata().is_ok() => copy_of_archived_run(run, settings, dest),
         _ => None,
     };
     if let (Some(dest), None) = (&options.dest, &resumed_copy) {
-        check_dest(&run, dest)?;
+        check_dest(run, dest)?;
     }
     // Held for the whole archive (and the move): no resume starts while the
     // run is being archived or moved.
     let _dispatch = DispatchLock::try_acquire(
-        &run,
+        run,
         &Holder::current(vec!["rk".into(), "archive".into(), run.rid.clone()]),
     )?;
-    let loaded = state::load(&run, settings);
-    let overall = state::overall_status_of_holder(&run, settings, &loaded);
+    let loaded = state::load(run, settings);
+    let overall = state::overall_status_of_holder(run, settings, &loaded);
     let Some(st) = loaded? else {
         return Err(Error::refusal(
             Exit::Refused,
             format!("run {} has no state; an archive records it", run.rid),
-            Some(format!("give it one with `rk migrate {}`", run.rid)),
+            Some(state::no_state_hint(&run.rid)),
         ));
     };
     match overall {
@@ -172,7 +171,7 @@ pub fn archive(
         // Archived, and asked to move: an interrupted `archive --dest` (or
         // a move asked for later). Only the move is left to do.
         OverallStatus::Archived if options.dest.is_some() => {
-            return move_archived_run(&run, settings, options, resumed_copy)
+            return move_archived_run(run, settings, options, resumed_copy)
         }
         OverallStatus::Archived => {
             return Err(Error::refusal(
@@ -187,7 +186,7 @@ pub fn archive(
         _ => {}
     }
     // A run dispatched to Slurm is held by its job, not by the lock above.
-    slurm_job::refuse_while_live(&run, &st, "nothing archived")?;
+    slurm_job::refuse_while_live(run, &st, "nothing archived")?;
     let incomplete = incomplete_phases(&st, settings);
     if overall != OverallStatus::Completed && !options.allow_incomplete {
         let list: Vec<String> = incomplete
@@ -211,8 +210,8 @@ pub fn archive(
     let phases = phase_statuses(&st, settings);
     let archived_at = crate::clock::now().to_string();
     let (committed, all) =
-        record_while_hashing(&run, settings, overall, &archived_at, options, progress)?;
-    let (trials, other) = by_trial(&run, settings, all)?;
+        record_while_hashing(run, settings, overall, &archived_at, options, progress)?;
+    let (trials, other) = by_trial(run, settings, all)?;
     let st = &committed.state;
     let manifest = ArchiveManifest {
         format_version: 1,
@@ -228,13 +227,13 @@ pub fn archive(
         status: "archived".into(),
         archived_date: archived_at.clone(),
         files: file_lists(&trials, &other),
-        config: python_config_summary(&run, settings),
+        config: python_config_summary(run, settings),
         allow_incomplete: options.allow_incomplete,
         phases,
         trials,
         other,
     };
-    write_manifest(&run, &manifest)?;
+    write_manifest(run, &manifest)?;
 
     let (files, links, bytes) = tally(&manifest);
     let mut archived = Archived {
@@ -249,9 +248,9 @@ pub fn archive(
     };
     archived
         .warnings
-        .extend(crate::ops::status_md::refresh(project, &run));
+        .extend(crate::ops::status_md::refresh(project, run));
     if let Some(dest) = &options.dest {
-        let (copied, warnings) = move_run(&run, dest, settings, &archived.manifest)?;
+        let (copied, warnings) = move_run(run, dest, settings, &archived.manifest)?;
         archived.copied = copied;
         archived.warnings.extend(warnings);
         archived.moved_to = Some(dest.clone());

@@ -32,14 +32,9 @@ impl VerifyReport {
 }
 
 /// Verify a run against its manifest.
-pub fn verify(
-    project: &Project,
-    operand: &str,
-    progress: &Progress,
-) -> Result<VerifyReport, Error> {
-    let run = project.resolve_run(operand)?;
-    let manifest = archive_manifest::read_manifest(&run)?;
-    check(&run, &project.settings, &manifest, progress)
+pub fn verify(project: &Project, run: &RunDir, progress: &Progress) -> Result<VerifyReport, Error> {
+    let manifest = archive_manifest::read_manifest(run)?;
+    check(run, &project.settings, &manifest, progress)
 }
 
 /// Compare the run dir with `manifest`.
