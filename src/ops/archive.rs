@@ -625,7 +625,7 @@ pub fn archive(
     let all = match hashed {
         Ok(all) => all,
         Err(e) => {
-            let _ = state::commit(
+            let _ = state::commit::<_, Error>(
                 &run,
                 settings,
                 "archive-aborted",
