@@ -5,9 +5,12 @@ pub mod man;
 mod plumbing;
 mod porcelain;
 pub mod progress;
+mod shell;
+
+pub use shell::Shell;
 
 use crate::error::{Error, Exit};
-use crate::output::{ColorChoice, Style};
+use crate::output::{ColorChoice, Messages, Style};
 use crate::project::Project;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{self, Write};
@@ -299,15 +302,7 @@ pub fn render_error(e: &Error, color: ColorChoice) {
 
 /// A warning on stderr, for things that do not stop the command.
 pub fn warn(color: ColorChoice, message: &str) {
-    let style = Style {
-        color: color.for_stderr(),
-    };
-    let _ = writeln!(
-        io::stderr().lock(),
-        "{} {}",
-        style.yellow("rk: warning:"),
-        message
-    );
+    let _ = Shell::stderr(color).warn(message);
 }
 
 fn one_line(s: &str) -> String {

@@ -23,12 +23,12 @@ use crate::error::{Error, Exit};
 use crate::ops::adopt;
 use crate::ops::commit::commit;
 use crate::ops::resume::Outcome;
+use crate::output::Messages;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup, Phase, Submission};
 use crate::state::{self, Draft, Expect, RunState, Session, SlurmJob};
 use crate::store::{self, atomic, DispatchLock};
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -178,7 +178,7 @@ pub fn recorded(
     recorded: Result<(), Error>,
     lock: Option<DispatchLock>,
     wait: bool,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<Outcome, Error> {
     let Submitted { job, sbatch } = submitted;
     if let Err(e) = recorded {
@@ -195,12 +195,11 @@ pub fn recorded(
         ));
     }
     drop(lock);
-    writeln!(
-        err,
-        "rk: submitted Slurm job {job} for run {} (output: {})",
+    msgs.status(&format!(
+        "submitted Slurm job {job} for run {} (output: {})",
         run.rid,
         output_path(run, &job).display()
-    )?;
+    ))?;
     if !wait {
         return Ok(Outcome::Submitted {
             job,
@@ -208,15 +207,14 @@ pub fn recorded(
             code: None,
         });
     }
-    let lookup = wait_for_end(&job, err)?;
+    let lookup = wait_for_end(&job, msgs)?;
     close(project, run, &job, &lookup)?;
     let code = match &lookup {
         Lookup::Known(j) => j.exit_code.unwrap_or(1),
         Lookup::Forgotten => {
-            writeln!(
-                err,
-                "rk: the scheduler forgot job {job} before rk saw it end; its exit code is unknown"
-            )?;
+            msgs.status(&format!(
+                "the scheduler forgot job {job} before rk saw it end; its exit code is unknown"
+            ))?;
             1
         }
     };
@@ -230,7 +228,7 @@ pub fn recorded(
 /// Poll the scheduler until the job has ended (or is forgotten): every half
 /// second at first, backing off to every 15 s for long jobs. A scheduler
 /// that cannot be reached is reported once and asked again.
-fn wait_for_end(job: &JobId, err: &mut dyn Write) -> Result<Lookup, Error> {
+fn wait_for_end(job: &JobId, msgs: &mut dyn Messages) -> Result<Lookup, Error> {
     let mut pause = Duration::from_millis(500);
     let mut warned = false;
     loop {
@@ -244,7 +242,7 @@ fn wait_for_end(job: &JobId, err: &mut dyn Write) -> Result<Lookup, Error> {
             }
             Err(e @ slurm::Error::Missing { .. }) => return Err(e.into()),
             Err(e) if !warned => {
-                writeln!(err, "rk: warning: {e}; still waiting for job {job}")?;
+                msgs.warn(&format!("{e}; still waiting for job {job}"))?;
                 warned = true;
             }
             Err(_) => {}

@@ -1,7 +1,8 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, Shell};
 use crate::dispatch::StepRange;
 use crate::error::{Error, Exit};
 use crate::ops::resume::{self, Options, Outcome};
+use crate::output::Messages;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -155,13 +156,13 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         wait: args.wait,
     };
     let mut out = stdout();
-    let mut err = std::io::stderr().lock();
-    let outcome = resume::resume(&project, &run, &opts, &mut out, &mut err);
+    let mut shell = Shell::stderr(ctx.color);
+    let outcome = resume::resume(&project, &run, &opts, &mut out, &mut shell);
     out.flush()?;
     match outcome? {
         Outcome::NothingToResume => Ok(Exit::Success),
         Outcome::DryRun { argv, reason } => {
-            writeln!(err, "rk: would dispatch ({reason}):")?;
+            shell.status(&format!("would dispatch ({reason}):"))?;
             writeln!(out, "{}", resume::shell_words(&argv))?;
             out.flush()?;
             Ok(Exit::Success)
@@ -183,22 +184,20 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             if code == 0 {
                 return Ok(Exit::Success);
             }
-            writeln!(
-                err,
-                "rk: Slurm job {job} exited with {code}; rk exits with the same code (see `rk status {}`)",
+            shell.status(&format!(
+                "Slurm job {job} exited with {code}; rk exits with the same code (see `rk status {}`)",
                 run.rid
-            )?;
+            ))?;
             Ok(Exit::Child(code))
         }
         Outcome::Dispatched { code, .. } => Ok(if code == 0 {
             Exit::Success
         } else {
             // So a 3 from the orchestrator is not read as rk's drift refusal.
-            writeln!(
-                err,
-                "rk: the orchestrator exited with {code}; rk exits with the same code (see `rk status {}`)",
+            shell.status(&format!(
+                "the orchestrator exited with {code}; rk exits with the same code (see `rk status {}`)",
                 run.rid
-            )?;
+            ))?;
             Exit::Child(code)
         }),
     }
