@@ -1003,3 +1003,57 @@ fn slurm_job_json(j: &SlurmJob) -> serde_json::Value {
         Err(e) => json!({"id": j.id.as_str(), "error": e}),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(state: &str, ended: bool) -> SlurmJob {
+        SlurmJob {
+            id: JobId::parse("123_4").unwrap(),
+            found: Ok(Lookup::Known(slurm::Job {
+                id: JobId::parse("123_4").unwrap(),
+                state: state.into(),
+                node: Some("n1".into()),
+                submitted_at: Some("2025-09-03T09:00:00.000000Z".into()),
+                started_at: None,
+                ended_at: ended.then(|| "2025-09-03T09:30:00.000000Z".into()),
+                exit_code: ended.then_some(137),
+                reason: (!ended).then(|| "Priority".into()),
+            })),
+        }
+    }
+
+    /// `slurm_job` of `rk status --json` in each form, verbatim (the CLI
+    /// tests cannot pin it: a real scheduler's ids and times change).
+    #[test]
+    fn slurm_job_documents() {
+        let text = |j: &SlurmJob| serde_json::to_string(&slurm_job_json(j)).unwrap();
+        assert_eq!(
+            text(&job("PENDING", false)),
+            r#"{"id":"123_4","known":true,"state":"PENDING","phase":"queued","node":"n1","reason":"Priority","submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":null,"exit_code":null}"#
+        );
+        assert_eq!(
+            text(&job("RUNNING", false)),
+            r#"{"id":"123_4","known":true,"state":"RUNNING","phase":"running","node":"n1","reason":"Priority","submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":null,"exit_code":null}"#
+        );
+        assert_eq!(
+            text(&job("FAILED", true)),
+            r#"{"id":"123_4","known":true,"state":"FAILED","phase":"ended","node":"n1","reason":null,"submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":"2025-09-03T09:30:00.000000Z","exit_code":137}"#
+        );
+        let id = JobId::parse("7").unwrap();
+        let forgotten = SlurmJob {
+            id: id.clone(),
+            found: Ok(Lookup::Forgotten),
+        };
+        assert_eq!(text(&forgotten), r#"{"id":"7","known":false}"#);
+        let unreachable = SlurmJob {
+            id,
+            found: Err("squeue: cannot connect".into()),
+        };
+        assert_eq!(
+            text(&unreachable),
+            r#"{"id":"7","error":"squeue: cannot connect"}"#
+        );
+    }
+}
