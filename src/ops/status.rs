@@ -1007,6 +1007,7 @@ fn slurm_job_json(j: &SlurmJob) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slurm::JobId;
 
     fn job(state: &str, ended: bool) -> SlurmJob {
         SlurmJob {
