@@ -189,12 +189,6 @@ pub fn default_run(project: &Project, cwd: &std::path::Path) -> Result<DefaultRu
     ))
 }
 
-/// Gather the report. Fails only when the run cannot be resolved (exit 2).
-pub fn status(project: &Project, operand: &str) -> Result<Report, crate::Error> {
-    let run = project.resolve_run(operand)?;
-    Ok(report(project, &run, operand))
-}
-
 /// The report of a resolved run.
 pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     let settings = &project.settings;

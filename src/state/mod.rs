@@ -75,15 +75,28 @@ impl Diagnostic for Error {
             Error::Invalid { .. } => Some(
                 "give one JSON object in the shape of run_state.json version 1 (see `man rk-write-state`)".into(),
             ),
-            Error::NoState { rid, .. } => Some(format!(
-                "a run without a state (a legacy run) gets one with `rk migrate {rid}`"
-            )),
+            Error::NoState { rid, .. } => Some(no_state_hint(rid)),
             Error::ExpectHead { rid, .. } => Some(format!(
                 "`rk read-state {rid} --with-id` prints the id of the state it shows"
             )),
             Error::Store(e) => e.hint(),
         }
     }
+}
+
+impl Error {
+    /// The refusal of a command that needs the run's state and finds none.
+    pub fn no_state(run: &RunDir, settings: &Settings) -> Error {
+        Error::NoState {
+            path: state_path(run, settings).display().to_string(),
+            rid: run.rid.clone(),
+        }
+    }
+}
+
+/// What to do about a run without a state, for every command that needs one.
+pub fn no_state_hint(rid: &str) -> String {
+    format!("a run without a state (a legacy run) gets one with `rk migrate {rid}`")
 }
 
 /// The path of a run's state file.
@@ -265,10 +278,7 @@ impl Draft {
     pub fn require(&self, run: &RunDir, settings: &Settings) -> Result<(), Error> {
         match &self.found {
             Found::Valid => Ok(()),
-            Found::Missing => Err(Error::NoState {
-                path: state_path(run, settings).display().to_string(),
-                rid: run.rid.clone(),
-            }),
+            Found::Missing => Err(Error::no_state(run, settings)),
             Found::Corrupt(problem) => Err(Error::Corrupt {
                 path: state_path(run, settings).display().to_string(),
                 problem: problem.clone(),
