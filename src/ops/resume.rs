@@ -476,7 +476,7 @@ pub fn resume(
         }
     };
     let ended_at = clock::now().to_string();
-    let ended = state::commit(
+    let ended = state::commit::<_, Error>(
         run,
         settings,
         "resume-exit",
