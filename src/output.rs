@@ -1,7 +1,9 @@
 //! How output looks: colour on a terminal only (never with `NO_COLOR` or
-//! `--color never`), and the small styling vocabulary the commands share.
+//! `--color never`), the small styling vocabulary the commands share, and
+//! [`Messages`], the sink through which ops tell people what happened while
+//! a command works.
 
-use std::io::IsTerminal;
+use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `--color auto|always|never`.
@@ -35,7 +37,9 @@ impl ColorChoice {
     }
 }
 
-/// ANSI styles, applied only when colour is on.
+/// ANSI styles, applied only when colour is on. (The colour of a run's
+/// overall status, `Style::status`, sits beside `OverallStatus` in
+/// state/status.rs: this module imports nothing from the crate.)
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
     pub color: bool,
@@ -73,18 +77,20 @@ impl Style {
     pub fn dim(self, text: &str) -> String {
         self.paint("2", text)
     }
+}
 
-    /// `text` in the colour of a run's overall status.
-    pub fn status(self, status: crate::state::OverallStatus, text: &str) -> String {
-        use crate::state::OverallStatus as S;
-        match status {
-            S::Failed | S::Corrupt => self.red(text),
-            S::Completed | S::Archived => self.green(text),
-            S::Running | S::Queued => self.cyan(text),
-            S::Interrupted | S::Stopped => self.yellow(text),
-            S::NotStarted | S::NoState => self.dim(text),
-        }
-    }
+/// Where ops send what people should read while a command works, besides
+/// its result: warnings, notes, and what rk is doing. Ops say *what*; the
+/// command line decides how it looks (`cli::Shell`: the `rk: warning:`
+/// prefix and its colour), so every command's warnings look alike. Like
+/// cargo's `shell().warn` or jj's `ui.warning_default()`.
+pub trait Messages {
+    /// Something that did not stop the command: `rk: warning: <message>`.
+    fn warn(&mut self, message: &str) -> io::Result<()>;
+    /// An uncertainty worth checking: `rk: note: <message>`.
+    fn note(&mut self, message: &str) -> io::Result<()>;
+    /// What rk is doing or did: `rk: <message>`.
+    fn status(&mut self, message: &str) -> io::Result<()>;
 }
 
 /// What a [`Progress`] counts.

@@ -7,7 +7,7 @@
 //! look like a run, so no command can be pointed at an arbitrary directory.
 
 use crate::canon::{self, Document, Mark, Pointer, Scheme, Value};
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use crate::trials::EvidenceRule;
 use std::path::{Path, PathBuf};
 
@@ -665,150 +665,17 @@ impl SettingsReader<'_> {
                 "config_file" => s.config_file = self.file_name(value, &at)?,
                 "state_file" => s.state_file = self.file_name(value, &at)?,
                 "state_lock" => s.state_lock = self.file_name(value, &at)?,
-                "phases" => {
-                    let phases = self.string_list(value, &at)?;
-                    if phases.is_empty() {
-                        return self.fail(&at, "phases must list at least one phase");
-                    }
-                    for (i, p) in phases.iter().enumerate() {
-                        if phases[..i].contains(p) {
-                            return self.fail(
-                                &at.child(i.to_string()),
-                                format!("phase {p:?} is listed twice"),
-                            );
-                        }
-                    }
-                    s.phases = phases;
-                }
+                "phases" => s.phases = self.phases(value, &at)?,
                 "trials" => {
                     for (k, v) in self.entries(value, &at, &["manifest"])? {
                         s.trials_manifest = self.relative_path(v, &at.child(k.clone()))?;
                     }
                 }
-                "hash" => {
-                    for (k, v) in self.entries(value, &at, &["ignore", "scheme"])? {
-                        let at = at.child(k.clone());
-                        if k == "scheme" {
-                            s.hash_scheme = match v {
-                                Value::String(name) => Scheme::from_name(name),
-                                _ => None,
-                            }
-                            .map_or_else(
-                                || {
-                                    self.fail(
-                                        &at,
-                                        "hash.scheme must be `pyyaml-sorted` or `rk-c14n-v1`",
-                                    )
-                                },
-                                Ok,
-                            )?;
-                            continue;
-                        }
-                        s.hash_ignore = self
-                            .string_list(v, &at)?
-                            .iter()
-                            .enumerate()
-                            .map(|(i, p)| {
-                                Pointer::parse(p)
-                                    .or_else(|m| self.fail(&at.child(i.to_string()), m))
-                            })
-                            .collect::<Result<_, _>>()?;
-                    }
-                }
-                "dispatch" => {
-                    for (k, v) in self.entries(
-                        value,
-                        &at,
-                        &[
-                            "plan",
-                            "command",
-                            "only_step",
-                            "from_step",
-                            "to_step",
-                            "via",
-                            "slurm",
-                        ],
-                    )? {
-                        let at = at.child(k.clone());
-                        if k == "via" {
-                            s.dispatch.via = match v {
-                                Value::String(w) if w == "local" => Via::Local,
-                                Value::String(w) if w == "slurm" => Via::Slurm,
-                                _ => {
-                                    return self
-                                        .fail(&at, "dispatch.via must be `local` or `slurm`")
-                                }
-                            };
-                            continue;
-                        }
-                        if k == "slurm" {
-                            for (k, v) in self.entries(v, &at, &["args"])? {
-                                s.dispatch.slurm_args =
-                                    self.string_list(v, &at.child(k.clone()))?;
-                            }
-                            continue;
-                        }
-                        if k == "plan" {
-                            s.dispatch.plan = match v {
-                                Value::String(p) if p == "orchestrator" => Plan::Orchestrator,
-                                Value::String(p) if p == "rk" => Plan::Rk,
-                                _ => {
-                                    return self
-                                        .fail(&at, "dispatch.plan must be `orchestrator` or `rk`")
-                                }
-                            };
-                            continue;
-                        }
-                        let argv = self.string_list(v, &at)?;
-                        match k.as_str() {
-                            "command" if argv.is_empty() => {
-                                return self.fail(&at, "dispatch.command must name a program")
-                            }
-                            "command" => s.dispatch.command = argv,
-                            "only_step" => s.dispatch.only_step = argv,
-                            "from_step" => s.dispatch.from_step = argv,
-                            "to_step" => s.dispatch.to_step = argv,
-                            other => return self.fail(&at, unread_key(other)),
-                        }
-                    }
-                }
-                "evidence" => {
-                    for (phase, rule) in self.entries(value, &at, &[])? {
-                        let rule = self.evidence_rule(rule, &at.child(phase.clone()))?;
-                        match s.evidence.iter_mut().find(|(p, _)| p == phase) {
-                            Some(slot) => slot.1 = rule,
-                            None => s.evidence.push((phase.clone(), rule)),
-                        }
-                    }
-                }
-                "sessions_keep" => {
-                    s.sessions_keep = match value {
-                        Value::Int(i) => match i.as_i64() {
-                            Some(n) if (1..=10_000).contains(&n) => n as usize,
-                            _ => {
-                                return self.fail(&at, "sessions_keep must be between 1 and 10000")
-                            }
-                        },
-                        other => {
-                            return self.fail(
-                                &at,
-                                format!("sessions_keep must be an integer, not a {}", other.kind()),
-                            )
-                        }
-                    }
-                }
-                "gates" => {
-                    s.gates = self
-                        .entries(value, &at, &[])?
-                        .iter()
-                        .map(|(phase, reason)| {
-                            Ok((
-                                phase.clone(),
-                                self.string(reason, &at.child(phase.clone()))?,
-                            ))
-                        })
-                        .collect::<Result<_, Error>>()?;
-                }
+                "hash" => self.hash(value, &at, &mut s)?,
+                "dispatch" => self.dispatch(value, &at, &mut s)?,
+                "evidence" => self.evidence(value, &at, &mut s)?,
+                "sessions_keep" => s.sessions_keep = self.sessions_keep(value, &at)?,
+                "gates" => s.gates = self.gates(value, &at)?,
                 "code_drift" => {
                     s.code_drift = match value {
                         Value::String(v) if v == "warn" => CodeDriftPolicy::Warn,
@@ -843,6 +710,140 @@ impl SettingsReader<'_> {
         }
         self.check_file_names(&s)?;
         Ok(s)
+    }
+
+    /// `phases`: at least one, none twice.
+    fn phases(&self, value: &Value, at: &Pointer) -> Result<Vec<String>, Error> {
+        let phases = self.string_list(value, at)?;
+        if phases.is_empty() {
+            return self.fail(at, "phases must list at least one phase");
+        }
+        for (i, p) in phases.iter().enumerate() {
+            if phases[..i].contains(p) {
+                return self.fail(
+                    &at.child(i.to_string()),
+                    format!("phase {p:?} is listed twice"),
+                );
+            }
+        }
+        Ok(phases)
+    }
+
+    /// `hash`: `ignore` (a list of JSON pointers) and `scheme`.
+    fn hash(&self, value: &Value, at: &Pointer, s: &mut Settings) -> Result<(), Error> {
+        for (k, v) in self.entries(value, at, &["ignore", "scheme"])? {
+            let at = at.child(k.clone());
+            if k == "scheme" {
+                s.hash_scheme = match v {
+                    Value::String(name) => Scheme::from_name(name),
+                    _ => None,
+                }
+                .map_or_else(
+                    || self.fail(&at, "hash.scheme must be `pyyaml-sorted` or `rk-c14n-v1`"),
+                    Ok,
+                )?;
+                continue;
+            }
+            s.hash_ignore = self
+                .string_list(v, &at)?
+                .iter()
+                .enumerate()
+                .map(|(i, p)| Pointer::parse(p).or_else(|m| self.fail(&at.child(i.to_string()), m)))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(())
+    }
+
+    /// `dispatch`: how `rk resume` starts the orchestrator.
+    fn dispatch(&self, value: &Value, at: &Pointer, s: &mut Settings) -> Result<(), Error> {
+        for (k, v) in self.entries(
+            value,
+            at,
+            &[
+                "plan",
+                "command",
+                "only_step",
+                "from_step",
+                "to_step",
+                "via",
+                "slurm",
+            ],
+        )? {
+            let at = at.child(k.clone());
+            if k == "via" {
+                s.dispatch.via = match v {
+                    Value::String(w) if w == "local" => Via::Local,
+                    Value::String(w) if w == "slurm" => Via::Slurm,
+                    _ => return self.fail(&at, "dispatch.via must be `local` or `slurm`"),
+                };
+                continue;
+            }
+            if k == "slurm" {
+                for (k, v) in self.entries(v, &at, &["args"])? {
+                    s.dispatch.slurm_args = self.string_list(v, &at.child(k.clone()))?;
+                }
+                continue;
+            }
+            if k == "plan" {
+                s.dispatch.plan = match v {
+                    Value::String(p) if p == "orchestrator" => Plan::Orchestrator,
+                    Value::String(p) if p == "rk" => Plan::Rk,
+                    _ => return self.fail(&at, "dispatch.plan must be `orchestrator` or `rk`"),
+                };
+                continue;
+            }
+            let argv = self.string_list(v, &at)?;
+            match k.as_str() {
+                "command" if argv.is_empty() => {
+                    return self.fail(&at, "dispatch.command must name a program")
+                }
+                "command" => s.dispatch.command = argv,
+                "only_step" => s.dispatch.only_step = argv,
+                "from_step" => s.dispatch.from_step = argv,
+                "to_step" => s.dispatch.to_step = argv,
+                other => return self.fail(&at, unread_key(other)),
+            }
+        }
+        Ok(())
+    }
+
+    /// `evidence`: one rule per phase; a phase named again replaces its rule.
+    fn evidence(&self, value: &Value, at: &Pointer, s: &mut Settings) -> Result<(), Error> {
+        for (phase, rule) in self.entries(value, at, &[])? {
+            let rule = self.evidence_rule(rule, &at.child(phase.clone()))?;
+            match s.evidence.iter_mut().find(|(p, _)| p == phase) {
+                Some(slot) => slot.1 = rule,
+                None => s.evidence.push((phase.clone(), rule)),
+            }
+        }
+        Ok(())
+    }
+
+    /// `sessions_keep`: an integer from 1 to 10000.
+    fn sessions_keep(&self, value: &Value, at: &Pointer) -> Result<usize, Error> {
+        match value {
+            Value::Int(i) => match i.as_i64() {
+                Some(n) if (1..=10_000).contains(&n) => Ok(n as usize),
+                _ => self.fail(at, "sessions_keep must be between 1 and 10000"),
+            },
+            other => self.fail(
+                at,
+                format!("sessions_keep must be an integer, not a {}", other.kind()),
+            ),
+        }
+    }
+
+    /// `gates`: a reason per phase (checked against `phases` once all is read).
+    fn gates(&self, value: &Value, at: &Pointer) -> Result<Vec<(String, String)>, Error> {
+        self.entries(value, at, &[])?
+            .iter()
+            .map(|(phase, reason)| {
+                Ok((
+                    phase.clone(),
+                    self.string(reason, &at.child(phase.clone()))?,
+                ))
+            })
+            .collect()
     }
 
     /// The names rk.yaml gives to files of a run must not collide with each

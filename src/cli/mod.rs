@@ -5,10 +5,13 @@ pub mod man;
 mod plumbing;
 mod porcelain;
 pub mod progress;
+mod shell;
+
+pub use shell::Shell;
 
 use crate::error::{Error, Exit};
-use crate::output::{ColorChoice, Style};
-use crate::project::Project;
+use crate::output::{ColorChoice, Messages, Style};
+use crate::project::{Project, RunDir};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -94,6 +97,18 @@ pub enum Command {
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
 
+/// The RUN operand of every command that acts on one run, with its one
+/// help text.
+#[derive(Debug, clap::Args)]
+pub struct RunArg {
+    #[arg(value_name = "RUN", help = RUN_HELP)]
+    pub run: String,
+}
+
+/// What RUN can be, as every command's help says it.
+pub const RUN_HELP: &str =
+    "The run: a run id, the run dir's name (`run_<id>`), or the path of a run directory";
+
 /// What every command gets besides its own arguments.
 pub struct Context {
     pub color: ColorChoice,
@@ -116,6 +131,19 @@ impl Context {
         Ok(Project::discover(&cwd, env_project.as_deref())?)
     }
 
+    /// The project, and the run RUN names in it.
+    pub fn run(&self, arg: &RunArg) -> Result<(Project, RunDir), Error> {
+        self.run_named(&arg.run)
+    }
+
+    /// The project, and the run `operand` names in it (a RUN operand that
+    /// is optional or has a second spelling).
+    pub fn run_named(&self, operand: &str) -> Result<(Project, RunDir), Error> {
+        let project = self.project()?;
+        let run = project.resolve_run(operand)?;
+        Ok((project, run))
+    }
+
     /// Styles for stdout.
     pub fn style(&self) -> Style {
         Style {
@@ -127,19 +155,18 @@ impl Context {
 /// Parse the command line, run the command, render any error, and return
 /// the process exit code.
 pub fn main() -> i32 {
-    // `rk --version` alone is answered without building the parser of every
-    // command (two thirds of its instructions): the same line clap prints.
-    if let [_, flag] = &std::env::args_os().take(3).collect::<Vec<_>>()[..] {
-        if flag == "--version" || flag == "-V" {
+    let cli = match shortcut(std::env::args_os()) {
+        Some(Shortcut::Version) => {
             return match writeln!(io::stdout(), "{}", version_line()) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Exit::Usage.code(),
                 _ => 0,
             };
         }
-    }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return parse_error(e),
+        Some(Shortcut::Run(cli)) => *cli,
+        None => match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => return parse_error(e),
+        },
     };
     let color = cli.color;
     match run(cli) {
@@ -149,6 +176,44 @@ pub fn main() -> i32 {
             render_error(&e, color);
             e.exit().code()
         }
+    }
+}
+
+/// A command line read without clap.
+#[derive(Debug)]
+enum Shortcut {
+    /// `rk --version` or `rk -V`: the line clap prints.
+    Version,
+    /// `rk hash-config FILE`: what clap would have parsed.
+    Run(Box<Cli>),
+}
+
+/// The two shortest command lines, recognised without building the parser
+/// of every command (most of their start-up): `rk --version` (or `-V`) alone
+/// and `rk hash-config FILE` with one FILE that is valid UTF-8 and is `-` or
+/// does not start with `-`. Every other command line, including help, a
+/// second operand and any option, is left to clap, which also reports every
+/// usage error.
+fn shortcut(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<Shortcut> {
+    let mut args = args.into_iter().skip(1);
+    let (first, second) = (args.next()?, args.next());
+    if args.next().is_some() {
+        return None;
+    }
+    match (first.to_str()?, second) {
+        ("--version" | "-V", None) => Some(Shortcut::Version),
+        ("hash-config", Some(file)) => {
+            let file = file.into_string().ok()?;
+            if file.is_empty() || (file.starts_with('-') && file != "-") {
+                return None;
+            }
+            Some(Shortcut::Run(Box::new(Cli {
+                directory: None,
+                color: ColorChoice::Auto,
+                command: Command::HashConfig(plumbing::hash_config::Args::one_file(file)),
+            })))
+        }
+        _ => None,
     }
 }
 
@@ -299,15 +364,7 @@ pub fn render_error(e: &Error, color: ColorChoice) {
 
 /// A warning on stderr, for things that do not stop the command.
 pub fn warn(color: ColorChoice, message: &str) {
-    let style = Style {
-        color: color.for_stderr(),
-    };
-    let _ = writeln!(
-        io::stderr().lock(),
-        "{} {}",
-        style.yellow("rk: warning:"),
-        message
-    );
+    let _ = Shell::stderr(color).warn(message);
 }
 
 fn one_line(s: &str) -> String {
@@ -318,4 +375,111 @@ fn one_line(s: &str) -> String {
 /// `Error::Output(BrokenPipe)`, which ends the process quietly.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::new(io::stdout().lock())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("rk")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    /// Every command line the shortcut takes is the one clap parses.
+    #[test]
+    fn the_shortcut_parses_what_clap_parses() {
+        for args in [
+            &["hash-config", "config.yaml"][..],
+            &["hash-config", "-"],
+            &["hash-config", "a b.json"],
+            &["hash-config", "x=--pretty"],
+            &["hash-config", "hash-config"],
+        ] {
+            let Some(Shortcut::Run(quick)) = shortcut(argv(args)) else {
+                panic!("{args:?} is taken by the shortcut");
+            };
+            let parsed = Cli::try_parse_from(argv(args)).expect("clap parses it");
+            assert_eq!(format!("{quick:?}"), format!("{parsed:?}"), "{args:?}");
+        }
+        for args in [&["--version"][..], &["-V"]] {
+            assert!(matches!(shortcut(argv(args)), Some(Shortcut::Version)));
+            let e = Cli::try_parse_from(argv(args)).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
+            assert_eq!(e.render().to_string(), format!("{}\n", version_line()));
+        }
+    }
+
+    /// Near misses are left to clap: options, help, missing or extra
+    /// operands, odd spellings, and arguments that are not UTF-8.
+    #[test]
+    fn near_misses_go_to_clap() {
+        for args in [
+            &[][..],
+            &["--help"],
+            &["-h"],
+            &["help"],
+            &["--version", "--version"],
+            &["--version", "hash-config"],
+            &["-V", "x"],
+            &["--Version"],
+            &["-v"],
+            &["version"],
+            &["hash-config"],
+            &["hash-config", ""],
+            &["hash-config", "--help"],
+            &["hash-config", "-h"],
+            &["hash-config", "--"],
+            &["hash-config", "--pretty"],
+            &["hash-config", "--canonical=x"],
+            &["hash-config", "-C"],
+            &["hash-config", "-x.yaml"],
+            &["hash-config", "a.yaml", "b.yaml"],
+            &["hash-config", "a.yaml", "--pretty"],
+            &["hash-config", "--", "a.yaml"],
+            &["hash-confi", "a.yaml"],
+            &["hash_config", "a.yaml"],
+            &["Hash-Config", "a.yaml"],
+            &["-C", "dir", "hash-config", "a.yaml"],
+            &["--color", "never", "hash-config", "a.yaml"],
+            &["status", "a"],
+        ] {
+            assert!(shortcut(argv(args)).is_none(), "{args:?} goes to clap");
+        }
+        let not_utf8 = OsString::from_vec(b"a\xff.yaml".to_vec());
+        let mut args = argv(&["hash-config"]);
+        args.push(not_utf8);
+        assert!(shortcut(args).is_none());
+        let mut args = argv(&[]);
+        args.push(OsString::from_vec(b"hash-config\xff".to_vec()));
+        args.push("a.yaml".into());
+        assert!(shortcut(args).is_none());
+    }
+
+    /// Every RUN operand is explained in the same words (`rk init`'s RUN is
+    /// the id of a run to be made; `rk status` adds what it defaults to).
+    #[test]
+    fn every_run_operand_has_the_one_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut Vec<String>) {
+            for arg in cmd.get_positionals() {
+                let names = arg.get_value_names().unwrap_or_default();
+                if names.iter().any(|n| n == "RUN") && path != "rk init" {
+                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    assert!(help.starts_with(RUN_HELP), "{path}: RUN is {help:?}");
+                    seen.push(path.to_string());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let mut seen = Vec::new();
+        walk(&Cli::command(), "rk", &mut seen);
+        assert!(seen.len() >= 18, "{seen:?}");
+        assert!(seen.iter().any(|p| p == "rk gate list"), "{seen:?}");
+    }
 }

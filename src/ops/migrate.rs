@@ -199,21 +199,93 @@ pub fn plan(project: &Project, run: &RunDir) -> Result<Plan, Error> {
 pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Plan, Error> {
     let settings = &project.settings;
     let now = clock::now();
-    let nothing = |reason: String| Plan {
-        rid: run.rid.clone(),
-        action: Action::Nothing,
-        reason: Some(reason),
-        trials: 0,
-        phases: Vec::new(),
-        config: None,
-        repairs: Vec::new(),
-        notes: Vec::new(),
-        writes: Vec::new(),
-        now,
-        config_value: None,
+    let (action, scheme) = match decide(run, settings, options)? {
+        Decision::Nothing(reason) => {
+            return Ok(Plan {
+                rid: run.rid.clone(),
+                action: Action::Nothing,
+                reason: Some(reason),
+                trials: 0,
+                phases: Vec::new(),
+                config: None,
+                repairs: Vec::new(),
+                notes: Vec::new(),
+                writes: Vec::new(),
+                now,
+                config_value: None,
+            })
+        }
+        Decision::Act(action, scheme) => (action, scheme),
     };
+    let (config, config_value) = plan_config(run, settings, scheme)?;
 
-    // The state: absent → migrate; present → nothing, or rebuild.
+    // The evidence, for the rules of pipeline phases only.
+    let rules = pipeline_rules(settings);
+    let evidence = trials::evaluate(&run.path, &settings.trials_manifest, &rules)?;
+    let phases = plan_phases(settings, &evidence);
+
+    let mut notes = Vec::new();
+    if evidence.trials == 0 {
+        notes.push(PlanNote {
+            kind: NoteKind::NoTrials,
+            message: format!(
+                "no trial matches {:?}: every phase is recorded not_started",
+                settings.trials_manifest
+            ),
+        });
+    }
+    notes.extend(phase_notes(run, &phases));
+    let repairs = plan_repairs(run, &evidence, now, &mut notes);
+    if config.hash.is_none() {
+        notes.push(PlanNote {
+            kind: NoteKind::NoConfig,
+            message: format!(
+                "no config at {}: no config_hash recorded, so drift cannot be checked; \
+                 put the run's config there and run `rk migrate {} --rebuild`",
+                config.path, run.rid
+            ),
+        });
+    }
+
+    let mut writes = Vec::new();
+    for r in &repairs {
+        writes.push(r.backup.clone());
+        writes.push(r.manifest.clone());
+    }
+    writes.push(settings.state_file.clone());
+    writes.push(".rk/".into());
+
+    Ok(Plan {
+        rid: run.rid.clone(),
+        action,
+        reason: None,
+        trials: evidence.trials,
+        phases,
+        config: Some(config),
+        repairs,
+        notes,
+        writes,
+        now,
+        config_value,
+    })
+}
+
+/// What the run's state says a migration should do.
+enum Decision {
+    /// Nothing, for this reason.
+    Nothing(String),
+    /// Migrate or rebuild, hashing the config under this scheme.
+    Act(Action, Scheme),
+}
+
+/// The state: absent → migrate; present → nothing, or rebuild. Refuses a run
+/// archived by archive_run.py, and a run whose state is gone but whose store
+/// holds snapshots (unless rebuilding).
+fn decide(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    options: Options,
+) -> Result<Decision, Error> {
     let state_file = state::state_path(run, settings);
     // rk never changes a run's scheme: a rebuild keeps the one recorded.
     let mut scheme = settings.hash_scheme;
@@ -232,7 +304,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
     };
     let action = match (has_state, options.rebuild) {
         (true, false) => {
-            return Ok(nothing(format!(
+            return Ok(Decision::Nothing(format!(
                 "{} already has a state ({}); nothing to migrate",
                 run.rid, settings.state_file
             )))
@@ -271,10 +343,17 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             }
         }
     };
+    Ok(Decision::Act(action, scheme))
+}
 
-    // The config: missing → migrate without a hash; malformed → refuse.
+/// The config: missing → migrate without a hash; malformed → refuse.
+fn plan_config(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    scheme: Scheme,
+) -> Result<(ConfigPlan, Option<canon::Value>), Error> {
     let config_path = crate::run_config::current_path(run, settings);
-    let (config, config_value) = match crate::run_config::current(run, settings)? {
+    Ok(match crate::run_config::current(run, settings)? {
         Some(doc) => {
             let hash = drift::hash_to_record(&doc, &config_path, scheme, &settings.hash_ignore)?;
             (
@@ -294,15 +373,13 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             },
             None,
         ),
-    };
+    })
+}
 
-    // The evidence, for the rules of pipeline phases only.
-    let rules = pipeline_rules(settings);
-    let evidence = trials::evaluate(&run.path, &settings.trials_manifest, &rules)?;
-
-    let mut notes = Vec::new();
-    let mut note = |kind, message: String| notes.push(PlanNote { kind, message });
-    let phases: Vec<PhasePlan> = settings
+/// Every pipeline phase as the evidence shows it; a phase no rule names is
+/// not started.
+fn plan_phases(settings: &crate::project::Settings, evidence: &trials::Evidence) -> Vec<PhasePlan> {
+    settings
         .phases
         .iter()
         .map(|phase| match evidence.phase(phase) {
@@ -321,18 +398,14 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
                 counted: 0,
             },
         })
-        .collect();
+        .collect()
+}
 
-    if evidence.trials == 0 {
-        note(
-            NoteKind::NoTrials,
-            format!(
-                "no trial matches {:?}: every phase is recorded not_started",
-                settings.trials_manifest
-            ),
-        );
-    }
-    for p in &phases {
+/// Notes on phases with no rule, and on phases the evidence shows half done.
+fn phase_notes(run: &RunDir, phases: &[PhasePlan]) -> Vec<PlanNote> {
+    let mut notes = Vec::new();
+    let mut note = |kind, message: String| notes.push(PlanNote { kind, message });
+    for p in phases {
         match (&p.rule, p.status) {
             (None, _) => note(
                 NoteKind::NoRule,
@@ -353,7 +426,18 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             _ => {}
         }
     }
+    notes
+}
 
+/// A repair for every corrupt manifest, and a note for every concern the
+/// scan raised.
+fn plan_repairs(
+    run: &RunDir,
+    evidence: &trials::Evidence,
+    now: Timestamp,
+    notes: &mut Vec<PlanNote>,
+) -> Vec<Repair> {
+    let mut note = |kind, message: String| notes.push(PlanNote { kind, message });
     let stamp = clock::file_stamp(now);
     let mut repairs = Vec::new();
     for concern in &evidence.concerns {
@@ -389,38 +473,7 @@ pub fn plan_with(project: &Project, run: &RunDir, options: Options) -> Result<Pl
             Concern::FieldIgnored { .. } => note(NoteKind::IgnoredField, concern.to_string()),
         }
     }
-    if config.hash.is_none() {
-        note(
-            NoteKind::NoConfig,
-            format!(
-                "no config at {}: no config_hash recorded, so drift cannot be checked; \
-                 put the run's config there and run `rk migrate {} --rebuild`",
-                config.path, run.rid
-            ),
-        );
-    }
-
-    let mut writes = Vec::new();
-    for r in &repairs {
-        writes.push(r.backup.clone());
-        writes.push(r.manifest.clone());
-    }
-    writes.push(settings.state_file.clone());
-    writes.push(".rk/".into());
-
-    Ok(Plan {
-        rid: run.rid.clone(),
-        action,
-        reason: None,
-        trials: evidence.trials,
-        phases,
-        config: Some(config),
-        repairs,
-        notes,
-        writes,
-        now,
-        config_value,
-    })
+    repairs
 }
 
 /// `<manifest>.corrupt.<stamp>`, with `.1`, `.2`… when that name is taken.

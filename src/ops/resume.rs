@@ -16,7 +16,8 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{adopt, archive, migrate, plan, slurm_job, status_md, stop};
+use crate::ops::{adopt, archive_manifest, migrate, plan, slurm_job, status_md, stop};
+use crate::output::Messages;
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
 use crate::state::gates as gate;
@@ -163,13 +164,13 @@ fn choose_config(
     }
 }
 
-/// Resume `run`. Messages for people go to `err`; the drift diff goes to `out`.
+/// Resume `run`. Messages for people go to `msgs`; the drift diff goes to `out`.
 pub fn resume(
     project: &Project,
     run: &RunDir,
     opts: &Options,
     out: &mut dyn Write,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<Outcome, Error> {
     let settings = &project.settings;
     // A stop token written from now on is for the orchestrator about to start.
@@ -228,7 +229,7 @@ pub fn resume(
     // 4. The state; a run without one is migrated first.
     let mut state = match state::load(run, settings)? {
         Some(state) => state,
-        None => migrate_first(project, run, opts.dry_run, err)?,
+        None => migrate_first(project, run, opts.dry_run, msgs)?,
     };
     // The steps the orchestrator knows: a phase the state lists beyond them
     // is kept and shown, never passed as a step.
@@ -236,7 +237,7 @@ pub fn resume(
     if let Some(steps) = &opts.steps {
         validate_steps(steps, &phases)?;
     }
-    if state.is_archived() && run.path.join(archive::MANIFEST).is_file() && !opts.force {
+    if state.is_archived() && run.path.join(archive_manifest::MANIFEST).is_file() && !opts.force {
         return Err(Error::refusal(
             Exit::Refused,
             format!(
@@ -277,10 +278,9 @@ pub fn resume(
         }
         Drift::Unchanged { .. } => {}
         Drift::NotRecorded { reason } => {
-            writeln!(
-                err,
-                "rk: warning: {reason}; recording the current config's hash so later drift is caught"
-            )?;
+            msgs.warn(&format!(
+                "{reason}; recording the current config's hash so later drift is caught"
+            ))?;
             let scheme = run_scheme(&state, settings);
             adopt = Some((
                 drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?,
@@ -304,14 +304,14 @@ pub fn resume(
                 *scheme,
                 opts.dry_run,
                 &now,
-                err,
+                msgs,
             )?;
         }
     }
 
     // Code drift (docs/FORMATS.md#rk-fields): reported, or refused like config drift.
     let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
-    check_code_drift(project, run, &mut state, &code_now, opts, &now, err)?;
+    check_code_drift(project, run, &mut state, &code_now, opts, &now, msgs)?;
 
     // 6. The plan: rk's reading of the run, and the step flags rk.yaml
     // `dispatch.plan` gives the orchestrator.
@@ -323,11 +323,10 @@ pub fn resume(
         &phases,
     ) {
         plan::Decision::Nothing => {
-            writeln!(
-                err,
-                "rk: nothing to resume: run {} is completed and its outputs are all there",
+            msgs.status(&format!(
+                "nothing to resume: run {} is completed and its outputs are all there",
                 run.rid
-            )?;
+            ))?;
             return Ok(Outcome::NothingToResume);
         }
         plan::Decision::Dispatch {
@@ -336,7 +335,7 @@ pub fn resume(
             reason,
         } => (covered, flags, reason),
     };
-    let (gated, reason) = apply_gates(run, &state, settings, &phases, covered, reason, err)?;
+    let (gated, reason) = apply_gates(run, &state, settings, &phases, covered, reason, msgs)?;
     let session_steps: Vec<String> = gated.phases(&phases).to_vec();
     let steps = match (&flags, gated) {
         // The flags the plan gives, with the `--to_step` a gate requires.
@@ -377,7 +376,7 @@ pub fn resume(
         return Ok(Outcome::DryRun { argv, reason });
     }
     for message in stop::clear_before(run, began)? {
-        writeln!(err, "rk: {message}")?;
+        msgs.status(&message)?;
         if message.starts_with("cleared") {
             notes.push(message);
         }
@@ -409,7 +408,7 @@ pub fn resume(
         now: &now,
     };
     if let Probe::Unavailable(message) = &code_now {
-        writeln!(err, "rk: warning: code version not recorded: {message}")?
+        msgs.warn(&format!("code version not recorded: {message}"))?
     }
     let recorded = commit(
         project,
@@ -434,7 +433,7 @@ pub fn resume(
             recorded.map(|_| ()),
             lock,
             opts.wait,
-            err,
+            msgs,
         );
     }
     recorded?;
@@ -469,16 +468,15 @@ pub fn resume(
     let rewrite = match adopt::find(run, settings, scheme, &chosen.doc.value, child_began) {
         Ok(rewrite) => rewrite,
         Err(e) => {
-            writeln!(
-                err,
-                "rk: warning: the orchestrator rewrote {} but rk cannot adopt it ({e}); it shows as drift",
+            msgs.warn(&format!(
+                "the orchestrator rewrote {} but rk cannot adopt it ({e}); it shows as drift",
                 settings.config_file
-            )?;
+            ))?;
             None
         }
     };
     let ended_at = clock::now().to_string();
-    let ended = state::commit(
+    let ended = state::commit::<_, Error>(
         run,
         settings,
         "resume-exit",
@@ -504,20 +502,19 @@ pub fn resume(
     match ended {
         Ok((committed, ())) => {
             if let Some(rewrite) = &rewrite {
-                writeln!(err, "rk: {}", rewrite.describe(&settings.config_file))?;
+                msgs.status(&rewrite.describe(&settings.config_file))?;
             }
             for w in committed.warnings {
-                writeln!(err, "rk: warning: {w}")?;
+                msgs.warn(&w)?;
             }
         }
-        Err(e) => writeln!(
-            err,
-            "rk: warning: the end of this session is not recorded ({e}); the next rk command that writes run {} records it",
+        Err(e) => msgs.warn(&format!(
+            "the end of this session is not recorded ({e}); the next rk command that writes run {} records it",
             run.rid
-        )?,
+        ))?,
     }
     if let Some(w) = status_md::refresh(project, run) {
-        writeln!(err, "rk: warning: {w}")?;
+        msgs.warn(&w)?;
     }
     finish(result, argv)
 }
@@ -641,7 +638,7 @@ fn force_drift(
     old_scheme: Scheme,
     dry_run: bool,
     now: &str,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<Option<ObjectId>, Error> {
     let settings = &project.settings;
     let planned = (state.config_hash.clone(), state.config_hash_scheme.clone());
@@ -674,23 +671,21 @@ fn force_drift(
         state.config_drift.get_or_insert_with(Vec::new).push(record);
     };
     force(state);
-    writeln!(
-        err,
-        "rk: config drift forced: config_hash {} ({old_scheme}) → {} ({new_scheme})",
+    msgs.status(&format!(
+        "config drift forced: config_hash {} ({old_scheme}) → {} ({new_scheme})",
         short(&expected),
         short(&new_hash),
-    )?;
+    ))?;
     if dry_run {
         return Ok(None);
     }
     if let Some(bytes) = &chosen.replaces_run_config {
         install_run_config(run, settings, bytes)?;
-        writeln!(
-            err,
-            "rk: installed {} as the run's {}",
+        msgs.status(&format!(
+            "installed {} as the run's {}",
             chosen.path.display(),
             settings.config_file
-        )?;
+        ))?;
     }
     let id = Store::new(run).put_value(&chosen.doc.value)?;
     let message = format!(
@@ -718,14 +713,14 @@ fn check_code_drift(
     code_now: &Probe,
     opts: &Options,
     now: &str,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<(), Error> {
     let first = code_version::first_recorded(state);
     let (since, commits) = match code_version::drift_since(&project.root, first.as_ref(), code_now)
     {
         CodeDrift::Changed { since, commits, .. } => (since, commits),
         CodeDrift::Unavailable(why) => {
-            writeln!(err, "rk: warning: code drift not checked: {why}")?;
+            msgs.warn(&format!("code drift not checked: {why}"))?;
             return Ok(());
         }
         CodeDrift::NotRecorded | CodeDrift::Unchanged { .. } => return Ok(()),
@@ -738,17 +733,14 @@ fn check_code_drift(
         run.rid
     );
     let refuse = project.settings.code_drift == CodeDriftPolicy::Refuse;
-    writeln!(
-        err,
-        "rk: {}code drift: {summary}:",
-        if refuse && !opts.force {
-            ""
-        } else {
-            "warning: "
-        }
-    )?;
+    let headline = format!("code drift: {summary}:");
+    if refuse && !opts.force {
+        msgs.status(&headline)?;
+    } else {
+        msgs.warn(&headline)?;
+    }
     for c in commits.iter().take(10) {
-        writeln!(err, "rk:   {} {}", c.id, c.subject)?;
+        msgs.status(&format!("  {} {}", c.id, c.subject))?;
     }
     if !refuse {
         return Ok(());
@@ -799,15 +791,14 @@ fn migrate_first(
     project: &Project,
     run: &RunDir,
     dry_run: bool,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<RunState, Error> {
     let plan = migrate::plan(project, run)?;
     if dry_run {
-        writeln!(
-            err,
-            "rk: run {} has no {}; `rk resume` would migrate it first (see `rk migrate {} --dry-run`)",
+        msgs.status(&format!(
+            "run {} has no {}; `rk resume` would migrate it first (see `rk migrate {} --dry-run`)",
             run.rid, project.settings.state_file, run.rid
-        )?;
+        ))?;
         return Ok(migrate::planned_state(
             project,
             run,
@@ -816,17 +807,16 @@ fn migrate_first(
             &clock::now().to_string(),
         ));
     }
-    writeln!(
-        err,
-        "rk: run {} has no {}; migrating it first (inferred from {} trials)",
+    msgs.status(&format!(
+        "run {} has no {}; migrating it first (inferred from {} trials)",
         run.rid, project.settings.state_file, plan.trials
-    )?;
+    ))?;
     let applied = migrate::apply(project, run, &plan)?;
     for warning in &applied.warnings {
-        writeln!(err, "rk: warning: {warning}")?;
+        msgs.warn(warning)?;
     }
     for note in &plan.notes {
-        writeln!(err, "rk: note: {}", note.message)?;
+        msgs.note(&note.message)?;
     }
     state::load(run, &project.settings)?.ok_or_else(|| {
         Error::refusal(
@@ -849,7 +839,7 @@ fn apply_gates(
     phases: &[String],
     steps: StepRange,
     reason: String,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<(StepRange, String), Error> {
     let all = gate::gates(state, settings);
     let covered = steps.phases(phases).to_vec();
@@ -874,7 +864,7 @@ fn apply_gates(
         ));
     }
     let before = phases[gate_at - 1].clone();
-    writeln!(err, "rk: {review}; dispatching up to {before}")?;
+    msgs.status(&format!("{review}; dispatching up to {before}"))?;
     let from = match steps {
         StepRange::Range { from, .. } => from,
         StepRange::Only(only) => Some(only),

@@ -23,12 +23,12 @@ use crate::error::{Error, Exit};
 use crate::ops::adopt;
 use crate::ops::commit::commit;
 use crate::ops::resume::Outcome;
+use crate::output::Messages;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup, Phase, Submission};
-use crate::state::{self, Draft, Expect, RunState, Session};
+use crate::state::{self, Draft, Expect, RunState, Session, SlurmJob};
 use crate::store::{self, atomic, DispatchLock};
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -63,19 +63,11 @@ pub fn command_line(project: &Project, run: &RunDir, argv: &[String]) -> Vec<Str
         .collect()
 }
 
-/// The job of the run's open session and what the scheduler says of it (one
-/// call); `None` when the run has no open Slurm session.
-pub fn open_job(state: &RunState) -> Option<(JobId, Result<Lookup, slurm::Error>)> {
-    let id = state.open_slurm_job()?;
-    let found = slurm::lookup(std::slice::from_ref(&id)).map(|mut all| all.remove(0).1);
-    Some((id, found))
-}
-
 /// The job of the run's open session when the scheduler says it has ended
 /// (or forgotten it), for the next write to close the session; `None` while
 /// it is queued or running, or when the scheduler cannot be asked.
 pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
-    match open_job(state)? {
+    match state.ask_open_slurm_job()? {
         (_, Ok(Lookup::Known(job))) if job.phase() != Phase::Ended => None,
         (id, Ok(lookup)) => Some((id, lookup)),
         (_, Err(_)) => None,
@@ -91,7 +83,7 @@ pub fn refuse_while_live(
     state: &RunState,
     nothing: &str,
 ) -> Result<Option<(JobId, Lookup)>, Error> {
-    let Some((id, found)) = open_job(state) else {
+    let Some((id, found)) = state.ask_open_slurm_job() else {
         return Ok(None);
     };
     let lookup = found.map_err(|e| {
@@ -186,7 +178,7 @@ pub fn recorded(
     recorded: Result<(), Error>,
     lock: Option<DispatchLock>,
     wait: bool,
-    err: &mut dyn Write,
+    msgs: &mut dyn Messages,
 ) -> Result<Outcome, Error> {
     let Submitted { job, sbatch } = submitted;
     if let Err(e) = recorded {
@@ -203,12 +195,11 @@ pub fn recorded(
         ));
     }
     drop(lock);
-    writeln!(
-        err,
-        "rk: submitted Slurm job {job} for run {} (output: {})",
+    msgs.status(&format!(
+        "submitted Slurm job {job} for run {} (output: {})",
         run.rid,
         output_path(run, &job).display()
-    )?;
+    ))?;
     if !wait {
         return Ok(Outcome::Submitted {
             job,
@@ -216,15 +207,14 @@ pub fn recorded(
             code: None,
         });
     }
-    let lookup = wait_for_end(&job, err)?;
+    let lookup = wait_for_end(&job, msgs)?;
     close(project, run, &job, &lookup)?;
     let code = match &lookup {
         Lookup::Known(j) => j.exit_code.unwrap_or(1),
         Lookup::Forgotten => {
-            writeln!(
-                err,
-                "rk: the scheduler forgot job {job} before rk saw it end; its exit code is unknown"
-            )?;
+            msgs.status(&format!(
+                "the scheduler forgot job {job} before rk saw it end; its exit code is unknown"
+            ))?;
             1
         }
     };
@@ -238,7 +228,7 @@ pub fn recorded(
 /// Poll the scheduler until the job has ended (or is forgotten): every half
 /// second at first, backing off to every 15 s for long jobs. A scheduler
 /// that cannot be reached is reported once and asked again.
-fn wait_for_end(job: &JobId, err: &mut dyn Write) -> Result<Lookup, Error> {
+fn wait_for_end(job: &JobId, msgs: &mut dyn Messages) -> Result<Lookup, Error> {
     let mut pause = Duration::from_millis(500);
     let mut warned = false;
     loop {
@@ -252,7 +242,7 @@ fn wait_for_end(job: &JobId, err: &mut dyn Write) -> Result<Lookup, Error> {
             }
             Err(e @ slurm::Error::Missing { .. }) => return Err(e.into()),
             Err(e) if !warned => {
-                writeln!(err, "rk: warning: {e}; still waiting for job {job}")?;
+                msgs.warn(&format!("{e}; still waiting for job {job}"))?;
                 warned = true;
             }
             Err(_) => {}
@@ -394,12 +384,12 @@ pub fn end_message(id: &JobId, lookup: &Lookup) -> String {
 
 /// The Slurm job of the run's open session and what the scheduler said of
 /// it (one call), for `rk stop`; `None` without an open Slurm session.
-pub fn session_job(project: &Project, run: &RunDir) -> Option<crate::ops::status::SlurmJob> {
+pub fn session_job(project: &Project, run: &RunDir) -> Option<SlurmJob> {
     let Ok(Some(state)) = state::load(run, &project.settings) else {
         return None;
     };
-    let (id, found) = open_job(&state)?;
-    Some(crate::ops::status::SlurmJob {
+    let (id, found) = state.ask_open_slurm_job()?;
+    Some(SlurmJob {
         id,
         found: found.map_err(|e| e.to_string()),
     })
@@ -408,7 +398,7 @@ pub fn session_job(project: &Project, run: &RunDir) -> Option<crate::ops::status
 /// `rk stop --now`: cancel a queued or running job (`scancel`). A job that
 /// already ended is left alone (false); a scheduler that could not be asked
 /// is exit 4.
-pub fn cancel(job: &crate::ops::status::SlurmJob) -> Result<bool, Error> {
+pub fn cancel(job: &SlurmJob) -> Result<bool, Error> {
     match &job.found {
         Ok(Lookup::Known(j)) if j.phase() != Phase::Ended => {
             slurm::cancel(&job.id)?;

@@ -10,12 +10,11 @@
 use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
-use crate::ops::slurm_job;
 use crate::output::Style;
 use crate::project::{Project, RunDir};
-use crate::slurm::{self, JobId, Lookup};
+use crate::slurm::{self, Lookup};
 use crate::state::gates::{self as gate, GateView};
-use crate::state::{self, OverallStatus, RunState};
+use crate::state::{self, OverallStatus, RunState, SlurmJob};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
 use std::io::Write;
@@ -97,56 +96,6 @@ pub struct SessionFacts {
     pub steps: Vec<String>,
     pub host: Option<String>,
     pub pid: Option<i64>,
-}
-
-/// The Slurm job of a run's open session and what the scheduler said of it
-/// (`Err`: why it could not be asked).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlurmJob {
-    pub id: JobId,
-    pub found: Result<Lookup, String>,
-}
-
-impl SlurmJob {
-    /// One line: id, Slurm state, node and since when, or what is unknown.
-    pub fn describe(&self) -> String {
-        let id = &self.id;
-        match &self.found {
-            Ok(Lookup::Known(job)) => {
-                let mut parts = vec![format!("Slurm job {id} {}", job.state)];
-                if let Some(reason) = &job.reason {
-                    parts[0].push_str(&format!(" ({reason})"));
-                }
-                if let Some(node) = &job.node {
-                    parts.push(format!("on {node}"));
-                }
-                match job.phase() {
-                    slurm::Phase::Queued => {
-                        if let Some(at) = &job.submitted_at {
-                            parts.push(format!("submitted {at}"));
-                        }
-                    }
-                    slurm::Phase::Running => {
-                        if let Some(at) = &job.started_at {
-                            parts.push(format!("since {at}"));
-                        }
-                    }
-                    slurm::Phase::Ended => {
-                        parts.push(format!(
-                            "ended {}, exit {}; the next command that writes the run records it",
-                            job.ended_at.as_deref().unwrap_or("(time unknown)"),
-                            job.exit_code.map_or("unknown".into(), |c| c.to_string())
-                        ));
-                    }
-                }
-                parts.join(" ")
-            }
-            Ok(Lookup::Forgotten) => format!(
-                "Slurm job {id}: the scheduler no longer knows it; the next command that writes the run closes its session as unknown"
-            ),
-            Err(e) => format!("Slurm job {id}: cannot ask the scheduler: {e}"),
-        }
-    }
 }
 
 /// Every fact `rk status` shows.
@@ -240,12 +189,6 @@ pub fn default_run(project: &Project, cwd: &std::path::Path) -> Result<DefaultRu
     ))
 }
 
-/// Gather the report. Fails only when the run cannot be resolved (exit 2).
-pub fn status(project: &Project, operand: &str) -> Result<Report, crate::Error> {
-    let run = project.resolve_run(operand)?;
-    Ok(report(project, &run, operand))
-}
-
 /// The report of a resolved run.
 pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     let settings = &project.settings;
@@ -273,7 +216,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         _ => None,
     };
     let job = match &loaded {
-        Ok(Some(s)) => slurm_job::open_job(s),
+        Ok(Some(s)) => s.ask_open_slurm_job(),
         _ => None,
     };
     let status = state::overall_status_with_job(
@@ -1066,5 +1009,60 @@ fn slurm_job_json(j: &SlurmJob) -> serde_json::Value {
         }),
         Ok(Lookup::Forgotten) => json!({"id": j.id.as_str(), "known": false}),
         Err(e) => json!({"id": j.id.as_str(), "error": e}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::slurm::JobId;
+
+    fn job(state: &str, ended: bool) -> SlurmJob {
+        SlurmJob {
+            id: JobId::parse("123_4").unwrap(),
+            found: Ok(Lookup::Known(slurm::Job {
+                id: JobId::parse("123_4").unwrap(),
+                state: state.into(),
+                node: Some("n1".into()),
+                submitted_at: Some("2025-09-03T09:00:00.000000Z".into()),
+                started_at: None,
+                ended_at: ended.then(|| "2025-09-03T09:30:00.000000Z".into()),
+                exit_code: ended.then_some(137),
+                reason: (!ended).then(|| "Priority".into()),
+            })),
+        }
+    }
+
+    /// `slurm_job` of `rk status --json` in each form, verbatim (the CLI
+    /// tests cannot pin it: a real scheduler's ids and times change).
+    #[test]
+    fn slurm_job_documents() {
+        let text = |j: &SlurmJob| serde_json::to_string(&slurm_job_json(j)).unwrap();
+        assert_eq!(
+            text(&job("PENDING", false)),
+            r#"{"id":"123_4","known":true,"state":"PENDING","phase":"queued","node":"n1","reason":"Priority","submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":null,"exit_code":null}"#
+        );
+        assert_eq!(
+            text(&job("RUNNING", false)),
+            r#"{"id":"123_4","known":true,"state":"RUNNING","phase":"running","node":"n1","reason":"Priority","submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":null,"exit_code":null}"#
+        );
+        assert_eq!(
+            text(&job("FAILED", true)),
+            r#"{"id":"123_4","known":true,"state":"FAILED","phase":"ended","node":"n1","reason":null,"submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":"2025-09-03T09:30:00.000000Z","exit_code":137}"#
+        );
+        let id = JobId::parse("7").unwrap();
+        let forgotten = SlurmJob {
+            id: id.clone(),
+            found: Ok(Lookup::Forgotten),
+        };
+        assert_eq!(text(&forgotten), r#"{"id":"7","known":false}"#);
+        let unreachable = SlurmJob {
+            id,
+            found: Err("squeue: cannot connect".into()),
+        };
+        assert_eq!(
+            text(&unreachable),
+            r#"{"id":"7","error":"squeue: cannot connect"}"#
+        );
     }
 }

@@ -96,11 +96,6 @@ fn temps_in(dir: &Path, out: &mut Vec<PathBuf>) {
 pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     let store = Store::new(run);
     let mut r = FsckReport::default();
-
-    // Objects: re-hash each; remember snapshots and what they name.
-    let mut intact: BTreeSet<ObjectId> = BTreeSet::new();
-    let mut snapshots: BTreeMap<ObjectId, (Option<ObjectId>, Option<ObjectId>)> = BTreeMap::new();
-    let mut corrupt: BTreeSet<ObjectId> = BTreeSet::new();
     symlinks_in_store(&store, &mut r.problems);
     r.config_rebuilds = crate::run_config::current(run, settings)
         .ok()
@@ -109,6 +104,101 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
     let mut temps = Vec::new();
     temps_in(&run.path, &mut temps);
     temps_in(store.dir(), &mut temps);
+    let objects = check_objects(&store, run, settings, &mut r, &mut temps);
+    // A damaged object that was set aside is history, not corruption: a
+    // note wherever it is named, except by HEAD.
+    let mut history_notes = Vec::new();
+    r.missing = objects.missing();
+    check_snapshot_links(&objects, &mut r, &mut history_notes);
+    check_head(&objects, &mut r);
+    check_log(&objects, &mut r, &mut history_notes);
+    check_working_state(run, settings, &store, &mut r);
+    r.notes.extend(history_notes);
+    note_temps(run, temps, &mut r);
+    note_init_leftovers(run, &mut r);
+    r.corrupt = objects.corrupt.into_iter().collect();
+    r.head_intact = r.head.as_ref().is_some_and(|h| store.snapshot_intact(h));
+    r.last_good = store.last_good_snapshot();
+    r
+}
+
+/// What the object check learned: which objects hash right, which do not,
+/// which were set aside earlier, and each snapshot's parent and config.
+struct Objects<'a> {
+    store: &'a Store,
+    intact: BTreeSet<ObjectId>,
+    corrupt: BTreeSet<ObjectId>,
+    set_aside: BTreeSet<ObjectId>,
+    /// Each intact snapshot's (parent, config).
+    snapshots: BTreeMap<ObjectId, (Option<ObjectId>, Option<ObjectId>)>,
+}
+
+impl Objects<'_> {
+    /// What is wrong with a named object, if anything.
+    fn describe(&self, id: &ObjectId) -> Option<String> {
+        if self.corrupt.contains(id) {
+            Some(format!("{id}, which is corrupt"))
+        } else if self.is_set_aside(id) {
+            Some(format!(
+                "{id}, which was damaged and is recorded in {} (set aside by `rk fsck --prune`)",
+                corrupt_dir(self.store).display()
+            ))
+        } else if !self.intact.contains(id) {
+            Some(format!(
+                "{id}, which is missing ({})",
+                self.store.object_path(id).display()
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// What is wrong with an object named as a snapshot, if anything.
+    fn describe_snapshot(&self, id: &ObjectId) -> Option<String> {
+        self.describe(id).or_else(|| {
+            (!self.snapshots.contains_key(id)).then(|| format!("{id}, which is not a snapshot"))
+        })
+    }
+
+    fn is_set_aside(&self, id: &ObjectId) -> bool {
+        !self.intact.contains(id) && self.set_aside.contains(id)
+    }
+
+    /// Objects a snapshot or the log names that neither exist, nor are
+    /// corrupt, nor were set aside.
+    fn missing(&self) -> Vec<ObjectId> {
+        let mut named: BTreeSet<ObjectId> = BTreeSet::new();
+        for (parent, config) in self.snapshots.values() {
+            named.extend(parent.iter().chain(config.iter()).cloned());
+        }
+        if let Ok(entries) = self.store.read_log() {
+            for e in entries {
+                named.extend(std::iter::once(e.new).chain(e.old));
+            }
+        }
+        named
+            .into_iter()
+            .filter(|id| {
+                !self.intact.contains(id)
+                    && !self.corrupt.contains(id)
+                    && !self.set_aside.contains(id)
+            })
+            .collect()
+    }
+}
+
+/// Re-hash every object; remember snapshots and what they name. Temp files
+/// found among the objects are added to `temps`.
+fn check_objects<'a>(
+    store: &'a Store,
+    run: &RunDir,
+    settings: &Settings,
+    r: &mut FsckReport,
+    temps: &mut Vec<PathBuf>,
+) -> Objects<'a> {
+    let mut intact: BTreeSet<ObjectId> = BTreeSet::new();
+    let mut snapshots: BTreeMap<ObjectId, (Option<ObjectId>, Option<ObjectId>)> = BTreeMap::new();
+    let mut corrupt: BTreeSet<ObjectId> = BTreeSet::new();
     match store.list_objects() {
         Err(e) => r.problems.push(e.to_string()),
         Ok((objects, object_temps)) => {
@@ -168,78 +258,52 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
         }
     }
     r.objects = intact.len();
-    let set_aside: BTreeSet<ObjectId> = std::fs::read_dir(corrupt_dir(&store))
+    let set_aside: BTreeSet<ObjectId> = std::fs::read_dir(corrupt_dir(store))
         .map(|d| {
             d.flatten()
                 .filter_map(|e| ObjectId::parse(&e.file_name().to_string_lossy()))
                 .collect()
         })
         .unwrap_or_default();
-    let mut history_notes = Vec::new();
-
-    let describe = |id: &ObjectId| -> Option<String> {
-        if corrupt.contains(id) {
-            Some(format!("{id}, which is corrupt"))
-        } else if !intact.contains(id) && set_aside.contains(id) {
-            Some(format!(
-                "{id}, which was damaged and is recorded in {} (set aside by `rk fsck --prune`)",
-                corrupt_dir(&store).display()
-            ))
-        } else if !intact.contains(id) {
-            Some(format!(
-                "{id}, which is missing ({})",
-                store.object_path(id).display()
-            ))
-        } else {
-            None
-        }
-    };
-    let describe_snapshot = |id: &ObjectId| -> Option<String> {
-        describe(id).or_else(|| {
-            (!snapshots.contains_key(id)).then(|| format!("{id}, which is not a snapshot"))
-        })
-    };
-
-    // A damaged object that was set aside is history, not corruption: a
-    // note wherever it is named, except by HEAD (below).
-    let is_set_aside = |id: &ObjectId| !intact.contains(id) && set_aside.contains(id);
-    let mut named: BTreeSet<ObjectId> = BTreeSet::new();
-    for (parent, config) in snapshots.values() {
-        named.extend(parent.iter().chain(config.iter()).cloned());
+    Objects {
+        store,
+        intact,
+        corrupt,
+        set_aside,
+        snapshots,
     }
-    if let Ok(entries) = store.read_log() {
-        for e in entries {
-            named.extend(std::iter::once(e.new).chain(e.old));
-        }
-    }
-    r.missing = named
-        .into_iter()
-        .filter(|id| !intact.contains(id) && !corrupt.contains(id) && !set_aside.contains(id))
-        .collect();
-    for (id, (parent, config)) in &snapshots {
-        if let Some(why) = parent.as_ref().and_then(&describe_snapshot) {
+}
+
+/// Every snapshot's parent and config must be intact (a parent must be a
+/// snapshot).
+fn check_snapshot_links(objects: &Objects, r: &mut FsckReport, history_notes: &mut Vec<String>) {
+    for (id, (parent, config)) in &objects.snapshots {
+        if let Some(why) = parent.as_ref().and_then(|p| objects.describe_snapshot(p)) {
             let line = format!("snapshot {id} names parent {why}");
-            if parent.as_ref().is_some_and(is_set_aside) {
+            if parent.as_ref().is_some_and(|p| objects.is_set_aside(p)) {
                 history_notes.push(line);
             } else {
                 r.problems.push(line);
             }
         }
-        if let Some(why) = config.as_ref().and_then(&describe) {
+        if let Some(why) = config.as_ref().and_then(|c| objects.describe(c)) {
             let line = format!("snapshot {id} names config {why}");
-            if config.as_ref().is_some_and(is_set_aside) {
+            if config.as_ref().is_some_and(|c| objects.is_set_aside(c)) {
                 history_notes.push(line);
             } else {
                 r.problems.push(line);
             }
         }
     }
+}
 
-    // HEAD.
+/// HEAD must name an intact snapshot (a set-aside one is still a problem).
+fn check_head(objects: &Objects, r: &mut FsckReport) {
+    let store = objects.store;
     match store.read_head() {
         Err(e) => r.problems.push(e_line(&e)),
         Ok(None) => {
-            if !snapshots.is_empty() {
+            if !objects.snapshots.is_empty() {
                 r.notes.push(format!(
                     "{} is missing although the store holds snapshots",
                     store.head_path().display()
@@ -247,15 +311,19 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             }
         }
         Ok(Some(h)) => {
-            if let Some(why) = describe_snapshot(&h) {
+            if let Some(why) = objects.describe_snapshot(&h) {
                 r.problems
                     .push(format!("{} names {why}", store.head_path().display()));
             }
             r.head = Some(h);
         }
     }
+}
 
-    // The log.
+/// Every log line must parse and name intact snapshots; a torn last line
+/// and a log one entry ahead of HEAD are notes.
+fn check_log(objects: &Objects, r: &mut FsckReport, history_notes: &mut Vec<String>) {
+    let store = objects.store;
     let log_path = store.log_path();
     if let Ok(bytes) =
         crate::store::atomic::read_regular(&log_path, crate::store::atomic::limit::LOG)
@@ -273,9 +341,9 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             r.log_entries = entries.len();
             for (i, e) in entries.iter().enumerate() {
                 for id in std::iter::once(&e.new).chain(e.old.as_ref()) {
-                    if let Some(why) = describe_snapshot(id) {
+                    if let Some(why) = objects.describe_snapshot(id) {
                         let line = format!("{}, line {}: names {why}", log_path.display(), i + 1);
-                        if is_set_aside(id) {
+                        if objects.is_set_aside(id) {
                             history_notes.push(line);
                         } else {
                             r.problems.push(line);
@@ -293,8 +361,11 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             }
         }
     }
+}
 
-    // The working state.
+/// `run_state.json` must read; unknown phase statuses and a working state
+/// newer than HEAD are notes (the latter only when nothing else is wrong).
+fn check_working_state(run: &RunDir, settings: &Settings, store: &Store, r: &mut FsckReport) {
     let state_file = state_path(run, settings);
     match load(run, settings) {
         Err(e) => {
@@ -328,8 +399,11 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             }
         }
     }
+}
 
-    r.notes.extend(history_notes);
+/// Leftover temp files in the run and its store: notes, kept in the report
+/// for `prune`.
+fn note_temps(run: &RunDir, mut temps: Vec<PathBuf>, r: &mut FsckReport) {
     temps.sort();
     for t in &temps {
         r.notes.push(format!(
@@ -339,6 +413,12 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
         ));
     }
     r.temps = temps;
+}
+
+/// Temp runs of killed `rk init`s and half-deleted originals of moved runs
+/// beside the run, whose writer is gone: notes, kept in the report for
+/// `prune`.
+fn note_init_leftovers(run: &RunDir, r: &mut FsckReport) {
     if let Some(runs_dir) = run.path.parent() {
         if let Ok(entries) = std::fs::read_dir(runs_dir) {
             let mut inits: Vec<PathBuf> = entries
@@ -362,10 +442,6 @@ pub fn fsck(run: &RunDir, settings: &Settings) -> FsckReport {
             r.init_leftovers = inits;
         }
     }
-    r.corrupt = corrupt.into_iter().collect();
-    r.head_intact = r.head.as_ref().is_some_and(|h| store.snapshot_intact(h));
-    r.last_good = store.last_good_snapshot();
-    r
 }
 
 /// `rk fsck --prune`: clean up what can be cleaned without losing anything,

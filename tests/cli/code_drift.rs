@@ -147,3 +147,38 @@ fn a_failing_or_missing_git_is_a_warning_not_a_failure() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rk: warning:"));
 }
+
+#[test]
+fn resume_colours_its_warnings_like_every_other_command() {
+    let env = TestEnv::new();
+    orchestrated_project(&env, "");
+    env.write("cfg.yaml", "a: 1\n");
+    let bin = env.root().join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    env.write(
+        "fake-bin/git",
+        "#!/bin/sh\necho 'fatal: something broke' >&2\nexit 128\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = |args: &[&str]| {
+        let out = env.cmd(args).env("PATH", &bin).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let coloured = "\x1b[33mrk: warning:\x1b[0m ";
+    let init = run(&["--color", "always", "init", "r1", "--config", "cfg.yaml"]);
+    assert!(init.contains(coloured), "{init:?}");
+    let resume = run(&["--color", "always", "resume", "r1"]);
+    assert!(
+        resume.contains(&format!("{coloured}code version not recorded: ")),
+        "{resume:?}"
+    );
+    assert!(!resume.contains("\nrk: warning:"), "{resume:?}");
+    // Without colour, the same lines as ever.
+    let plain = run(&["--color", "never", "resume", "r1", "--only-step", "prepare"]);
+    assert!(
+        plain.starts_with("rk: warning: code version not recorded: "),
+        "{plain:?}"
+    );
+}

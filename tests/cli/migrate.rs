@@ -15,7 +15,7 @@ const M: &str = "results/trial_manifest.json";
 ///   with an empty predictions file (does not count);
 /// * t3: a corrupt manifest, but predictions on disk;
 /// * t4: a manifest listing no datasets (takes no part in the job rules).
-fn legacy_run() -> TestEnv {
+pub fn legacy_run() -> TestEnv {
     let env = TestEnv::new();
     env.write(
         &format!("{RUN}/effective_config.yaml"),

@@ -103,7 +103,7 @@ impl Drop for Holder {
     }
 }
 
-fn every_status(env: &TestEnv) -> Holder {
+pub fn every_status(env: &TestEnv) -> Holder {
     run_with(env, "a-running", &all("completed")[..3], "");
     let holder = Holder::take(env, "a-running");
     run_with(
@@ -252,7 +252,7 @@ fn status_no_such_run_is_exit_2() {
     insta::assert_snapshot!(env.render(&["status", "r2"]));
 }
 
-fn trial(env: &TestEnv, rid: &str, slug: &str, files: &[&str]) {
+pub fn trial(env: &TestEnv, rid: &str, slug: &str, files: &[&str]) {
     env.write(
         &format!("experiments/run_{rid}/{slug}/results/trial_manifest.json"),
         r#"{"schema_version": 2, "datasets": {"d": ["ds-1"]}, "job_status": {"d_p01": "completed"}}"#,
@@ -293,7 +293,7 @@ fn status_stopped_run() {
     insta::assert_snapshot!(env.render(&["status", "r1"]));
 }
 
-fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &str) {
+pub fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &str) {
     let run = RunDir {
         rid: rid.into(),
         path: env.root().join(format!("experiments/run_{rid}")),
@@ -305,7 +305,7 @@ fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &str) 
     state::commit(&run, &settings, "init", "test", &Expect::Any, |draft| {
         draft.state = state;
         draft.config = Some(id);
-        Ok(())
+        Ok::<_, state::Error>(())
     })
     .unwrap();
 }

@@ -1,7 +1,8 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, Shell, RUN_HELP};
 use crate::dispatch::StepRange;
 use crate::error::{Error, Exit};
 use crate::ops::resume::{self, Options, Outcome};
+use crate::output::Messages;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -88,8 +89,7 @@ use std::path::PathBuf;
 /// the orchestrator's own exit code (named on stderr when it is not 0).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run dir.
-    #[arg(value_name = "RUN", required_unless_present = "run_id")]
+    #[arg(value_name = "RUN", help = RUN_HELP, required_unless_present = "run_id")]
     run: Option<String>,
 
     /// The run id (the Python tool set's spelling of RUN).
@@ -137,9 +137,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
     let operand = args.run.or(args.run_id).expect("clap requires one");
-    let run = project.resolve_run(&operand)?;
+    let (project, run) = ctx.run_named(&operand)?;
     let steps = match (args.only_step, args.from_step, args.to_step) {
         (Some(only), _, _) => Some(StepRange::Only(only)),
         (None, None, None) => None,
@@ -155,13 +154,13 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         wait: args.wait,
     };
     let mut out = stdout();
-    let mut err = std::io::stderr().lock();
-    let outcome = resume::resume(&project, &run, &opts, &mut out, &mut err);
+    let mut shell = Shell::stderr(ctx.color);
+    let outcome = resume::resume(&project, &run, &opts, &mut out, &mut shell);
     out.flush()?;
     match outcome? {
         Outcome::NothingToResume => Ok(Exit::Success),
         Outcome::DryRun { argv, reason } => {
-            writeln!(err, "rk: would dispatch ({reason}):")?;
+            shell.status(&format!("would dispatch ({reason}):"))?;
             writeln!(out, "{}", resume::shell_words(&argv))?;
             out.flush()?;
             Ok(Exit::Success)
@@ -183,22 +182,20 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             if code == 0 {
                 return Ok(Exit::Success);
             }
-            writeln!(
-                err,
-                "rk: Slurm job {job} exited with {code}; rk exits with the same code (see `rk status {}`)",
+            shell.status(&format!(
+                "Slurm job {job} exited with {code}; rk exits with the same code (see `rk status {}`)",
                 run.rid
-            )?;
+            ))?;
             Ok(Exit::Child(code))
         }
         Outcome::Dispatched { code, .. } => Ok(if code == 0 {
             Exit::Success
         } else {
             // So a 3 from the orchestrator is not read as rk's drift refusal.
-            writeln!(
-                err,
-                "rk: the orchestrator exited with {code}; rk exits with the same code (see `rk status {}`)",
+            shell.status(&format!(
+                "the orchestrator exited with {code}; rk exits with the same code (see `rk status {}`)",
                 run.rid
-            )?;
+            ))?;
             Exit::Child(code)
         }),
     }

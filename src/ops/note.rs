@@ -1,16 +1,12 @@
-//! Sessions (docs/FORMATS.md#rk-fields): every `rk resume` is one; `rk note` says where work
-//! stopped and what comes next; `rk log --sessions` lists every session ever
-//! recorded, including those `sessions_keep` trimmed from `run_state.json`.
-//!
-//! Only the last few sessions stay in the working state, but every snapshot
-//! keeps the state it recorded, so the full list is rebuilt from history.
+//! `rk note`: say where work stopped and what comes next, on the run's
+//! latest session (docs/FORMATS.md#rk-fields), or on a new one when the run
+//! has none. `rk log --sessions` lists every note ever recorded.
 
 use crate::clock;
 use crate::error::Error;
 use crate::ops::commit::commit;
 use crate::project::{Project, RunDir};
 use crate::state::{Expect, RunState, Session};
-use crate::store::Store;
 use serde_json::Value;
 
 /// What `rk note` recorded.
@@ -75,43 +71,4 @@ fn add_note(state: &mut RunState, text: &str, resume_file: Option<&str>, now: &s
         new_session,
         warnings: Vec::new(),
     }
-}
-
-/// Every session ever recorded for the run, oldest first, each as its latest
-/// recorded version (JSON objects, unknown fields kept), and a warning for
-/// each log line whose snapshot cannot be read: the log is read exactly as
-/// `rk log` reads it, and a damaged snapshot only hides its own sessions.
-pub fn history(run: &RunDir) -> Result<(Vec<Value>, Vec<String>), Error> {
-    let store = Store::new(run);
-    let mut sessions: Vec<(String, Value)> = Vec::new();
-    let mut warnings = Vec::new();
-    for (i, entry) in store.read_log()?.into_iter().enumerate() {
-        let snapshot = match store.read_snapshot(&entry.new) {
-            Ok(s) => s,
-            Err(e) => {
-                warnings.push(format!(
-                    "log line {}: its snapshot cannot be read, so the sessions it recorded are not shown: {e}",
-                    i + 1
-                ));
-                continue;
-            }
-        };
-        let Some(Value::Array(items)) = snapshot.state.get("sessions") else {
-            continue;
-        };
-        for item in items {
-            let key = session_key(item);
-            match sessions.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, latest)) => *latest = item.clone(),
-                None => sessions.push((key, item.clone())),
-            }
-        }
-    }
-    Ok((sessions.into_iter().map(|(_, v)| v).collect(), warnings))
-}
-
-/// A session is its start, host and pid.
-fn session_key(session: &Value) -> String {
-    let field = |name: &str| session.get(name).map(|v| v.to_string()).unwrap_or_default();
-    format!("{}|{}|{}", field("started_at"), field("host"), field("pid"))
 }
