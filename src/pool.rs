@@ -320,9 +320,9 @@ mod tests {
 
     #[test]
     fn background_work_gives_its_result_or_its_panic() {
-        let owned = vec![1, 2, 3];
-        let sum = background(move || owned.iter().sum::<i32>());
-        assert_eq!(sum.wait(), 6);
+        let owned = String::from("background");
+        let len = background(move || owned.len());
+        assert_eq!(len.wait(), 10);
         let bad = background(|| -> i32 { panic!("background bug") });
         let caught = catch_unwind(AssertUnwindSafe(|| bad.wait())).unwrap_err();
         assert_eq!(caught.downcast_ref::<&str>(), Some(&"background bug"));
