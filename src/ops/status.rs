@@ -815,7 +815,7 @@ pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<
                     "pid {} (an orchestrator rk did not start){}: {}",
                     o.pid,
                     o.since.map(|t| format!(" since {t}")).unwrap_or_default(),
-                    crate::ops::resume::shell_words(&o.command)
+                    crate::dispatch::shell_words(&o.command)
                 )
             })
             .collect::<Vec<_>>()
