@@ -11,7 +11,7 @@ pub use shell::Shell;
 
 use crate::error::{Error, Exit};
 use crate::output::{ColorChoice, Messages, Style};
-use crate::project::Project;
+use crate::project::{Project, RunDir};
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -97,6 +97,18 @@ pub enum Command {
     DemoOrchestrator(porcelain::demo_orchestrator::Args),
 }
 
+/// The RUN operand of every command that acts on one run, with its one
+/// help text.
+#[derive(Debug, clap::Args)]
+pub struct RunArg {
+    #[arg(value_name = "RUN", help = RUN_HELP)]
+    pub run: String,
+}
+
+/// What RUN can be, as every command's help says it.
+pub const RUN_HELP: &str =
+    "The run: a run id, the run dir's name (`run_<id>`), or the path of a run directory";
+
 /// What every command gets besides its own arguments.
 pub struct Context {
     pub color: ColorChoice,
@@ -117,6 +129,19 @@ impl Context {
                 .map(PathBuf::from)
         };
         Ok(Project::discover(&cwd, env_project.as_deref())?)
+    }
+
+    /// The project, and the run RUN names in it.
+    pub fn run(&self, arg: &RunArg) -> Result<(Project, RunDir), Error> {
+        self.run_named(&arg.run)
+    }
+
+    /// The project, and the run `operand` names in it (a RUN operand that
+    /// is optional or has a second spelling).
+    pub fn run_named(&self, operand: &str) -> Result<(Project, RunDir), Error> {
+        let project = self.project()?;
+        let run = project.resolve_run(operand)?;
+        Ok((project, run))
     }
 
     /// Styles for stdout.
@@ -313,4 +338,32 @@ fn one_line(s: &str) -> String {
 /// `Error::Output(BrokenPipe)`, which ends the process quietly.
 pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
     io::BufWriter::new(io::stdout().lock())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every RUN operand is explained in the same words (`rk init`'s RUN is
+    /// the id of a run to be made; `rk status` adds what it defaults to).
+    #[test]
+    fn every_run_operand_has_the_one_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, seen: &mut Vec<String>) {
+            for arg in cmd.get_positionals() {
+                let names = arg.get_value_names().unwrap_or_default();
+                if names.iter().any(|n| n == "RUN") && path != "rk init" {
+                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    assert!(help.starts_with(RUN_HELP), "{path}: RUN is {help:?}");
+                    seen.push(path.to_string());
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), seen);
+            }
+        }
+        let mut seen = Vec::new();
+        walk(&Cli::command(), "rk", &mut seen);
+        assert!(seen.len() >= 18, "{seen:?}");
+        assert!(seen.iter().any(|p| p == "rk gate list"), "{seen:?}");
+    }
 }

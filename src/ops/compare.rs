@@ -79,17 +79,25 @@ impl Comparison {
     /// the same manifest schema versions (no corrupt or missing manifest on
     /// either side), and every config and trial list readable.
     pub fn compatible(&self) -> bool {
-        let clean = |m: &ManifestCounts| m.corrupt == 0 && m.missing == 0;
-        let versions_same = (self.a.manifests.v1 > 0) == (self.b.manifests.v1 > 0)
-            && (self.a.manifests.v2 > 0) == (self.b.manifests.v2 > 0);
         self.hashes.equal()
             && self.changed_keys.as_ref().is_some_and(|k| k.is_empty())
-            && self.only_in_a.is_empty()
-            && self.only_in_b.is_empty()
-            && clean(&self.a.manifests)
-            && clean(&self.b.manifests)
-            && versions_same
+            && !self.trials_differ()
+            && !self.manifests_differ()
             && self.problems.is_empty()
+    }
+
+    /// The trial manifests differ: one side has a schema version (v1, v2)
+    /// the other has none of, or either side has a corrupt or missing one.
+    pub fn manifests_differ(&self) -> bool {
+        let (a, b) = (&self.a.manifests, &self.b.manifests);
+        (a.v1 > 0) != (b.v1 > 0)
+            || (a.v2 > 0) != (b.v2 > 0)
+            || a.corrupt + a.missing + b.corrupt + b.missing > 0
+    }
+
+    /// A trial slug is in one run and not the other.
+    pub fn trials_differ(&self) -> bool {
+        !self.only_in_a.is_empty() || !self.only_in_b.is_empty()
     }
 
     /// What differs besides compatibility, each marked in the report: the

@@ -1,8 +1,11 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
+//! An entry that acts on one run takes `(&Project, &RunDir, …)`: the
+//! command line resolves RUN once (`cli::Context::run`) and hands both over.
 
 pub mod adopt;
 pub mod archive;
+pub mod archive_manifest;
 pub mod commit;
 pub mod compare;
 pub mod demo;
@@ -10,11 +13,13 @@ pub mod diff_config;
 pub mod gate;
 pub mod init;
 pub mod list;
+pub mod log;
 pub mod migrate;
+pub mod next;
+pub mod note;
 pub mod plan;
 pub mod restore;
 pub mod resume;
-pub mod sessions;
 pub mod slurm_job;
 pub mod status;
 pub mod status_md;

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::store::Store;
 use std::io::Write;
@@ -22,9 +22,8 @@ use std::io::Write;
 /// trailing newline. This never changes.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// The object: an id (at least 4 hex digits), HEAD or HEAD~N.
     #[arg(value_name = "ID")]
@@ -32,8 +31,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (_, run) = ctx.run(&args.run)?;
     let store = Store::new(&run);
     let id = store.resolve(&args.id)?;
     let bytes = store.get(&id)?;

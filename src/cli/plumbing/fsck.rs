@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::state;
 use crate::store;
@@ -39,9 +39,8 @@ use std::io::Write;
 /// should use the exit status.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Remove leftovers of interrupted writes and set damaged objects aside
     /// (see above), then check.
@@ -50,8 +49,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let mut out = stdout();
     if args.prune {
         for line in state::prune(&run, &project.settings)? {

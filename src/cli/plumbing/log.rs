@@ -1,6 +1,6 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
-use crate::ops::sessions::SessionLineDocument;
+use crate::ops::log::SessionLineDocument;
 use crate::store::{LogLineDocument, Store};
 use std::io::Write;
 
@@ -39,9 +39,8 @@ use std::io::Write;
 /// without a new `format_version`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Print NDJSON instead of the log lines.
     #[arg(long)]
@@ -53,11 +52,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let mut out = stdout();
     if args.sessions {
-        let (sessions, warnings) = crate::ops::sessions::history(&run)?;
+        let (sessions, warnings) = crate::ops::log::sessions(&project, &run)?;
         for session in sessions {
             write_session(&mut out, &session, args.json)?;
         }

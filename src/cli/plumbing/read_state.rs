@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::state::{self, RunState};
 use crate::store::Store;
@@ -38,9 +38,8 @@ use std::io::Write;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Print the state recorded in this snapshot: an id (at least 4 hex
     /// digits, unique), HEAD, or HEAD~N (N snapshots before HEAD).
@@ -58,8 +57,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let settings = &project.settings;
     let id;
     let text = match &args.at {
@@ -74,13 +72,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
                     id = recorded;
                     s.to_pretty(&settings.phases)
                 }
-                None => {
-                    return Err(state::Error::NoState {
-                        path: state::state_path(&run, settings).display().to_string(),
-                        rid: run.rid.clone(),
-                    }
-                    .into())
-                }
+                None => return Err(state::Error::no_state(&run, settings).into()),
             }
         }
         Some(at) => {

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
 use std::io::Write;
 
@@ -36,17 +36,19 @@ use std::io::Write;
 /// their lines, not as failures); 2 no such run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or a path to a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let mut out = stdout();
     crate::cli::progress::with_progress(crate::output::pool_items(), || {
-        crate::trials::ndjson::write_scan(&run.path, &project.settings.trials_manifest, &mut out)
+        crate::trials::ndjson::write_scan::<Error>(
+            &run.path,
+            &project.settings.trials_manifest,
+            &mut out,
+        )
     })?;
     out.flush()?;
     Ok(Exit::Success)

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::state::{self, Expect};
 use std::io::{Read, Write};
@@ -43,9 +43,8 @@ use std::io::{Read, Write};
 /// a newline, and will stay so. Warnings go to stderr.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Write only if the state found under the lock is the state of this
     /// snapshot, or, with `none`, only if the run has no state and no
@@ -59,8 +58,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let mut bytes = Vec::new();
     std::io::stdin()
         .read_to_end(&mut bytes)

@@ -1,7 +1,8 @@
 use crate::cli::progress::with_progress;
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::archive::{self, Options, Progress};
+use crate::ops::archive_manifest::MANIFEST;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -57,9 +58,8 @@ use std::path::PathBuf;
 /// written; 6 not completed, no state, or already archived.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Archive a run that is not completed; recorded in the manifest and state.
     #[arg(long)]
@@ -71,14 +71,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
+    let (project, run) = ctx.run(&args.run)?;
     let options = Options {
         allow_incomplete: args.allow_incomplete,
         dest: args.dest,
     };
     let progress = Progress::default();
     let done = with_progress(&progress, || {
-        archive::archive(&project, &args.run, &options, &progress)
+        archive::archive(&project, &run, &options, &progress)
     })?;
     for w in &done.warnings {
         warn(ctx.color, w);
@@ -92,7 +92,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         done.bytes,
         done.links,
         done.manifest.trials.len(),
-        archive::MANIFEST
+        MANIFEST
     )?;
     writeln!(out, "snapshot {}", done.manifest.head)?;
     if done.manifest.allow_incomplete && !done.incomplete.is_empty() {

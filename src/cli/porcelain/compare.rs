@@ -39,7 +39,8 @@ use std::io::Write;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The first run: a run id or the path of a run directory.
+    /// The first run: a run id, the run dir's name (`run_<id>`), or the path
+    /// of a run directory.
     #[arg(value_name = "A")]
     a: String,
 
@@ -139,9 +140,7 @@ fn render(out: &mut dyn Write, c: &Comparison, ctx: &Context) -> std::io::Result
         )?,
     }
     let (ma, mb) = (&c.a.manifests, &c.b.manifests);
-    let versions_differ = (ma.v1 > 0) != (mb.v1 > 0)
-        || (ma.v2 > 0) != (mb.v2 > 0)
-        || ma.corrupt + ma.missing + mb.corrupt + mb.missing > 0;
+    let versions_differ = c.manifests_differ();
     writeln!(
         out,
         "{}",
@@ -158,7 +157,7 @@ fn render(out: &mut dyn Write, c: &Comparison, ctx: &Context) -> std::io::Result
             format!("              {}: {}", c.b.rid, counts(mb))
         )
     )?;
-    let trials_differ = !c.only_in_a.is_empty() || !c.only_in_b.is_empty();
+    let trials_differ = c.trials_differ();
     writeln!(
         out,
         "{}",

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::gate::{self, Cleared, GateLineDocument, GateView};
 use std::io::Write;
@@ -26,9 +26,8 @@ pub struct Args {
 enum Action {
     /// Owe a review before PHASE.
     Add {
-        /// The run: a run id, or the path of a run dir.
-        #[arg(value_name = "RUN")]
-        run: String,
+        #[command(flatten)]
+        run: RunArg,
         /// The phase the review is owed before.
         #[arg(value_name = "PHASE")]
         phase: String,
@@ -38,8 +37,8 @@ enum Action {
     },
     /// Record that the review before PHASE is done.
     Clear {
-        #[arg(value_name = "RUN")]
-        run: String,
+        #[command(flatten)]
+        run: RunArg,
         #[arg(value_name = "PHASE")]
         phase: String,
         /// What was checked.
@@ -48,8 +47,8 @@ enum Action {
     },
     /// List the run's gates, owed and cleared.
     List {
-        #[arg(value_name = "RUN")]
-        run: String,
+        #[command(flatten)]
+        run: RunArg,
         /// One JSON object per gate (NDJSON, with format_version).
         #[arg(long)]
         json: bool,
@@ -57,11 +56,10 @@ enum Action {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
     let mut out = stdout();
     match args.action {
         Action::Add { run, phase, reason } => {
-            let run = project.resolve_run(&run)?;
+            let (project, run) = ctx.run(&run)?;
             let (gate, warnings) = gate::add(&project, &run, &phase, &reason)?;
             for w in &warnings {
                 warn(ctx.color, w);
@@ -73,7 +71,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             )?;
         }
         Action::Clear { run, phase, note } => {
-            let run = project.resolve_run(&run)?;
+            let (project, run) = ctx.run(&run)?;
             match gate::clear(&project, &run, &phase, &note)? {
                 Cleared::Now(g) => writeln!(
                     out,
@@ -93,7 +91,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             }
         }
         Action::List { run, json } => {
-            let run = project.resolve_run(&run)?;
+            let (project, run) = ctx.run(&run)?;
             for g in gate::list(&project, &run)? {
                 if json {
                     crate::output::write_json_line(&mut out, &GateLineDocument::from(&g))?;

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::migrate::{self, Action, Applied, MigrationDocument, NoteKind, Options, Plan};
 use crate::output::Style;
@@ -72,9 +72,8 @@ use std::io::Write;
 /// without a new format_version.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Print the plan and write nothing.
     #[arg(long)]
@@ -90,8 +89,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let plan = crate::cli::progress::with_progress(crate::output::pool_items(), || {
         migrate::plan_with(
             &project,

@@ -1,6 +1,6 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
-use crate::ops::status;
+use crate::ops::next;
 use std::io::Write;
 
 /// Print the next command to type for a run, alone on one line.
@@ -15,19 +15,14 @@ use std::io::Write;
 /// Exit status: 0 (whether or not there is something to do); 2 no such run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run dir.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let report = status::status(&project, &args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let mut out = stdout();
-    if let Some(first) = status::next_command(&report)
-        .as_deref()
-        .and_then(|n| n.lines().next())
-    {
+    if let Some(first) = next::next(&project, &run, &args.run.run) {
         writeln!(out, "{first}")?;
     }
     out.flush()?;

@@ -1,6 +1,6 @@
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
-use crate::ops::sessions;
+use crate::ops::note;
 use std::io::Write;
 
 /// Record where work stopped and what comes next.
@@ -14,9 +14,8 @@ use std::io::Write;
 /// Exit status: 0 recorded; 2 no such run, or a run without a state.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run dir.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Where work stopped and what comes next.
     #[arg(value_name = "TEXT")]
@@ -28,9 +27,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
-    let noted = sessions::note(&project, &run, &args.text, args.resume_file.as_deref())?;
+    let (project, run) = ctx.run(&args.run)?;
+    let noted = note::note(&project, &run, &args.text, args.resume_file.as_deref())?;
     for w in &noted.warnings {
         warn(ctx.color, w);
     }

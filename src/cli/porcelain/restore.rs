@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::restore;
 use std::io::Write;
@@ -17,9 +17,8 @@ use std::io::Write;
 /// lock is held; 5 no snapshot to restore from, or the store is corrupt.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run dir.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// The snapshot to restore: an id (4+ hex digits), HEAD or HEAD~N.
     #[arg(long, value_name = "ID")]
@@ -27,8 +26,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
+    let (project, run) = ctx.run(&args.run)?;
     let restored = restore::restore(&project, &run, args.at.as_deref())?;
     for warning in &restored.warnings {
         crate::cli::warn(ctx.color, warning);

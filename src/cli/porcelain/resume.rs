@@ -1,4 +1,4 @@
-use crate::cli::{stdout, Context, Shell};
+use crate::cli::{stdout, Context, Shell, RUN_HELP};
 use crate::dispatch::StepRange;
 use crate::error::{Error, Exit};
 use crate::ops::resume::{self, Options, Outcome};
@@ -89,8 +89,7 @@ use std::path::PathBuf;
 /// the orchestrator's own exit code (named on stderr when it is not 0).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run dir.
-    #[arg(value_name = "RUN", required_unless_present = "run_id")]
+    #[arg(value_name = "RUN", help = RUN_HELP, required_unless_present = "run_id")]
     run: Option<String>,
 
     /// The run id (the Python tool set's spelling of RUN).
@@ -138,9 +137,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
     let operand = args.run.or(args.run_id).expect("clap requires one");
-    let run = project.resolve_run(&operand)?;
+    let (project, run) = ctx.run_named(&operand)?;
     let steps = match (args.only_step, args.from_step, args.to_step) {
         (Some(only), _, _) => Some(StepRange::Only(only)),
         (None, None, None) => None,

@@ -103,9 +103,10 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             }
         }
     };
+    let run = project.resolve_run(&operand)?;
     let report = crate::cli::progress::with_progress(crate::output::pool_items(), || {
-        status::status(&project, &operand)
-    })?;
+        status::report(&project, &run, &operand)
+    });
     for p in &report.phases {
         if let Some(unknown) = p.unknown_status() {
             warn(

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::{slurm_job, stop};
 use crate::slurm::{self, Lookup};
@@ -33,9 +33,8 @@ use std::io::Write;
 /// tokens are written all the same).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 
     /// Also write STOP_NOW: stop as soon as possible, not after the current step.
     #[arg(long)]
@@ -43,9 +42,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
-    let run = project.resolve_run(&args.run)?;
-    let stopped = stop::stop(&run, args.now)?;
+    let (project, run) = ctx.run(&args.run)?;
+    let stopped = stop::stop(&project, &run, args.now)?;
     let mut out = stdout();
     for t in &stopped.tokens {
         match &t.replaced {

@@ -1,5 +1,5 @@
 use crate::cli::progress::with_progress;
-use crate::cli::{stdout, Context};
+use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::archive::Progress;
 use crate::ops::verify;
@@ -23,15 +23,14 @@ use std::io::Write;
 #[derive(Debug, clap::Args)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The run: a run id, or the path of a run directory.
-    #[arg(value_name = "RUN")]
-    run: String,
+    #[command(flatten)]
+    run: RunArg,
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let project = ctx.project()?;
+    let (project, run) = ctx.run(&args.run)?;
     let progress = Progress::default();
-    let report = with_progress(&progress, || verify::verify(&project, &args.run, &progress))?;
+    let report = with_progress(&progress, || verify::verify(&project, &run, &progress))?;
     let style = ctx.style();
     let mut out = stdout();
     for p in &report.missing {
