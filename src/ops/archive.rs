@@ -2,15 +2,10 @@
 //! run, written atomically, then (optionally) the run moved elsewhere.
 //!
 //! The one idea: the manifest must describe exactly the bytes inside the run
-//! dir and nothing else. The walk never follows a symlink (it is recorded as
-//! a link with its target), every file is opened `O_NOFOLLOW`, so no artifact
-//! outside the run can be read through a link; and a file that changes or
-//! vanishes while it is hashed stops the archive with nothing written.
-//!
-//! Hashing is the slow part (hundreds of MB), so files are hashed by a pool of
-//! threads (one per core), and a large file is split along BLAKE3's own tree
-//! (`blake3::hazmat`: subtrees hashed on separate threads, then merged), so
-//! one big artifact still uses every core. Reads are 256 KiB `pread`s.
+//! dir and nothing else; the walk and the hashing that make it sure of that
+//! live in [`archive_manifest`](super::archive_manifest), which `rk verify`
+//! uses too. A file that changes or vanishes while it is hashed stops the
+//! archive with nothing written.
 //!
 //! Order of writes: the state records the archive first (op `archive`, through
 //! `state::commit`), then `archive_manifest.json` is written atomically. A run
@@ -22,102 +17,14 @@ use crate::ops::slurm_job;
 use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, OverallStatus, PhaseStatus};
 use crate::store::{self, atomic, DispatchLock, Holder};
-use blake3::hazmat::{
-    merge_subtrees_non_root, merge_subtrees_root, ChainingValue, HasherExt, Mode,
-};
-use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-/// The manifest's file name in the run dir.
-pub const MANIFEST: &str = "archive_manifest.json";
-/// Names at the top of the run dir that are never archived: rk's store, the
-/// state (recorded in the store), its lock, the manifest itself, STATUS.md
-/// (re-rendered after every state change) and the stop tokens a resume
-/// cleared (`STOP_REQUESTED.cleared.<ts>`, `STOP_NOW.cleared.<ts>`).
-const TOP_EXCLUDED: [&str; 2] = [".rk", MANIFEST];
-const READ_BUF: usize = 256 * 1024;
-/// Files at least this large are split along the BLAKE3 tree.
-const SPLIT_FROM: u64 = 16 * 1024 * 1024;
-/// Smallest subtree hashed on its own thread.
-const LEAF: u64 = 4 * 1024 * 1024;
-
-/// One archived entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Artifact {
-    File {
-        path: String,
-        bytes: u64,
-        blake3: String,
-    },
-    Link {
-        path: String,
-        link: String,
-    },
-}
-
-impl Artifact {
-    pub fn path(&self) -> &str {
-        match self {
-            Artifact::File { path, .. } | Artifact::Link { path, .. } => path,
-        }
-    }
-}
-
-/// One trial in the manifest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TrialEntry {
-    pub slug: String,
-    pub manifest: String,
-    pub artifacts: Vec<Artifact>,
-}
-
-/// `archive_manifest.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ArchiveManifest {
-    pub format_version: u32,
-    pub schema_version: u32,
-    pub run_id: String,
-    pub archived_at: String,
-    pub config_hash: Option<String>,
-    /// `pyyaml-sorted` when the state names no scheme (legacy).
-    pub config_hash_scheme: String,
-    /// The snapshot that records the archive.
-    pub head: String,
-    pub status: String,
-    /// The same time as `archived_at`, under the name archive_run.py writes
-    /// and list_runs.py reads.
-    #[serde(default)]
-    pub archived_date: String,
-    /// As archive_run.py writes it, for list_runs.py: category (each trial's
-    /// slug, and `run` for the other files) → the archived paths.
-    #[serde(default)]
-    pub files: std::collections::BTreeMap<String, Vec<String>>,
-    /// As archive_run.py writes it: the config's `temperature` (its first
-    /// `temps`, or `temperature`) and `model_id`, null when it has none.
-    #[serde(default)]
-    pub config: serde_json::Value,
-    pub allow_incomplete: bool,
-    /// Phase → status, in pipeline order.
-    pub phases: serde_json::Map<String, serde_json::Value>,
-    pub trials: Vec<TrialEntry>,
-    /// Files of the run dir outside any trial (the config, notes, …).
-    pub other: Vec<Artifact>,
-}
-
-impl ArchiveManifest {
-    /// Every artifact, trials first.
-    pub fn artifacts(&self) -> impl Iterator<Item = &Artifact> {
-        self.trials
-            .iter()
-            .flat_map(|t| t.artifacts.iter())
-            .chain(self.other.iter())
-    }
-}
+use super::archive_manifest::{
+    hash_files, read_manifest, walk, ArchiveManifest, Artifact, Found, TrialEntry, MANIFEST,
+};
 
 /// Bytes hashed so far, for the progress bar the caller draws.
 pub use crate::output::Progress;
@@ -143,247 +50,6 @@ pub struct Archived {
     /// The move crossed devices: copied, verified, then deleted.
     pub copied: bool,
     pub warnings: Vec<String>,
-}
-
-/// An entry found by the walk.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Found {
-    File { path: String, bytes: u64 },
-    Link { path: String, target: String },
-}
-
-impl Found {
-    pub fn path(&self) -> &str {
-        match self {
-            Found::File { path, .. } | Found::Link { path, .. } => path,
-        }
-    }
-}
-
-fn excluded(rel_dir: &str, name: &str, state_file: &str, state_lock: &str) -> bool {
-    name.starts_with(atomic::TMP_PREFIX)
-        || (rel_dir.is_empty()
-            && (TOP_EXCLUDED.contains(&name)
-                || name == state_file
-                || name == state_lock
-                || name == "STATUS.md"
-                || name.starts_with("STOP_REQUESTED.cleared.")
-                || name.starts_with("STOP_NOW.cleared.")))
-}
-
-/// Every regular file and symlink of the run dir, sorted by path, never
-/// following a symlink. Other entries (fifos, sockets, devices) are skipped.
-pub fn walk(run_dir: &Path, state_file: &str, state_lock: &str) -> Result<Vec<Found>, Error> {
-    let mut out = Vec::new();
-    let mut stack = vec![String::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = if rel.is_empty() {
-            run_dir.to_path_buf()
-        } else {
-            run_dir.join(&rel)
-        };
-        let entries = std::fs::read_dir(&dir).map_err(|e| read_error(&dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| read_error(&dir, e))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else {
-                return Err(Error::refusal(
-                    Exit::Usage,
-                    format!("{}: a file name is not UTF-8", entry.path().display()),
-                    Some("rename the file; the manifest records paths as UTF-8".into()),
-                ));
-            };
-            if excluded(&rel, name, state_file, state_lock) {
-                continue;
-            }
-            let path = if rel.is_empty() {
-                name.to_string()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let meta = std::fs::symlink_metadata(entry.path())
-                .map_err(|e| read_error(&entry.path(), e))?;
-            let ft = meta.file_type();
-            if ft.is_symlink() {
-                let target =
-                    std::fs::read_link(entry.path()).map_err(|e| read_error(&entry.path(), e))?;
-                out.push(Found::Link {
-                    path,
-                    target: target.to_string_lossy().into_owned(),
-                });
-            } else if ft.is_dir() {
-                stack.push(path);
-            } else if ft.is_file() {
-                out.push(Found::File {
-                    path,
-                    bytes: meta.len(),
-                });
-            }
-        }
-    }
-    out.sort_by(|a, b| a.path().cmp(b.path()));
-    Ok(out)
-}
-
-fn read_error(path: &Path, e: io::Error) -> Error {
-    if e.kind() == io::ErrorKind::NotFound {
-        Error::refusal(
-            Exit::Busy,
-            format!("{} vanished while the run was read", path.display()),
-            Some(
-                "something is changing the run; make sure nothing runs in it and try again".into(),
-            ),
-        )
-    } else {
-        Error::Store(store::io_err(path, e))
-    }
-}
-
-/// Hash `files` (paths relative to `run_dir`) on every core. One result per
-/// file, in the order of `files`: the file's blake3, or the error reading it
-/// (a vanished or changed file). A panicking worker fails the whole call, so
-/// no file is ever left out.
-pub fn hash_files(
-    run_dir: &Path,
-    files: &[(&str, u64)],
-    progress: &Progress,
-) -> Result<Vec<Result<String, Error>>, Error> {
-    let threads = crate::pool::threads();
-    let split_depth = if crate::pool::parallel() {
-        threads.next_power_of_two().trailing_zeros() + 1
-    } else {
-        0
-    };
-    Ok(crate::pool::map(
-        "hashing files",
-        files,
-        2,
-        || vec![0u8; READ_BUF],
-        |buf, &(rel, bytes)| hash_one(&run_dir.join(rel), bytes, split_depth, buf, progress),
-    )?)
-}
-
-fn hash_one(
-    path: &Path,
-    expected: u64,
-    depth: u32,
-    buf: &mut [u8],
-    progress: &Progress,
-) -> Result<String, Error> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| read_error(path, e))?;
-    let len = file.metadata().map_err(|e| read_error(path, e))?.len();
-    let changed = || {
-        Error::refusal(
-            Exit::Busy,
-            format!("{} changed while it was hashed", path.display()),
-            Some("something is writing the run; make sure nothing runs in it and try again".into()),
-        )
-    };
-    if len != expected {
-        return Err(changed());
-    }
-    let hash = if len >= SPLIT_FROM && depth > 0 {
-        match subtree(&file, 0, len, true, depth, progress).map_err(|e| read_error(path, e))? {
-            Node::Root(h) => h,
-            Node::Cv(_) => return Err(changed()),
-        }
-    } else {
-        let mut hasher = blake3::Hasher::new();
-        let read = read_range(&file, 0, len, &mut hasher, buf, progress)
-            .map_err(|e| read_error(path, e))?;
-        if read != len {
-            return Err(changed());
-        }
-        hasher.finalize()
-    };
-    let after = file.metadata().map_err(|e| read_error(path, e))?.len();
-    if after != len {
-        return Err(changed());
-    }
-    Ok(hash.to_hex().to_string())
-}
-
-/// Feed `len` bytes at `offset` to `hasher`; returns the bytes read (short
-/// when the file shrank).
-fn read_range(
-    file: &File,
-    offset: u64,
-    len: u64,
-    hasher: &mut blake3::Hasher,
-    buf: &mut [u8],
-    progress: &Progress,
-) -> io::Result<u64> {
-    let mut done = 0u64;
-    while done < len {
-        let want = (len - done).min(buf.len() as u64) as usize;
-        let n = match file.read_at(&mut buf[..want], offset + done) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        hasher.update(&buf[..n]);
-        done += n as u64;
-        progress.done.fetch_add(n as u64, Ordering::Relaxed);
-    }
-    Ok(done)
-}
-
-enum Node {
-    Root(blake3::Hash),
-    Cv(ChainingValue),
-}
-
-/// Hash the subtree of `len` bytes at `offset`, splitting it along the
-/// BLAKE3 tree onto two threads down to `depth` levels.
-fn subtree(
-    file: &File,
-    offset: u64,
-    len: u64,
-    root: bool,
-    depth: u32,
-    progress: &Progress,
-) -> io::Result<Node> {
-    if depth == 0 || len <= LEAF {
-        let mut hasher = blake3::Hasher::new();
-        hasher.set_input_offset(offset);
-        let mut buf = vec![0u8; READ_BUF];
-        let read = read_range(file, offset, len, &mut hasher, &mut buf, progress)?;
-        if read != len {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank"));
-        }
-        return Ok(if root {
-            Node::Root(hasher.finalize())
-        } else {
-            Node::Cv(hasher.finalize_non_root())
-        });
-    }
-    let left_len = blake3::hazmat::left_subtree_len(len);
-    let (left, right) = crate::pool::join(
-        || subtree(file, offset, left_len, false, depth - 1, progress),
-        || {
-            subtree(
-                file,
-                offset + left_len,
-                len - left_len,
-                false,
-                depth - 1,
-                progress,
-            )
-        },
-    );
-    let (Node::Cv(l), Node::Cv(r)) = (left?, right?) else {
-        return Err(io::Error::other("subtree returned a root"));
-    };
-    Ok(if root {
-        Node::Root(merge_subtrees_root(&l, &r, Mode::Hash))
-    } else {
-        Node::Cv(merge_subtrees_non_root(&l, &r, Mode::Hash))
-    })
 }
 
 /// The artifacts of `found`, hashed. The first error (a vanished or changed
@@ -505,37 +171,7 @@ pub fn archive(
         // Archived, and asked to move: an interrupted `archive --dest` (or
         // a move asked for later). Only the move is left to do.
         OverallStatus::Archived if options.dest.is_some() => {
-            let manifest = crate::ops::verify::read_manifest(run)?;
-            let dest = options.dest.clone().expect("matched above");
-            let (copied, warnings) = match resumed_copy {
-                Some(()) => {
-                    finish_move(run, &dest)?;
-                    (true, Vec::new())
-                }
-                None => move_run(run, &dest, settings, &manifest)?,
-            };
-            return Ok(Archived {
-                files: manifest
-                    .artifacts()
-                    .filter(|a| matches!(a, Artifact::File { .. }))
-                    .count(),
-                links: manifest
-                    .artifacts()
-                    .filter(|a| matches!(a, Artifact::Link { .. }))
-                    .count(),
-                bytes: manifest
-                    .artifacts()
-                    .map(|a| match a {
-                        Artifact::File { bytes, .. } => *bytes,
-                        Artifact::Link { .. } => 0,
-                    })
-                    .sum(),
-                manifest,
-                incomplete: Vec::new(),
-                moved_to: Some(dest),
-                copied,
-                warnings,
-            });
+            return move_archived_run(run, settings, options, resumed_copy)
         }
         OverallStatus::Archived => {
             return Err(Error::refusal(
@@ -551,16 +187,7 @@ pub fn archive(
     }
     // A run dispatched to Slurm is held by its job, not by the lock above.
     slurm_job::refuse_while_live(run, &st, "nothing archived")?;
-    let names = st.pipeline(&settings.phases);
-    let phase_status = |n: &str| st.phase(n).map(|p| p.status.clone());
-    let incomplete: Vec<(String, String)> = names
-        .iter()
-        .filter_map(|n| match phase_status(n) {
-            Some(PhaseStatus::Completed) => None,
-            Some(s) => Some((n.clone(), s.as_str().to_string())),
-            None => Some((n.clone(), "absent".into())),
-        })
-        .collect();
+    let incomplete = incomplete_phases(&st, settings);
     if overall != OverallStatus::Completed && !options.allow_incomplete {
         let list: Vec<String> = incomplete
             .iter()
@@ -580,21 +207,152 @@ pub fn archive(
         ));
     }
 
-    let phases: serde_json::Map<String, serde_json::Value> = names
+    let phases = phase_statuses(&st, settings);
+    let archived_at = crate::clock::now().to_string();
+    let (committed, all) =
+        record_while_hashing(run, settings, overall, &archived_at, options, progress)?;
+    let (trials, other) = by_trial(run, settings, all)?;
+    let st = &committed.state;
+    let manifest = ArchiveManifest {
+        format_version: 1,
+        schema_version: 1,
+        run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
+        archived_at: archived_at.clone(),
+        config_hash: st.recorded_hash().map(String::from),
+        config_hash_scheme: st
+            .config_hash_scheme
+            .clone()
+            .unwrap_or_else(|| "pyyaml-sorted".into()),
+        head: committed.id.to_string(),
+        status: "archived".into(),
+        archived_date: archived_at.clone(),
+        files: file_lists(&trials, &other),
+        config: python_config_summary(run, settings),
+        allow_incomplete: options.allow_incomplete,
+        phases,
+        trials,
+        other,
+    };
+    write_manifest(run, &manifest)?;
+
+    let (files, links, bytes) = tally(&manifest);
+    let mut archived = Archived {
+        manifest,
+        files,
+        links,
+        bytes,
+        incomplete,
+        moved_to: None,
+        copied: false,
+        warnings: committed.warnings,
+    };
+    archived
+        .warnings
+        .extend(crate::ops::status_md::refresh(project, run));
+    if let Some(dest) = &options.dest {
+        let (copied, warnings) = move_run(run, dest, settings, &archived.manifest)?;
+        archived.copied = copied;
+        archived.warnings.extend(warnings);
+        archived.moved_to = Some(dest.clone());
+    }
+    Ok(archived)
+}
+
+/// An already archived run asked to move (`--dest`): finish an interrupted
+/// move whose verified copy is in place, or move it now.
+fn move_archived_run(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    options: &Options,
+    resumed_copy: Option<()>,
+) -> Result<Archived, Error> {
+    let manifest = read_manifest(run)?;
+    let dest = options.dest.clone().expect("asked to move");
+    let (copied, warnings) = match resumed_copy {
+        Some(()) => {
+            finish_move(run, &dest)?;
+            (true, Vec::new())
+        }
+        None => move_run(run, &dest, settings, &manifest)?,
+    };
+    let (files, links, bytes) = tally(&manifest);
+    Ok(Archived {
+        files,
+        links,
+        bytes,
+        manifest,
+        incomplete: Vec::new(),
+        moved_to: Some(dest),
+        copied,
+        warnings,
+    })
+}
+
+/// Files, symlinks and the bytes of the files a manifest records.
+fn tally(manifest: &ArchiveManifest) -> (usize, usize, u64) {
+    let (mut files, mut links, mut bytes) = (0, 0, 0);
+    for a in manifest.artifacts() {
+        match a {
+            Artifact::File { bytes: b, .. } => {
+                files += 1;
+                bytes += b;
+            }
+            Artifact::Link { .. } => links += 1,
+        }
+    }
+    (files, links, bytes)
+}
+
+/// The pipeline phases that are not completed, with their status (`absent`
+/// for a phase the state does not hold).
+fn incomplete_phases(
+    st: &state::RunState,
+    settings: &crate::project::Settings,
+) -> Vec<(String, String)> {
+    st.pipeline(&settings.phases)
+        .iter()
+        .filter_map(|n| match st.phase(n).map(|p| p.status.clone()) {
+            Some(PhaseStatus::Completed) => None,
+            Some(s) => Some((n.clone(), s.as_str().to_string())),
+            None => Some((n.clone(), "absent".into())),
+        })
+        .collect()
+}
+
+/// Phase → status, in pipeline order, as the manifest records them.
+fn phase_statuses(
+    st: &state::RunState,
+    settings: &crate::project::Settings,
+) -> serde_json::Map<String, serde_json::Value> {
+    st.pipeline(&settings.phases)
         .iter()
         .map(|n| {
-            let s = phase_status(n).map_or("absent".to_string(), |s| s.as_str().to_string());
+            let s = st
+                .phase(n)
+                .map(|p| p.status.clone())
+                .map_or("absent".to_string(), |s| s.as_str().to_string());
             (n.clone(), serde_json::Value::String(s))
         })
-        .collect();
-    let archived_at = crate::clock::now().to_string();
+        .collect()
+}
+
+/// Record the archive in the state (op `archive`) while the files are
+/// walked and hashed: the commit is fsync-bound and does not need the
+/// hashes. If hashing fails, the record is taken back (op
+/// `archive-aborted`) and the hashing error returned.
+fn record_while_hashing(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    overall: OverallStatus,
+    archived_at: &str,
+    options: &Options,
+    progress: &Progress,
+) -> Result<(state::Committed, Vec<Artifact>), Error> {
     let record = serde_json::json!({
         "archived_at": archived_at,
         "manifest": MANIFEST,
         "allow_incomplete": options.allow_incomplete,
     });
-    // The state commit is fsync-bound and does not need the hashes: it runs
-    // while the files are hashed. If hashing fails, the record is taken back.
     let (hashed, committed) = std::thread::scope(|s| {
         let commit = s.spawn(|| {
             let message = format!("archive: {MANIFEST}");
@@ -621,10 +379,10 @@ pub fn archive(
         (hashed, committed)
     });
     let (committed, ()) = committed?;
-    let all = match hashed {
-        Ok(all) => all,
+    match hashed {
+        Ok(all) => Ok((committed, all)),
         Err(e) => {
-            let _ = state::commit(
+            let _ = state::commit::<_, Error>(
                 run,
                 settings,
                 "archive-aborted",
@@ -635,10 +393,18 @@ pub fn archive(
                     Ok(())
                 },
             );
-            return Err(e);
+            Err(e)
         }
-    };
-    let st = &committed.state;
+    }
+}
+
+/// Sort the artifacts into the run's trials (by the first component of the
+/// path) and the other files of the run dir.
+fn by_trial(
+    run: &RunDir,
+    settings: &crate::project::Settings,
+    all: Vec<Artifact>,
+) -> Result<(Vec<TrialEntry>, Vec<Artifact>), Error> {
     let trial_list = crate::trials::load(&run.path, &settings.trials_manifest)?;
     let mut trials: Vec<TrialEntry> = trial_list
         .iter()
@@ -656,18 +422,16 @@ pub fn archive(
             _ => other.push(a),
         }
     }
-    let (mut files, mut links, mut bytes) = (0, 0, 0);
-    for a in trials.iter().flat_map(|t| t.artifacts.iter()).chain(&other) {
-        match a {
-            Artifact::File { bytes: b, .. } => {
-                files += 1;
-                bytes += b;
-            }
-            Artifact::Link { .. } => links += 1,
-        }
-    }
+    Ok((trials, other))
+}
 
-    let mut file_lists: std::collections::BTreeMap<String, Vec<String>> = trials
+/// The `files` map archive_run.py writes: each trial's slug, and `run` for
+/// the other files, → the archived paths.
+fn file_lists(
+    trials: &[TrialEntry],
+    other: &[Artifact],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut lists: std::collections::BTreeMap<String, Vec<String>> = trials
         .iter()
         .map(|t| {
             (
@@ -676,31 +440,16 @@ pub fn archive(
             )
         })
         .collect();
-    file_lists.insert(
+    lists.insert(
         "run".into(),
         other.iter().map(|a| a.path().to_string()).collect(),
     );
-    let manifest = ArchiveManifest {
-        format_version: 1,
-        schema_version: 1,
-        run_id: st.run_id.clone().unwrap_or_else(|| run.rid.clone()),
-        archived_at: archived_at.clone(),
-        config_hash: st.recorded_hash().map(String::from),
-        config_hash_scheme: st
-            .config_hash_scheme
-            .clone()
-            .unwrap_or_else(|| "pyyaml-sorted".into()),
-        head: committed.id.to_string(),
-        status: "archived".into(),
-        archived_date: archived_at.clone(),
-        files: file_lists,
-        config: python_config_summary(run, settings),
-        allow_incomplete: options.allow_incomplete,
-        phases,
-        trials,
-        other,
-    };
-    let mut text = serde_json::to_vec_pretty(&manifest)
+    lists
+}
+
+/// Write `archive_manifest.json` atomically; failing, the run is not archived.
+fn write_manifest(run: &RunDir, manifest: &ArchiveManifest) -> Result<(), Error> {
+    let mut text = serde_json::to_vec_pretty(manifest)
         .map_err(|e| Error::usage(format!("internal: {e}"), None))?;
     text.push(b'\n');
     let manifest_path = run.path.join(MANIFEST);
@@ -713,28 +462,7 @@ pub fn archive(
             ),
             Some(format!("free some space and run `rk archive {}` again", run.rid)),
         )
-    })?;
-
-    let mut archived = Archived {
-        manifest,
-        files,
-        links,
-        bytes,
-        incomplete,
-        moved_to: None,
-        copied: false,
-        warnings: committed.warnings,
-    };
-    archived
-        .warnings
-        .extend(crate::ops::status_md::refresh(project, run));
-    if let Some(dest) = &options.dest {
-        let (copied, warnings) = move_run(run, dest, settings, &archived.manifest)?;
-        archived.copied = copied;
-        archived.warnings.extend(warnings);
-        archived.moved_to = Some(dest.clone());
-    }
-    Ok(archived)
+    })
 }
 
 /// `{temperature, model_id}` of the run's config, as archive_run.py records
@@ -773,12 +501,12 @@ fn copy_of_archived_run(
     settings: &crate::project::Settings,
     dest: &Path,
 ) -> Option<()> {
-    let manifest = crate::ops::verify::read_manifest(run).ok()?;
+    let manifest = read_manifest(run).ok()?;
     let copy = RunDir {
         rid: run.rid.clone(),
         path: dest.to_path_buf(),
     };
-    let theirs = crate::ops::verify::read_manifest(&copy).ok()?;
+    let theirs = read_manifest(&copy).ok()?;
     if theirs.head != manifest.head {
         return None;
     }
@@ -964,30 +692,4 @@ impl TreeCopy {
 /// Give a copied directory the modification time of its original.
 fn set_mtime(dir: &Path, meta: &std::fs::Metadata) -> io::Result<()> {
     File::open(dir)?.set_modified(meta.modified()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_hash_equals_plain_blake3() {
-        let dir = tempfile::tempdir().unwrap();
-        for len in [
-            0u64,
-            1,
-            1024,
-            1025,
-            LEAF + 3,
-            SPLIT_FROM + 12345,
-            3 * SPLIT_FROM,
-        ] {
-            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let path = dir.path().join("f");
-            std::fs::write(&path, &data).unwrap();
-            let mut buf = vec![0u8; READ_BUF];
-            let got = hash_one(&path, len, 3, &mut buf, &Progress::default()).unwrap();
-            assert_eq!(got, blake3::hash(&data).to_hex().to_string(), "{len}");
-        }
-    }
 }

@@ -5,6 +5,7 @@
 
 pub mod adopt;
 pub mod archive;
+pub mod archive_manifest;
 pub mod commit;
 pub mod compare;
 pub mod demo;

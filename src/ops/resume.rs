@@ -16,7 +16,7 @@ use crate::drift::{self, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
-use crate::ops::{adopt, archive, migrate, plan, slurm_job, status_md, stop};
+use crate::ops::{adopt, archive_manifest, migrate, plan, slurm_job, status_md, stop};
 use crate::output::Messages;
 use crate::project::{CodeDriftPolicy, Project, RunDir, Settings, Via};
 use crate::run_config;
@@ -237,7 +237,7 @@ pub fn resume(
     if let Some(steps) = &opts.steps {
         validate_steps(steps, &phases)?;
     }
-    if state.is_archived() && run.path.join(archive::MANIFEST).is_file() && !opts.force {
+    if state.is_archived() && run.path.join(archive_manifest::MANIFEST).is_file() && !opts.force {
         return Err(Error::refusal(
             Exit::Refused,
             format!(
@@ -476,7 +476,7 @@ pub fn resume(
         }
     };
     let ended_at = clock::now().to_string();
-    let ended = state::commit(
+    let ended = state::commit::<_, Error>(
         run,
         settings,
         "resume-exit",

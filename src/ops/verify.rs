@@ -2,14 +2,17 @@
 //! archive manifest recorded?
 //!
 //! The one idea: verify walks and hashes with the very code `rk archive`
-//! used (same exclusions, same no-follow rules), so a clean archive always
+//! used (same exclusions, same no-follow rules: both come from
+//! [`archive_manifest`](super::archive_manifest)), so a clean archive always
 //! verifies clean, and any difference is one of three kinds: missing,
 //! changed (bytes, size, link target or kind) or extra.
 
-use super::archive::{self, ArchiveManifest, Artifact, Found, Progress, MANIFEST};
-use crate::error::{Error, Exit};
+use crate::error::Error;
+use crate::output::Progress;
 use crate::project::{Project, RunDir, Settings};
 use std::collections::BTreeMap;
+
+use super::archive_manifest::{self, ArchiveManifest, Artifact, Found};
 
 /// What verify found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,40 +31,9 @@ impl VerifyReport {
     }
 }
 
-/// Read a run's archive manifest: not archived → exit 6; unreadable → exit 5.
-pub fn read_manifest(run: &RunDir) -> Result<ArchiveManifest, Error> {
-    let path = run.path.join(MANIFEST);
-    let bytes = match crate::store::atomic::read_regular(&path, crate::store::atomic::limit::STATE)
-    {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::refusal(
-                Exit::Refused,
-                format!(
-                    "run {} is not archived: {} does not exist",
-                    run.rid,
-                    path.display()
-                ),
-                Some(format!("archive it with `rk archive {}`", run.rid)),
-            ))
-        }
-        Err(e) => return Err(Error::Store(crate::store::io_err(&path, e))),
-    };
-    serde_json::from_slice(&bytes).map_err(|e| {
-        Error::refusal(
-            Exit::Corrupt,
-            format!("corrupt {}: {e}", path.display()),
-            Some(format!(
-                "the manifest cannot be trusted; archive the run again with `rk archive {}` once its files are known good",
-                run.rid
-            )),
-        )
-    })
-}
-
 /// Verify a run against its manifest.
 pub fn verify(project: &Project, run: &RunDir, progress: &Progress) -> Result<VerifyReport, Error> {
-    let manifest = read_manifest(run)?;
+    let manifest = archive_manifest::read_manifest(run)?;
     check(run, &project.settings, &manifest, progress)
 }
 
@@ -72,7 +44,7 @@ pub fn check(
     manifest: &ArchiveManifest,
     progress: &Progress,
 ) -> Result<VerifyReport, Error> {
-    let found = archive::walk(&run.path, &settings.state_file, &settings.state_lock)?;
+    let found = archive_manifest::walk(&run.path, &settings.state_file, &settings.state_lock)?;
     let on_disk: BTreeMap<&str, &Found> = found.iter().map(|f| (f.path(), f)).collect();
     let mut report = VerifyReport::default();
     let mut to_hash: Vec<(&str, u64, &str)> = Vec::new();
@@ -124,7 +96,7 @@ pub fn check(
         files.iter().map(|(_, b)| b).sum(),
         std::sync::atomic::Ordering::Relaxed,
     );
-    let hashes = archive::hash_files(&run.path, &files, progress)?;
+    let hashes = archive_manifest::hash_files(&run.path, &files, progress)?;
     if hashes.len() != to_hash.len() {
         return Err(Error::usage(
             format!(

@@ -156,11 +156,11 @@ fn a_file_vanishing_while_hashed_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a"), "x").unwrap();
     let progress = rk::ops::archive::Progress::default();
-    let r = rk::ops::archive::hash_files(dir.path(), &[("gone", 3)], &progress).unwrap();
+    let r = rk::ops::archive_manifest::hash_files(dir.path(), &[("gone", 3)], &progress).unwrap();
     let e = r.into_iter().next().unwrap().unwrap_err();
     assert_eq!(e.exit(), rk::Exit::Busy);
     assert!(e.to_string().contains("gone vanished"), "{e}");
-    let r = rk::ops::archive::hash_files(dir.path(), &[("a", 5)], &progress).unwrap();
+    let r = rk::ops::archive_manifest::hash_files(dir.path(), &[("a", 5)], &progress).unwrap();
     let e = r.into_iter().next().unwrap().unwrap_err();
     assert!(e.to_string().contains("changed while it was hashed"), "{e}");
 }

@@ -2,6 +2,7 @@ use crate::cli::progress::with_progress;
 use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
 use crate::ops::archive::{self, Options, Progress};
+use crate::ops::archive_manifest::MANIFEST;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -91,7 +92,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         done.bytes,
         done.links,
         done.manifest.trials.len(),
-        archive::MANIFEST
+        MANIFEST
     )?;
     writeln!(out, "snapshot {}", done.manifest.head)?;
     if done.manifest.allow_incomplete && !done.incomplete.is_empty() {
