@@ -62,7 +62,10 @@ fn counts_sentence() -> String {
         .iter()
         .map(|(what, n)| format!("{n} {what}"))
         .collect();
-    format!("Tests: **{total}** in all: {}.", each.join(", "))
+    format!(
+        "Tests: **{total}** in all, doc tests aside: {}.",
+        each.join(", ")
+    )
 }
 
 /// (section of `cases()` in bad_input.rs, its cases), in the source's order.
