@@ -23,5 +23,6 @@ pub mod resume;
 pub mod slurm_job;
 pub mod status;
 pub mod status_md;
+pub mod status_screen;
 pub mod stop;
 pub mod verify;
