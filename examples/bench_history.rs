@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &Expect::Any,
             |draft| {
                 draft.state.last_checkpoint = Some(serde_json::json!({ "step": i }));
-                Ok(())
+                Ok::<_, state::Error>(())
             },
         )?;
     }

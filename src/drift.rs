@@ -6,6 +6,7 @@
 //! "unchanged".
 
 use crate::canon::{self, ConfigHash, Document, Pointer, Scheme};
+use crate::exit::{Diagnostic, Exit};
 
 /// What the check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +126,35 @@ pub fn pyyaml_hash(path: &std::path::Path) -> Result<String, String> {
     ))
 }
 
+/// A `pyyaml-sorted` hash rk cannot reproduce with certainty, and PyYAML
+/// could not be asked: nothing is recorded (exit 2), because a guessed hash
+/// would make the Python tool set see drift that is not there.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot record a {scheme} config_hash for {}: {reason}, so rk cannot reproduce PyYAML's bytes, and asking PyYAML failed ({why})", path.display())]
+pub struct Unrecordable {
+    scheme: Scheme,
+    path: std::path::PathBuf,
+    /// Why rk cannot reproduce the bytes itself.
+    reason: String,
+    /// Why asking PyYAML failed.
+    why: String,
+}
+
+impl Diagnostic for Unrecordable {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(
+            "install PyYAML for python3 (or set RK_PYTHON to a Python that has it); \
+             for new runs, rk.yaml `hash: {scheme: rk-c14n-v1}` records rk's own scheme instead \
+             (the Python tool set cannot verify it); or change the value"
+                .into(),
+        )
+    }
+}
+
 /// The `config_hash` rk records for the config `doc` read from `path`, under
 /// `scheme` (the run's own scheme, or `hash.scheme` for a new run). A
 /// `pyyaml-sorted` hash rk cannot reproduce with certainty is asked of
@@ -136,22 +166,14 @@ pub fn hash_to_record(
     path: &std::path::Path,
     scheme: Scheme,
     ignore: &[Pointer],
-) -> Result<String, crate::Error> {
+) -> Result<String, Unrecordable> {
     match hash_under(doc, scheme, ignore) {
         ConfigHash::Hex(hash) => Ok(hash),
-        ConfigHash::Unverifiable(reason) => pyyaml_hash(path).map_err(|why| {
-            crate::Error::usage(
-                format!(
-                    "cannot record a {scheme} config_hash for {}: {reason}, so rk cannot reproduce PyYAML's bytes, and asking PyYAML failed ({why})",
-                    path.display()
-                ),
-                Some(
-                    "install PyYAML for python3 (or set RK_PYTHON to a Python that has it); \
-                     for new runs, rk.yaml `hash: {scheme: rk-c14n-v1}` records rk's own scheme instead \
-                     (the Python tool set cannot verify it); or change the value"
-                        .into(),
-                ),
-            )
+        ConfigHash::Unverifiable(reason) => pyyaml_hash(path).map_err(|why| Unrecordable {
+            scheme,
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+            why,
         }),
     }
 }

@@ -1,57 +1,15 @@
-//! Errors and exit codes.
+//! The library's error, as `ops` and `cli` see it.
 //!
 //! Every area of the library has its own typed error (`canon::Error`,
-//! `store::Error`, …). Each implements [`Diagnostic`], which says which exit
-//! code of docs/ARCHITECTURE.md#errors it maps to and what the user should do next. The CLI renders
-//! them in one place (`cli::render_error`); nothing below the CLI prints.
+//! `store::Error`, …). Each implements [`Diagnostic`] (in the leaf module
+//! [`crate::exit`]), which says which exit code of docs/ARCHITECTURE.md#errors
+//! it maps to and what the user should do next. [`Error`] gathers them for
+//! the commands, so this module sits above every area and no area imports it
+//! (docs/ARCHITECTURE.md#layers). The CLI renders them in one place
+//! (`cli::render_error`); nothing below the CLI prints.
 
+pub use crate::exit::{Diagnostic, Exit};
 use std::fmt;
-
-/// The exit codes of docs/ARCHITECTURE.md#errors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// Success; no difference.
-    Success,
-    /// A difference was found (diff-config, compare, verify).
-    Different,
-    /// Usage error or invalid input.
-    Usage,
-    /// Config drift; resume refused.
-    Drift,
-    /// Busy or conflict: the run is locked, or `--expect` did not match.
-    Busy,
-    /// Corrupt store or state.
-    Corrupt,
-    /// Refused by the run's state.
-    Refused,
-    /// `rk resume` after dispatch: the orchestrator's own exit code.
-    Child(i32),
-}
-
-impl Exit {
-    pub fn code(self) -> i32 {
-        match self {
-            Exit::Success => 0,
-            Exit::Different => 1,
-            Exit::Usage => 2,
-            Exit::Drift => 3,
-            Exit::Busy => 4,
-            Exit::Corrupt => 5,
-            Exit::Refused => 6,
-            Exit::Child(code) => code,
-        }
-    }
-}
-
-/// What every error of the library can say about itself.
-pub trait Diagnostic: std::error::Error {
-    /// The exit code this error ends the process with.
-    fn exit(&self) -> Exit;
-    /// What to do next, when there is something useful to say.
-    fn hint(&self) -> Option<String> {
-        None
-    }
-}
 
 /// The library's error: one variant per area, plus refusals decided by a
 /// command itself (drift, busy, refused by state) which carry their own exit
@@ -127,6 +85,31 @@ impl Error {
     /// True when the error is a write to a closed pipe (`rk list | head -1`).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<crate::run_config::Error> for Error {
+    fn from(e: crate::run_config::Error) -> Self {
+        match e {
+            crate::run_config::Error::Store(e) => Error::Store(e),
+            crate::run_config::Error::Canon(e) => Error::Canon(e),
+        }
+    }
+}
+
+impl From<crate::drift::Unrecordable> for Error {
+    fn from(e: crate::drift::Unrecordable) -> Self {
+        let hint = e.hint();
+        Error::refusal(e.exit(), e, hint)
+    }
+}
+
+impl From<crate::pool::Panicked> for Error {
+    fn from(e: crate::pool::Panicked) -> Self {
+        Error::usage(
+            e,
+            Some("this is a bug in rk: please report it with the panic message above".into()),
+        )
     }
 }
 

@@ -13,6 +13,7 @@ pub mod code_version;
 pub mod dispatch;
 pub mod drift;
 pub mod error;
+pub mod exit;
 pub mod ops;
 pub mod orchestrators;
 pub mod output;
@@ -24,4 +25,5 @@ pub mod state;
 pub mod store;
 pub mod trials;
 
-pub use error::{Error, Exit, Result};
+pub use error::{Error, Result};
+pub use exit::Exit;

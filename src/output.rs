@@ -37,7 +37,9 @@ impl ColorChoice {
     }
 }
 
-/// ANSI styles, applied only when colour is on.
+/// ANSI styles, applied only when colour is on. (The colour of a run's
+/// overall status, `Style::status`, sits beside `OverallStatus` in
+/// state/status.rs: this module imports nothing from the crate.)
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
     pub color: bool,
@@ -74,18 +76,6 @@ impl Style {
 
     pub fn dim(self, text: &str) -> String {
         self.paint("2", text)
-    }
-
-    /// `text` in the colour of a run's overall status.
-    pub fn status(self, status: crate::state::OverallStatus, text: &str) -> String {
-        use crate::state::OverallStatus as S;
-        match status {
-            S::Failed | S::Corrupt => self.red(text),
-            S::Completed | S::Archived => self.green(text),
-            S::Running | S::Queued => self.cyan(text),
-            S::Interrupted | S::Stopped => self.yellow(text),
-            S::NotStarted | S::NoState => self.dim(text),
-        }
     }
 }
 

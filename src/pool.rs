@@ -27,15 +27,6 @@ pub struct Panicked {
     pub what: &'static str,
 }
 
-impl From<Panicked> for crate::error::Error {
-    fn from(e: Panicked) -> Self {
-        crate::error::Error::usage(
-            e,
-            Some("this is a bug in rk: please report it with the panic message above".into()),
-        )
-    }
-}
-
 /// `RK_THREADS` is set but is not a whole number from 1 up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("RK_THREADS={0:?} is not a number of threads")]

@@ -7,7 +7,7 @@
 //! look like a run, so no command can be pointed at an arbitrary directory.
 
 use crate::canon::{self, Document, Mark, Pointer, Scheme, Value};
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use crate::trials::EvidenceRule;
 use std::path::{Path, PathBuf};
 

@@ -7,9 +7,36 @@
 //! object read away, however long the history.
 
 use crate::canon::{self, Document, Value};
+use crate::exit::{Diagnostic, Exit};
 use crate::project::{RunDir, Settings};
-use crate::store::{ObjectId, Store};
+use crate::store::{self, ObjectId, Store};
 use std::path::PathBuf;
+
+/// Why the recorded config could not be read: the store failed, or the
+/// object it holds is not a config.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Canon(#[from] canon::Error),
+}
+
+impl Diagnostic for Error {
+    fn exit(&self) -> Exit {
+        match self {
+            Error::Store(e) => e.exit(),
+            Error::Canon(e) => e.exit(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Store(e) => e.hint(),
+            Error::Canon(e) => e.hint(),
+        }
+    }
+}
 
 /// The path of the run's config file.
 pub fn current_path(run: &RunDir, settings: &Settings) -> PathBuf {
@@ -28,7 +55,7 @@ pub fn current(run: &RunDir, settings: &Settings) -> Result<Option<Document>, ca
 /// The config the run's state records: the object HEAD's snapshot names.
 /// `None` when the run has no snapshot, or its snapshots name no config (a
 /// legacy run, or states written only through `write-state`).
-pub fn recorded(run: &RunDir) -> Result<Option<(ObjectId, Value)>, crate::Error> {
+pub fn recorded(run: &RunDir) -> Result<Option<(ObjectId, Value)>, Error> {
     let store = Store::new(run);
     let Some(head) = store.read_head()? else {
         return Ok(None);
@@ -41,7 +68,7 @@ pub fn recorded(run: &RunDir) -> Result<Option<(ObjectId, Value)>, crate::Error>
 }
 
 /// The value of a config object.
-pub fn config_object(store: &Store, id: &ObjectId) -> Result<Value, crate::Error> {
+pub fn config_object(store: &Store, id: &ObjectId) -> Result<Value, Error> {
     let bytes = store.get(id)?;
     let doc = canon::load(
         &bytes,

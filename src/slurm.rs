@@ -16,7 +16,7 @@
 //! values. Times are asked for in UTC (`TZ=UTC`), since Slurm's clients print
 //! local time without a zone.
 
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

@@ -28,7 +28,7 @@ pub use pointer::Pointer;
 pub use pretty::pretty;
 pub use value::{Integer, Value};
 
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::Path;

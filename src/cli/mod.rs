@@ -155,19 +155,18 @@ impl Context {
 /// Parse the command line, run the command, render any error, and return
 /// the process exit code.
 pub fn main() -> i32 {
-    // `rk --version` alone is answered without building the parser of every
-    // command (two thirds of its instructions): the same line clap prints.
-    if let [_, flag] = &std::env::args_os().take(3).collect::<Vec<_>>()[..] {
-        if flag == "--version" || flag == "-V" {
+    let cli = match shortcut(std::env::args_os()) {
+        Some(Shortcut::Version) => {
             return match writeln!(io::stdout(), "{}", version_line()) {
                 Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Exit::Usage.code(),
                 _ => 0,
             };
         }
-    }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => return parse_error(e),
+        Some(Shortcut::Run(cli)) => *cli,
+        None => match Cli::try_parse() {
+            Ok(cli) => cli,
+            Err(e) => return parse_error(e),
+        },
     };
     let color = cli.color;
     match run(cli) {
@@ -177,6 +176,44 @@ pub fn main() -> i32 {
             render_error(&e, color);
             e.exit().code()
         }
+    }
+}
+
+/// A command line read without clap.
+#[derive(Debug)]
+enum Shortcut {
+    /// `rk --version` or `rk -V`: the line clap prints.
+    Version,
+    /// `rk hash-config FILE`: what clap would have parsed.
+    Run(Box<Cli>),
+}
+
+/// The two shortest command lines, recognised without building the parser
+/// of every command (most of their start-up): `rk --version` (or `-V`) alone
+/// and `rk hash-config FILE` with one FILE that is valid UTF-8 and is `-` or
+/// does not start with `-`. Every other command line, including help, a
+/// second operand and any option, is left to clap, which also reports every
+/// usage error.
+fn shortcut(args: impl IntoIterator<Item = std::ffi::OsString>) -> Option<Shortcut> {
+    let mut args = args.into_iter().skip(1);
+    let (first, second) = (args.next()?, args.next());
+    if args.next().is_some() {
+        return None;
+    }
+    match (first.to_str()?, second) {
+        ("--version" | "-V", None) => Some(Shortcut::Version),
+        ("hash-config", Some(file)) => {
+            let file = file.into_string().ok()?;
+            if file.is_empty() || (file.starts_with('-') && file != "-") {
+                return None;
+            }
+            Some(Shortcut::Run(Box::new(Cli {
+                directory: None,
+                color: ColorChoice::Auto,
+                command: Command::HashConfig(plumbing::hash_config::Args::one_file(file)),
+            })))
+        }
+        _ => None,
     }
 }
 
@@ -343,6 +380,85 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("rk")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    /// Every command line the shortcut takes is the one clap parses.
+    #[test]
+    fn the_shortcut_parses_what_clap_parses() {
+        for args in [
+            &["hash-config", "config.yaml"][..],
+            &["hash-config", "-"],
+            &["hash-config", "a b.json"],
+            &["hash-config", "x=--pretty"],
+            &["hash-config", "hash-config"],
+        ] {
+            let Some(Shortcut::Run(quick)) = shortcut(argv(args)) else {
+                panic!("{args:?} is taken by the shortcut");
+            };
+            let parsed = Cli::try_parse_from(argv(args)).expect("clap parses it");
+            assert_eq!(format!("{quick:?}"), format!("{parsed:?}"), "{args:?}");
+        }
+        for args in [&["--version"][..], &["-V"]] {
+            assert!(matches!(shortcut(argv(args)), Some(Shortcut::Version)));
+            let e = Cli::try_parse_from(argv(args)).unwrap_err();
+            assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
+            assert_eq!(e.render().to_string(), format!("{}\n", version_line()));
+        }
+    }
+
+    /// Near misses are left to clap: options, help, missing or extra
+    /// operands, odd spellings, and arguments that are not UTF-8.
+    #[test]
+    fn near_misses_go_to_clap() {
+        for args in [
+            &[][..],
+            &["--help"],
+            &["-h"],
+            &["help"],
+            &["--version", "--version"],
+            &["--version", "hash-config"],
+            &["-V", "x"],
+            &["--Version"],
+            &["-v"],
+            &["version"],
+            &["hash-config"],
+            &["hash-config", ""],
+            &["hash-config", "--help"],
+            &["hash-config", "-h"],
+            &["hash-config", "--"],
+            &["hash-config", "--pretty"],
+            &["hash-config", "--canonical=x"],
+            &["hash-config", "-C"],
+            &["hash-config", "-x.yaml"],
+            &["hash-config", "a.yaml", "b.yaml"],
+            &["hash-config", "a.yaml", "--pretty"],
+            &["hash-config", "--", "a.yaml"],
+            &["hash-confi", "a.yaml"],
+            &["hash_config", "a.yaml"],
+            &["Hash-Config", "a.yaml"],
+            &["-C", "dir", "hash-config", "a.yaml"],
+            &["--color", "never", "hash-config", "a.yaml"],
+            &["status", "a"],
+        ] {
+            assert!(shortcut(argv(args)).is_none(), "{args:?} goes to clap");
+        }
+        let not_utf8 = OsString::from_vec(b"a\xff.yaml".to_vec());
+        let mut args = argv(&["hash-config"]);
+        args.push(not_utf8);
+        assert!(shortcut(args).is_none());
+        let mut args = argv(&[]);
+        args.push(OsString::from_vec(b"hash-config\xff".to_vec()));
+        args.push("a.yaml".into());
+        assert!(shortcut(args).is_none());
+    }
 
     /// Every RUN operand is explained in the same words (`rk init`'s RUN is
     /// the id of a run to be made; `rk status` adds what it defaults to).

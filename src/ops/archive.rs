@@ -382,7 +382,7 @@ fn record_while_hashing(
     match hashed {
         Ok(all) => Ok((committed, all)),
         Err(e) => {
-            let _ = state::commit(
+            let _ = state::commit::<_, Error>(
                 run,
                 settings,
                 "archive-aborted",

@@ -184,7 +184,7 @@ pub fn init(project: &Project, rid: &str, request: &Request) -> Result<Created, 
     let config_object = Store::new(&tmp_run).put_value(&as_run.value)?;
     let mut run_settings = settings.clone();
     run_settings.phases = phases.clone();
-    let (committed, ()) = state::commit(
+    let (committed, ()) = state::commit::<_, Error>(
         &tmp_run,
         &run_settings,
         "init",

@@ -591,7 +591,7 @@ fn run_orchestrator(
         }
     };
     let ended_at = clock::now().to_string();
-    let ended = state::commit(
+    let ended = state::commit::<_, Error>(
         run,
         settings,
         "resume-exit",

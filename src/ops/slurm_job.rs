@@ -26,7 +26,7 @@ use crate::ops::resume::Outcome;
 use crate::output::Messages;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup, Phase, Submission};
-use crate::state::{self, Draft, Expect, RunState, Session};
+use crate::state::{self, Draft, Expect, RunState, Session, SlurmJob};
 use crate::store::{self, atomic, DispatchLock};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -63,19 +63,11 @@ pub fn command_line(project: &Project, run: &RunDir, argv: &[String]) -> Vec<Str
         .collect()
 }
 
-/// The job of the run's open session and what the scheduler says of it (one
-/// call); `None` when the run has no open Slurm session.
-pub fn open_job(state: &RunState) -> Option<(JobId, Result<Lookup, slurm::Error>)> {
-    let id = state.open_slurm_job()?;
-    let found = slurm::lookup(std::slice::from_ref(&id)).map(|mut all| all.remove(0).1);
-    Some((id, found))
-}
-
 /// The job of the run's open session when the scheduler says it has ended
 /// (or forgotten it), for the next write to close the session; `None` while
 /// it is queued or running, or when the scheduler cannot be asked.
 pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
-    match open_job(state)? {
+    match state.ask_open_slurm_job()? {
         (_, Ok(Lookup::Known(job))) if job.phase() != Phase::Ended => None,
         (id, Ok(lookup)) => Some((id, lookup)),
         (_, Err(_)) => None,
@@ -91,7 +83,7 @@ pub fn refuse_while_live(
     state: &RunState,
     nothing: &str,
 ) -> Result<Option<(JobId, Lookup)>, Error> {
-    let Some((id, found)) = open_job(state) else {
+    let Some((id, found)) = state.ask_open_slurm_job() else {
         return Ok(None);
     };
     let lookup = found.map_err(|e| {
@@ -392,12 +384,12 @@ pub fn end_message(id: &JobId, lookup: &Lookup) -> String {
 
 /// The Slurm job of the run's open session and what the scheduler said of
 /// it (one call), for `rk stop`; `None` without an open Slurm session.
-pub fn session_job(project: &Project, run: &RunDir) -> Option<crate::ops::status::SlurmJob> {
+pub fn session_job(project: &Project, run: &RunDir) -> Option<SlurmJob> {
     let Ok(Some(state)) = state::load(run, &project.settings) else {
         return None;
     };
-    let (id, found) = open_job(&state)?;
-    Some(crate::ops::status::SlurmJob {
+    let (id, found) = state.ask_open_slurm_job()?;
+    Some(SlurmJob {
         id,
         found: found.map_err(|e| e.to_string()),
     })
@@ -406,7 +398,7 @@ pub fn session_job(project: &Project, run: &RunDir) -> Option<crate::ops::status
 /// `rk stop --now`: cancel a queued or running job (`scancel`). A job that
 /// already ended is left alone (false); a scheduler that could not be asked
 /// is exit 4.
-pub fn cancel(job: &crate::ops::status::SlurmJob) -> Result<bool, Error> {
+pub fn cancel(job: &SlurmJob) -> Result<bool, Error> {
     match &job.found {
         Ok(Lookup::Known(j)) if j.phase() != Phase::Ended => {
             slurm::cancel(&job.id)?;

@@ -10,11 +10,10 @@
 use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDrift};
 use crate::drift::{self, Drift};
-use crate::ops::slurm_job;
 use crate::project::{Project, RunDir};
-use crate::slurm::{self, JobId, Lookup};
+use crate::slurm::{self, Lookup};
 use crate::state::gates::{self as gate, GateView};
-use crate::state::{self, OverallStatus, RunState};
+use crate::state::{self, OverallStatus, RunState, SlurmJob};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
 use std::path::PathBuf;
@@ -95,56 +94,6 @@ pub struct SessionFacts {
     pub steps: Vec<String>,
     pub host: Option<String>,
     pub pid: Option<i64>,
-}
-
-/// The Slurm job of a run's open session and what the scheduler said of it
-/// (`Err`: why it could not be asked).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SlurmJob {
-    pub id: JobId,
-    pub found: Result<Lookup, String>,
-}
-
-impl SlurmJob {
-    /// One line: id, Slurm state, node and since when, or what is unknown.
-    pub fn describe(&self) -> String {
-        let id = &self.id;
-        match &self.found {
-            Ok(Lookup::Known(job)) => {
-                let mut parts = vec![format!("Slurm job {id} {}", job.state)];
-                if let Some(reason) = &job.reason {
-                    parts[0].push_str(&format!(" ({reason})"));
-                }
-                if let Some(node) = &job.node {
-                    parts.push(format!("on {node}"));
-                }
-                match job.phase() {
-                    slurm::Phase::Queued => {
-                        if let Some(at) = &job.submitted_at {
-                            parts.push(format!("submitted {at}"));
-                        }
-                    }
-                    slurm::Phase::Running => {
-                        if let Some(at) = &job.started_at {
-                            parts.push(format!("since {at}"));
-                        }
-                    }
-                    slurm::Phase::Ended => {
-                        parts.push(format!(
-                            "ended {}, exit {}; the next command that writes the run records it",
-                            job.ended_at.as_deref().unwrap_or("(time unknown)"),
-                            job.exit_code.map_or("unknown".into(), |c| c.to_string())
-                        ));
-                    }
-                }
-                parts.join(" ")
-            }
-            Ok(Lookup::Forgotten) => format!(
-                "Slurm job {id}: the scheduler no longer knows it; the next command that writes the run closes its session as unknown"
-            ),
-            Err(e) => format!("Slurm job {id}: cannot ask the scheduler: {e}"),
-        }
-    }
 }
 
 /// Every fact `rk status` shows.
@@ -243,7 +192,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     let settings = &project.settings;
     let loaded = state::load(run, settings);
     let job = match &loaded {
-        Ok(Some(s)) => slurm_job::open_job(s),
+        Ok(Some(s)) => s.ask_open_slurm_job(),
         _ => None,
     };
     let status = state::overall_status_with_job(
@@ -784,6 +733,7 @@ fn slurm_job_json(j: &SlurmJob) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slurm::JobId;
 
     fn job(state: &str, ended: bool) -> SlurmJob {
         SlurmJob {

@@ -21,18 +21,19 @@ pub use model::{
     pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
 pub use records::trim_sessions;
+pub use session_job::SlurmJob;
 pub use status::{
     from_phases, overall_status, overall_status_of_holder, overall_status_with_job, skipped,
     OverallStatus,
 };
 
 use crate::canon::{canonical_bytes, Value as CanonValue};
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use crate::project::{RunDir, Settings};
 use crate::store::{self, atomic, LogEntry, ObjectId, Snapshot, StateLock, Store};
 use std::path::{Path, PathBuf};
 
-/// Why a state could not be read or accepted.
+/// Why a state could not be read, accepted or written.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The state file on disk is unreadable, truncated or of the wrong shape.
@@ -49,13 +50,20 @@ pub enum Error {
     /// The run has no state file.
     #[error("{path} does not exist")]
     NoState { path: String, rid: String },
+    /// `--expect HEAD…`: a condition must name a snapshot by its id.
+    #[error("--expect {given}: name the snapshot by its id, not by HEAD")]
+    ExpectHead { given: String, rid: String },
+    /// The store under the state failed (lock, objects, log, HEAD, files).
+    #[error(transparent)]
+    Store(#[from] store::Error),
 }
 
 impl Diagnostic for Error {
     fn exit(&self) -> Exit {
         match self {
             Error::Corrupt { .. } => Exit::Corrupt,
-            Error::Invalid { .. } | Error::NoState { .. } => Exit::Usage,
+            Error::Invalid { .. } | Error::NoState { .. } | Error::ExpectHead { .. } => Exit::Usage,
+            Error::Store(e) => e.exit(),
         }
     }
 
@@ -68,6 +76,10 @@ impl Diagnostic for Error {
                 "give one JSON object in the shape of run_state.json version 1 (see `man rk-write-state`)".into(),
             ),
             Error::NoState { rid, .. } => Some(no_state_hint(rid)),
+            Error::ExpectHead { rid, .. } => Some(format!(
+                "`rk read-state {rid} --with-id` prints the id of the state it shows"
+            )),
+            Error::Store(e) => e.hint(),
         }
     }
 }
@@ -187,18 +199,15 @@ impl Expect {
     /// `--expect`'s value: `none`, or a snapshot id (full, or a unique
     /// prefix of at least 4 hex digits). `HEAD` is refused: HEAD is what is
     /// compared. An id the store does not hold can never match: exit 4.
-    pub fn parse(run: &RunDir, given: &str) -> Result<Expect, crate::Error> {
+    pub fn parse(run: &RunDir, given: &str) -> Result<Expect, Error> {
         if given == "none" {
             return Ok(Expect::NoHead);
         }
         if given.starts_with("HEAD") {
-            return Err(crate::Error::usage(
-                format!("--expect {given}: name the snapshot by its id, not by HEAD"),
-                Some(format!(
-                    "`rk read-state {} --with-id` prints the id of the state it shows",
-                    run.rid
-                )),
-            ));
+            return Err(Error::ExpectHead {
+                given: given.into(),
+                rid: run.rid.clone(),
+            });
         }
         if let Some(id) = ObjectId::parse(given) {
             return Ok(Expect::Head(id));
@@ -266,17 +275,16 @@ impl Draft {
     /// The state as found, or the error a command that needs one gives:
     /// exit 2 with `rk migrate` for a run without state, exit 5 for a
     /// corrupt one.
-    pub fn require(&self, run: &RunDir, settings: &Settings) -> Result<(), crate::Error> {
+    pub fn require(&self, run: &RunDir, settings: &Settings) -> Result<(), Error> {
         match &self.found {
             Found::Valid => Ok(()),
-            Found::Missing => Err(Error::no_state(run, settings).into()),
+            Found::Missing => Err(Error::no_state(run, settings)),
             Found::Corrupt(problem) => Err(Error::Corrupt {
                 path: state_path(run, settings).display().to_string(),
                 problem: problem.clone(),
                 rid: run.rid.clone(),
                 last_good: Store::new(run).last_good_snapshot(),
-            }
-            .into()),
+            }),
         }
     }
 }
@@ -301,23 +309,24 @@ impl Draft {
 ///    replace `run_state.json` atomically;
 /// 6. append the log line, replace HEAD; release the lock.
 ///
-/// `change` may refuse (return an error): then nothing is written but the
+/// `change` may refuse (return an error of its own type `E`, which a failure
+/// of the write path converts into): then nothing is written but the
 /// `observed` snapshot. What it returns is handed back with [`Committed`].
 ///
 /// With `Expect::Any`, an unreadable HEAD does not block the write: the new
 /// snapshot's parent is the last good snapshot, and a warning says so; this
 /// is what makes `rk read-state RUN --at ID | rk write-state RUN` a recovery.
-pub fn commit<T>(
+pub fn commit<T, E: From<Error>>(
     run: &RunDir,
     settings: &Settings,
     op: &str,
     message: &str,
     expect: &Expect,
-    change: impl FnOnce(&mut Draft) -> Result<T, crate::Error>,
-) -> Result<(Committed, T), crate::Error> {
+    change: impl FnOnce(&mut Draft) -> Result<T, E>,
+) -> Result<(Committed, T), E> {
     let store = Store::new(run);
     let state_file = state_path(run, settings);
-    let _lock = lock(run, settings)?;
+    let _lock = lock(run, settings).map_err(Error::from)?;
     let now = crate::clock::now();
     let time = now.to_string();
 
@@ -333,7 +342,7 @@ pub fn commit<T>(
     } = read_locked(run, settings, &store, expect, now)?;
 
     // 3. Compare-and-swap against the state just read.
-    check_expect(expect, &found, parent.as_ref())?;
+    check_expect(expect, &found, parent.as_ref()).map_err(Error::from)?;
 
     if let Some(own) = &own {
         if found == Found::Valid {
@@ -364,14 +373,16 @@ pub fn commit<T>(
     let pipeline = new.pipeline(&settings.phases);
     let new_json = new.to_json(&pipeline);
     let parent_id = parent.as_ref().map(|p| p.id.clone());
-    let id = store.put_snapshot(
-        parent_id.as_ref(),
-        &time,
-        op,
-        message,
-        config.as_ref(),
-        &new_json,
-    )?;
+    let id = store
+        .put_snapshot(
+            parent_id.as_ref(),
+            &time,
+            op,
+            message,
+            config.as_ref(),
+            &new_json,
+        )
+        .map_err(Error::from)?;
 
     // 5. The file.
     if let Some(bytes) = corrupt_bytes {
@@ -381,7 +392,7 @@ pub fn commit<T>(
             &crate::clock::file_stamp(now),
             &bytes,
         )
-        .map_err(|e| store::io_err(&state_file, e))?;
+        .map_err(|e| Error::from(store::io_err(&state_file, e)))?;
         warnings.push(format!(
             "{} was corrupt; its bytes are kept in {}",
             state_file.display(),
@@ -393,10 +404,10 @@ pub fn commit<T>(
         new.to_pretty(&pipeline).as_bytes(),
         atomic::FILE_MODE,
     )
-    .map_err(|e| store::io_err(&state_file, e))?;
+    .map_err(|e| Error::from(store::io_err(&state_file, e)))?;
 
     // 6. Log and HEAD.
-    move_head(&store, parent_id, &id, now.unix_ms(), op, message)?;
+    move_head(&store, parent_id, &id, now.unix_ms(), op, message).map_err(Error::from)?;
     Ok((
         Committed {
             id,
@@ -410,10 +421,10 @@ pub fn commit<T>(
 
 /// Take `.state.lock` (bounded wait; exit 4 naming the holder), refusing a
 /// state file that is a symlink.
-fn lock(run: &RunDir, settings: &Settings) -> Result<StateLock, crate::Error> {
+fn lock(run: &RunDir, settings: &Settings) -> Result<StateLock, store::Error> {
     let state_file = state_path(run, settings);
     atomic::refuse_symlink(&state_file).map_err(|e| store::io_err(&state_file, e))?;
-    Ok(StateLock::acquire(&run.path.join(&settings.state_lock))?)
+    StateLock::acquire(&run.path.join(&settings.state_lock))
 }
 
 /// What a writer found under the lock.
@@ -440,7 +451,7 @@ fn read_locked(
     store: &Store,
     expect: &Expect,
     now: crate::clock::Timestamp,
-) -> Result<Read, crate::Error> {
+) -> Result<Read, Error> {
     let state_file = state_path(run, settings);
     let mut warnings = Vec::new();
     // The parent snapshot: HEAD, or (no condition, HEAD unreadable) the last good one.
@@ -519,7 +530,7 @@ fn read_locked(
 pub fn observe(
     run: &RunDir,
     settings: &Settings,
-) -> Result<Option<(Option<ObjectId>, RunState)>, crate::Error> {
+) -> Result<Option<(Option<ObjectId>, RunState)>, Error> {
     let store = Store::new(run);
     let _lock = lock(run, settings)?;
     let read = read_locked(run, settings, &store, &Expect::Any, crate::clock::now())?;
@@ -531,8 +542,7 @@ pub fn observe(
                 problem,
                 rid: run.rid.clone(),
                 last_good: store.last_good_snapshot(),
-            }
-            .into())
+            })
         }
         Found::Valid => {}
     }
@@ -558,7 +568,7 @@ fn check_expect(
     expect: &Expect,
     found: &Found,
     parent: Option<&Snapshot>,
-) -> Result<(), crate::Error> {
+) -> Result<(), store::Error> {
     let (matches, expected) = match expect {
         Expect::Any => return Ok(()),
         Expect::NoHead => (
@@ -580,7 +590,7 @@ fn check_expect(
         (Found::Valid, Some(p)) => p.id.to_string(),
         (Found::Valid, None) => "a state with no snapshot".to_string(),
     };
-    Err(store::Error::ExpectMismatch { expected, actual }.into())
+    Err(store::Error::ExpectMismatch { expected, actual })
 }
 
 /// Append the log line, then replace HEAD (docs/ARCHITECTURE.md#the-write-path step 5).

@@ -8,6 +8,10 @@
 //! ```
 //! `state`, `node` and `started_at` are added when the session is closed;
 //! `state` is `unknown` when the scheduler had forgotten the job.
+//!
+//! What the scheduler says of the open session's job ([`SlurmJob`]) is asked
+//! here too, once per command: `rk status` shows it, `rk stop --now` cancels
+//! it, and the write path closes the session once the job is over.
 
 use super::{RunState, Session};
 use crate::slurm::{self, JobId, Lookup};
@@ -29,6 +33,56 @@ impl Session {
     }
 }
 
+/// The Slurm job of a run's open session and what the scheduler said of it
+/// (`Err`: why it could not be asked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlurmJob {
+    pub id: JobId,
+    pub found: Result<Lookup, String>,
+}
+
+impl SlurmJob {
+    /// One line: id, Slurm state, node and since when, or what is unknown.
+    pub fn describe(&self) -> String {
+        let id = &self.id;
+        match &self.found {
+            Ok(Lookup::Known(job)) => {
+                let mut parts = vec![format!("Slurm job {id} {}", job.state)];
+                if let Some(reason) = &job.reason {
+                    parts[0].push_str(&format!(" ({reason})"));
+                }
+                if let Some(node) = &job.node {
+                    parts.push(format!("on {node}"));
+                }
+                match job.phase() {
+                    slurm::Phase::Queued => {
+                        if let Some(at) = &job.submitted_at {
+                            parts.push(format!("submitted {at}"));
+                        }
+                    }
+                    slurm::Phase::Running => {
+                        if let Some(at) = &job.started_at {
+                            parts.push(format!("since {at}"));
+                        }
+                    }
+                    slurm::Phase::Ended => {
+                        parts.push(format!(
+                            "ended {}, exit {}; the next command that writes the run records it",
+                            job.ended_at.as_deref().unwrap_or("(time unknown)"),
+                            job.exit_code.map_or("unknown".into(), |c| c.to_string())
+                        ));
+                    }
+                }
+                parts.join(" ")
+            }
+            Ok(Lookup::Forgotten) => format!(
+                "Slurm job {id}: the scheduler no longer knows it; the next command that writes the run closes its session as unknown"
+            ),
+            Err(e) => format!("Slurm job {id}: cannot ask the scheduler: {e}"),
+        }
+    }
+}
+
 impl RunState {
     /// The job of the latest session, while that session is open.
     pub fn open_slurm_job(&self) -> Option<JobId> {
@@ -38,6 +92,14 @@ impl RunState {
         } else {
             None
         }
+    }
+
+    /// The job of the open session and what the scheduler says of it (one
+    /// call); `None` when the run has no open Slurm session.
+    pub fn ask_open_slurm_job(&self) -> Option<(JobId, Result<Lookup, slurm::Error>)> {
+        let id = self.open_slurm_job()?;
+        let found = slurm::lookup(std::slice::from_ref(&id)).map(|mut all| all.remove(0).1);
+        Some((id, found))
     }
 
     /// Close the open session of job `id` with what the scheduler said: its

@@ -34,6 +34,20 @@ pub enum OverallStatus {
     NoState,
 }
 
+impl crate::output::Style {
+    /// `text` in the colour of a run's overall status.
+    pub fn status(self, status: OverallStatus, text: &str) -> String {
+        use OverallStatus as S;
+        match status {
+            S::Failed | S::Corrupt => self.red(text),
+            S::Completed | S::Archived => self.green(text),
+            S::Running | S::Queued => self.cyan(text),
+            S::Interrupted | S::Stopped => self.yellow(text),
+            S::NotStarted | S::NoState => self.dim(text),
+        }
+    }
+}
+
 impl OverallStatus {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -17,7 +17,7 @@ pub use lock::{DispatchLock, Holder, StateLock};
 pub use object::{ObjectId, Snapshot};
 pub use refs::LogEntry;
 
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use std::path::{Path, PathBuf};
 
 /// Why a store operation failed.

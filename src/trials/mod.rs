@@ -19,7 +19,7 @@ pub mod manifest;
 pub mod ndjson;
 pub mod scan;
 
-use crate::error::{Diagnostic, Exit};
+use crate::exit::{Diagnostic, Exit};
 use std::path::Path;
 
 pub use evidence::{Concern, EvidenceStatus, PhaseEvidence};

@@ -126,15 +126,16 @@ pub fn render_line(slug: &str, manifest: &str, read: FileRead<'_>, out: &mut Vec
 }
 
 /// Scan the run and write one line per trial to `out`, in slug order, as
-/// each line's turn comes. Returns the number of trials.
-pub fn write_scan(
+/// each line's turn comes. Returns the number of trials; a failed write to
+/// `out` comes back as `E::from(io::Error)`.
+pub fn write_scan<E: From<Error> + From<std::io::Error>>(
     run_dir: &Path,
     pattern: &str,
     out: &mut dyn Write,
-) -> Result<usize, crate::error::Error> {
+) -> Result<usize, E> {
     let pattern = Pattern::parse(pattern).map_err(Error::from)?;
     let mut count = 0;
-    scan::scan::<_, crate::error::Error>(
+    scan::scan::<_, E>(
         run_dir,
         &pattern,
         |c, read| {
@@ -144,7 +145,7 @@ pub fn write_scan(
         },
         |line| {
             count += 1;
-            out.write_all(&line).map_err(crate::error::Error::Output)
+            out.write_all(&line).map_err(E::from)
         },
     )?;
     Ok(count)

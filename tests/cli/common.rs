@@ -191,7 +191,7 @@ pub fn run_with_state(
     rk::state::commit(&run, &project.settings, "init", "test", &expect, |draft| {
         draft.state = state.clone();
         draft.config = Some(object);
-        Ok(())
+        Ok::<_, rk::state::Error>(())
     })
     .unwrap();
     run.path

@@ -229,3 +229,100 @@ fn a_broken_rk_yaml_is_an_error_not_ignored() {
     env.write("rk.yaml", "hash:\n  ignore: [/output_dir]\n  ignroe: []\n");
     insta::assert_snapshot!(env.render(&["hash-config", "a.yaml"]));
 }
+
+/// `rk hash-config FILE` is read without clap (it is the start-up figure in
+/// bench/); the same request spelled so that clap parses it (`--` before
+/// FILE, or the default scheme named) gives the same bytes and exit status,
+/// on success and on every kind of failure.
+#[test]
+fn the_shortcut_and_the_parser_agree() {
+    let env = env_with_configs();
+    env.write("bad.yaml", "a: [1, 2\nb: 3\n");
+    env.write("dup.yaml", "a: 1\na: 2\n");
+    std::fs::create_dir(env.root().join("dir.yaml")).unwrap();
+    let project = TestEnv::new();
+    project.write("a.yaml", YAML);
+    project.write("rk.yaml", "hash:\n  ignore: [/output_dir]\n");
+    let broken = TestEnv::new();
+    broken.write("a.yaml", YAML);
+    broken.write("rk.yaml", "hash:\n  ignroe: []\n");
+    let run = |env: &TestEnv, args: &[&str], vars: &[(&str, &str)], stdin: Option<&str>| {
+        let mut cmd = env.cmd(args);
+        cmd.envs(vars.iter().copied());
+        let out = match stdin {
+            None => cmd.output().unwrap(),
+            Some(input) => {
+                use std::io::Write;
+                let mut child = cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(input.as_bytes())
+                    .unwrap();
+                child.wait_with_output().unwrap()
+            }
+        };
+        env.render_output(&out)
+    };
+    // Where, FILE, environment, stdin, the exit status both give.
+    type Case<'a> = (
+        &'a TestEnv,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        Option<&'a str>,
+        i32,
+    );
+    let cases: [Case; 11] = [
+        (&env, "a.yaml", &[], None, 0),
+        (&env, "a.json", &[], None, 0),
+        (&env, "-", &[], Some(YAML), 0),
+        (&env, "missing.yaml", &[], None, 2),
+        (&env, "bad.yaml", &[], None, 2),
+        (&env, "dup.yaml", &[], None, 2),
+        (&env, "dir.yaml", &[], None, 2),
+        (&env, "a.yaml", &[("RK_NOW", "yesterday")], None, 2),
+        (&env, "a.yaml", &[("RK_THREADS", "0")], None, 2),
+        (&project, "a.yaml", &[], None, 0),
+        (&broken, "a.yaml", &[], None, 2),
+    ];
+    for (env, file, vars, stdin, code) in cases {
+        let quick = run(env, &["hash-config", file], vars, stdin);
+        assert!(
+            quick.ends_with(&format!("[exit status: {code}]\n")),
+            "{file} {vars:?}: {quick}"
+        );
+        for parsed in [
+            &["hash-config", "--", file][..],
+            &["hash-config", "--scheme", "rk-c14n-v1", file],
+            &["--color", "auto", "hash-config", file],
+        ] {
+            assert_eq!(quick, run(env, parsed, vars, stdin), "{parsed:?} {vars:?}");
+        }
+    }
+}
+
+/// Near misses of the shortcut's shape are clap's to answer: a missing FILE,
+/// an option where FILE would be, help.
+#[test]
+fn near_misses_of_the_shortcut_are_clap_errors_and_help() {
+    let env = env_with_configs();
+    let missing = env.run(&["hash-config"]);
+    env.expect_exit(&missing, 2);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.starts_with("rk: error: "), "{stderr}");
+    assert!(stderr.contains("<FILE>"), "{stderr}");
+    let option = env.run(&["hash-config", "--bogus"]);
+    env.expect_exit(&option, 2);
+    assert!(String::from_utf8_lossy(&option.stderr).contains("'--bogus'"));
+    let help = env.run(&["hash-config", "--help"]);
+    env.expect_exit(&help, 0);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Usage: rk hash-config"));
+    let empty = env.run(&["hash-config", ""]);
+    assert_ne!(empty.status.code(), Some(0));
+}

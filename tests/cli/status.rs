@@ -305,7 +305,7 @@ pub fn commit_with_config(env: &TestEnv, rid: &str, state_text: &str, config: &s
     state::commit(&run, &settings, "init", "test", &Expect::Any, |draft| {
         draft.state = state;
         draft.config = Some(id);
-        Ok(())
+        Ok::<_, state::Error>(())
     })
     .unwrap();
 }

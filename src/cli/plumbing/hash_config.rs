@@ -64,6 +64,20 @@ enum FormatArg {
     Yaml,
 }
 
+impl Args {
+    /// `rk hash-config FILE`: FILE with every option at its default.
+    pub(crate) fn one_file(file: String) -> Args {
+        Args {
+            files: vec![file],
+            scheme: "rk-c14n-v1".into(),
+            format: None,
+            canonical: false,
+            pretty: false,
+            ignore: Vec::new(),
+        }
+    }
+}
+
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let scheme = Scheme::from_name(&args.scheme).expect("clap checked the scheme");
     let format = args.format.map(|f| match f {

@@ -44,7 +44,11 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let (project, run) = ctx.run(&args.run)?;
     let mut out = stdout();
     crate::cli::progress::with_progress(crate::output::pool_items(), || {
-        crate::trials::ndjson::write_scan(&run.path, &project.settings.trials_manifest, &mut out)
+        crate::trials::ndjson::write_scan::<Error>(
+            &run.path,
+            &project.settings.trials_manifest,
+            &mut out,
+        )
     })?;
     out.flush()?;
     Ok(Exit::Success)
