@@ -114,8 +114,9 @@ pub fn is_commit_id(s: &str) -> bool {
     (4..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// One commit made since a recorded version.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One commit made since a recorded version (`{id, subject}` in `rk status
+/// --json`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Commit {
     pub id: String,
     pub subject: String,
@@ -268,6 +269,49 @@ pub enum CodeDrift {
 impl CodeDrift {
     pub fn is_changed(&self) -> bool {
         matches!(self, CodeDrift::Changed { .. })
+    }
+}
+
+/// `code` of `rk status --json` (rk-status(1)): `{"state": "not_recorded"}`,
+/// `{state: unchanged, commit, dirty}`, `{state: changed, since, dirty,
+/// commits: [{id, subject}]}` or `{state: unavailable, reason}`.
+#[derive(Debug, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CodeDocument<'a> {
+    NotRecorded,
+    Unchanged {
+        commit: &'a str,
+        dirty: bool,
+    },
+    Changed {
+        since: &'a str,
+        dirty: bool,
+        commits: &'a [Commit],
+    },
+    Unavailable {
+        reason: &'a str,
+    },
+}
+
+impl<'a> From<&'a CodeDrift> for CodeDocument<'a> {
+    fn from(code: &'a CodeDrift) -> Self {
+        match code {
+            CodeDrift::NotRecorded => CodeDocument::NotRecorded,
+            CodeDrift::Unchanged { commit, dirty } => CodeDocument::Unchanged {
+                commit,
+                dirty: *dirty,
+            },
+            CodeDrift::Changed {
+                since,
+                commits,
+                dirty,
+            } => CodeDocument::Changed {
+                since,
+                dirty: *dirty,
+                commits,
+            },
+            CodeDrift::Unavailable(reason) => CodeDocument::Unavailable { reason },
+        }
     }
 }
 

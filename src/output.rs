@@ -141,3 +141,22 @@ pub fn pool_items() -> &'static Progress {
     static ITEMS: Progress = Progress::items();
     &ITEMS
 }
+
+/// A JSON document on one line with its newline: a `--json` object, or one
+/// NDJSON line. Key order is the order of the document's fields.
+pub fn write_json_line(
+    out: &mut dyn std::io::Write,
+    doc: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, doc)?;
+    out.write_all(b"\n")
+}
+
+/// A JSON document pretty-printed (two spaces) with a trailing newline.
+pub fn write_json_pretty(
+    out: &mut dyn std::io::Write,
+    doc: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    out.write_all(b"\n")
+}

@@ -95,6 +95,13 @@ impl fmt::Display for Scheme {
     }
 }
 
+/// In JSON output a scheme is its name, spelled in one place: [`Scheme::name`].
+impl serde::Serialize for Scheme {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 /// A 1-based line and column in an input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Mark {

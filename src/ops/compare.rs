@@ -32,7 +32,8 @@ pub struct RunSide {
     pub trials: BTreeSet<String>,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// `manifests` of a run in `rk compare --json`: `{v1, v2, corrupt, missing}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ManifestCounts {
     pub v1: usize,
     pub v2: usize,
@@ -142,6 +143,89 @@ impl Comparison {
             .into_iter()
             .map(|n| (n.clone(), find(&self.a.phases, n), find(&self.b.phases, n)))
             .collect()
+    }
+}
+
+/// `rk compare --json` (format_version 1): the document rk-compare(1)
+/// describes under "With --json" (docs/FORMATS.md#plumbing-output), borrowed
+/// from a [`Comparison`]. The fields are in output order.
+#[derive(Debug, serde::Serialize)]
+pub struct ComparisonDocument<'a> {
+    format_version: u32,
+    compatible: bool,
+    config: HashesDocument<'a>,
+    runs: [SideDocument<'a>; 2],
+    only_in_a: &'a [String],
+    only_in_b: &'a [String],
+    problems: &'a [String],
+    discrepancies: Vec<String>,
+}
+
+/// `config` of `rk compare --json`: how the hashes compared, and the changed
+/// keys (`null` when a config cannot be read).
+#[derive(Debug, serde::Serialize)]
+struct HashesDocument<'a> {
+    scheme: Scheme,
+    recomputed: bool,
+    a: Option<&'a str>,
+    b: Option<&'a str>,
+    equal: bool,
+    changed_keys: Option<&'a [String]>,
+}
+
+/// One of `runs` in `rk compare --json`.
+#[derive(Debug, serde::Serialize)]
+struct SideDocument<'a> {
+    run: &'a str,
+    status: OverallStatus,
+    config_hash: Option<&'a str>,
+    config_hash_scheme: Option<&'a str>,
+    migrated: bool,
+    manifests: &'a ManifestCounts,
+    trials: usize,
+    /// `{phase: status}`, in the run's phase order.
+    #[serde(serialize_with = "phase_map")]
+    phases: &'a [(String, String)],
+}
+
+fn phase_map<S: serde::Serializer>(phases: &&[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(phases.iter().map(|(name, status)| (name, status)))
+}
+
+impl<'a> From<&'a RunSide> for SideDocument<'a> {
+    fn from(side: &'a RunSide) -> Self {
+        SideDocument {
+            run: &side.rid,
+            status: side.status,
+            config_hash: side.recorded_hash.as_deref(),
+            config_hash_scheme: side.recorded_scheme.as_deref(),
+            migrated: side.migrated,
+            manifests: &side.manifests,
+            trials: side.trials.len(),
+            phases: &side.phases,
+        }
+    }
+}
+
+impl<'a> From<&'a Comparison> for ComparisonDocument<'a> {
+    fn from(c: &'a Comparison) -> Self {
+        ComparisonDocument {
+            format_version: 1,
+            compatible: c.compatible(),
+            config: HashesDocument {
+                scheme: c.hashes.scheme,
+                recomputed: c.hashes.recomputed,
+                a: c.hashes.a.as_deref(),
+                b: c.hashes.b.as_deref(),
+                equal: c.hashes.equal(),
+                changed_keys: c.changed_keys.as_deref(),
+            },
+            runs: [SideDocument::from(&c.a), SideDocument::from(&c.b)],
+            only_in_a: &c.only_in_a,
+            only_in_b: &c.only_in_b,
+            problems: &c.problems,
+            discrepancies: c.discrepancies(),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::clock;
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::project::{Project, RunDir, Settings};
-pub use crate::state::gates::{gates, GateView};
+pub use crate::state::gates::{gates, GateLineDocument, GateView};
 use crate::state::{self, Expect, Gate, RunState};
 
 /// `rk gate list`: every gate of the run as readers see it (rk's own records

@@ -34,8 +34,9 @@ pub enum SortBy {
     Updated,
 }
 
-/// The first phase of the pipeline that is not completed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The first phase of the pipeline that is not completed (`phase` of
+/// `rk list --json`: `{name, index, count}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct CurrentPhase {
     pub name: String,
     /// 1-based position in the pipeline.
@@ -44,8 +45,10 @@ pub struct CurrentPhase {
     pub count: usize,
 }
 
-/// Where a row's last update comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a row's last update comes from (`last_update_source` of `rk list
+/// --json`: `"phase"` or `"mtime"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UpdatedFrom {
     /// The latest `updated_at` of a phase.
     Phase,
@@ -94,6 +97,56 @@ impl Row {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listing {
     pub rows: Vec<Row>,
+}
+
+/// `rk list --json` (format_version 1): the document rk-list(1) describes
+/// under "With --json" (docs/FORMATS.md#plumbing-output), borrowed from a
+/// [`Listing`]. The fields are in output order.
+#[derive(Debug, serde::Serialize)]
+pub struct ListDocument<'a> {
+    format_version: u32,
+    runs: Vec<RowDocument<'a>>,
+}
+
+/// One of `runs` in `rk list --json`.
+#[derive(Debug, serde::Serialize)]
+struct RowDocument<'a> {
+    run: &'a str,
+    status: OverallStatus,
+    phase: Option<&'a CurrentPhase>,
+    migrated: bool,
+    config_hash: Option<&'a str>,
+    /// `null` is the legacy scheme.
+    config_hash_scheme: Option<&'a str>,
+    drift_records: usize,
+    /// RFC 3339.
+    last_update: Option<String>,
+    last_update_source: Option<UpdatedFrom>,
+    problem: Option<&'a str>,
+}
+
+impl<'a> From<&'a Listing> for ListDocument<'a> {
+    fn from(listing: &'a Listing) -> Self {
+        ListDocument {
+            format_version: 1,
+            runs: listing
+                .rows
+                .iter()
+                .map(|row| RowDocument {
+                    run: &row.rid,
+                    status: row.status,
+                    phase: row.phase.as_ref(),
+                    migrated: row.migrated,
+                    config_hash: row.config_hash.as_deref(),
+                    config_hash_scheme: row.config_hash_scheme.as_deref(),
+                    drift_records: row.drift_records,
+                    last_update: row.last_update.map(|t| t.to_string()),
+                    last_update_source: row.updated_from,
+                    problem: row.problem.as_deref(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Runs below this count are read on the calling thread.

@@ -79,8 +79,9 @@ impl Action {
     }
 }
 
-/// One phase as the evidence shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One phase as the evidence shows it (one of `phases` in `rk migrate
+/// --json`: `{phase, status, rule, satisfied, counted}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct PhasePlan {
     pub phase: String,
     pub status: EvidenceStatus,
@@ -102,8 +103,9 @@ pub struct ConfigPlan {
     pub scheme: Scheme,
 }
 
-/// A corrupt manifest, to be copied aside and rebuilt.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A corrupt manifest, to be copied aside and rebuilt (one of `repairs` in
+/// `rk migrate --json`: `{slug, manifest, backup, error}`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Repair {
     pub slug: String,
     /// The manifest, relative to the run dir.
@@ -179,6 +181,61 @@ pub struct Applied {
     /// Things to tell the user (from the commit path, or a manifest that
     /// changed since the plan).
     pub warnings: Vec<String>,
+}
+
+/// `rk migrate --json` (format_version 1): the plan, and the snapshot the
+/// migration made, as rk-migrate(1) describes them under "JSON (--json)".
+/// Printed pretty (two spaces). The fields are in output order.
+#[derive(Debug, serde::Serialize)]
+pub struct MigrationDocument<'a> {
+    format_version: u32,
+    run: &'a str,
+    /// `migrate`, `rebuild` or `none`.
+    action: &'static str,
+    dry_run: bool,
+    reason: Option<&'a str>,
+    trials: usize,
+    phases: &'a [PhasePlan],
+    config: Option<ConfigDocument<'a>>,
+    repairs: &'a [Repair],
+    notes: Vec<&'a str>,
+    writes: &'a [String],
+    /// The new snapshot; `null` for a dry run or when nothing was done.
+    snapshot: Option<String>,
+}
+
+/// `config` of `rk migrate --json`: the scheme is `null` when there is no hash.
+#[derive(Debug, serde::Serialize)]
+struct ConfigDocument<'a> {
+    path: &'a str,
+    hash: Option<&'a str>,
+    scheme: Option<Scheme>,
+}
+
+impl<'a> MigrationDocument<'a> {
+    /// The plan, and what applying it did (`None` for a dry run).
+    pub fn new(plan: &'a Plan, applied: Option<&Applied>, dry_run: bool) -> Self {
+        MigrationDocument {
+            format_version: 1,
+            run: &plan.rid,
+            action: plan.action.as_str(),
+            dry_run,
+            reason: plan.reason.as_deref(),
+            trials: plan.trials,
+            phases: &plan.phases,
+            config: plan.config.as_ref().map(|c| ConfigDocument {
+                path: &c.path,
+                hash: c.hash.as_deref(),
+                scheme: c.hash.as_ref().map(|_| c.scheme),
+            }),
+            repairs: &plan.repairs,
+            notes: plan.notes.iter().map(|n| n.message.as_str()).collect(),
+            writes: &plan.writes,
+            snapshot: applied
+                .and_then(|a| a.snapshot.as_ref())
+                .map(|id| id.to_string()),
+        }
+    }
 }
 
 fn rule_text(rule: &EvidenceRule) -> String {

@@ -8,7 +8,7 @@
 //! because the person asking is usually the one who has to repair it.
 
 use crate::canon::{self, Scheme};
-use crate::code_version::{self, CodeDrift};
+use crate::code_version::{self, CodeDocument, CodeDrift};
 use crate::drift::{self, Drift};
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, Lookup};
@@ -16,6 +16,7 @@ use crate::state::gates::{self as gate, GateView};
 use crate::state::{self, OverallStatus, RunState, SlurmJob};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
+use serde::Serialize;
 use std::path::PathBuf;
 
 /// One phase of the pipeline (and any phase the state has beyond it).
@@ -58,8 +59,11 @@ impl PhaseLine {
     }
 }
 
-/// The run's config against what its state records.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The run's config against what its state records. As `config` of `rk
+/// status --json`: `{"state": "unchanged", "scheme": …, "hash": …}` and so on
+/// (rk-status(1)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum ConfigFacts {
     /// The current config hashes to the recorded hash.
     Unchanged { scheme: Scheme, hash: String },
@@ -70,6 +74,7 @@ pub enum ConfigFacts {
         scheme: Scheme,
         recorded: String,
         current: String,
+        #[serde(rename = "changed_keys")]
         keys: Option<Vec<String>>,
     },
     /// The recorded (legacy) hash cannot be reproduced with certainty.
@@ -77,9 +82,17 @@ pub enum ConfigFacts {
     /// No hash to compare with (no state, no `config_hash`, unknown scheme).
     NotRecorded { reason: String },
     /// The config file does not exist.
-    Missing { path: PathBuf },
+    Missing {
+        #[serde(serialize_with = "lossy_path")]
+        path: PathBuf,
+    },
     /// The config file cannot be read or is not a valid config.
     Unreadable { error: String },
+}
+
+/// A path as its (lossy) display form: JSON strings are UTF-8.
+fn lossy_path<S: serde::Serializer>(path: &std::path::Path, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&path.display())
 }
 
 /// The last session recorded in the state.
@@ -640,93 +653,193 @@ pub fn next_command(report: &Report) -> Option<String> {
     }
 }
 
-/// The report as `rk status --json` prints it.
-pub fn to_json(r: &Report) -> serde_json::Value {
-    use serde_json::json;
-    let config = match &r.config {
-        ConfigFacts::Unchanged { scheme, hash } => {
-            json!({"state": "unchanged", "scheme": scheme.name(), "hash": hash})
-        }
-        ConfigFacts::Drifted {
-            scheme,
-            recorded,
-            current,
-            keys,
-        } => json!({"state": "drifted", "scheme": scheme.name(), "recorded": recorded,
-                    "current": current, "changed_keys": keys}),
-        ConfigFacts::Unverifiable { scheme, reason } => {
-            json!({"state": "unverifiable", "scheme": scheme.name(), "reason": reason})
-        }
-        ConfigFacts::NotRecorded { reason } => json!({"state": "not_recorded", "reason": reason}),
-        ConfigFacts::Missing { path } => {
-            json!({"state": "missing", "path": path.display().to_string()})
-        }
-        ConfigFacts::Unreadable { error } => json!({"state": "unreadable", "error": error}),
-    };
-    json!({
-        "format_version": 1,
-        "run": r.rid,
-        "path": r.path.display().to_string(),
-        "status": r.status.as_str(),
-        "state_problem": r.state_problem,
-        "last_good_snapshot": r.last_good.as_ref().map(|i| i.to_string()),
-        "migrated": r.migrated,
-        "trials": r.trials,
-        "phases": r.phases.iter().map(|p| json!({
-            "name": p.name,
-            "status": p.status,
-            "updated_at": p.updated_at,
-            "last_error": p.last_error,
-            "skipped": p.skipped,
-            "evidence": p.evidence.map(|(s, c)| json!({
-                "satisfied": s, "counted": c, "status": p.evidence_status,
-            })),
-        })).collect::<Vec<_>>(),
-        "config": config,
-        "held_by": r.holder.as_ref().map(|h| serde_json::to_value(h).unwrap_or_default()),
-        "orchestrators": r.others.iter().map(|o| json!({
-            "pid": o.pid, "command": o.command, "since": o.since.map(|t| t.to_string()),
-        })).collect::<Vec<_>>(),
-        "state_changed_recently": r.recently_changed,
-        "slurm_job": r.job.as_ref().map(slurm_job_json),
-        "stop_requested": r.stop_requested,
-        "last_activity": r.last_activity,
-        "last_session": r.last_session.as_ref().map(|s| json!({
-            "started_at": s.started_at, "ended_at": s.ended_at, "exit_code": s.exit_code,
-            "steps": s.steps, "host": s.host, "pid": s.pid,
-            "stopped_at": s.stopped_at, "resume_file": s.resume_file,
-        })),
-        "concerns": r.concerns,
-        "owed_gates": r.owed_gates,
-        "code": match &r.code {
-            CodeDrift::NotRecorded => json!({"state": "not_recorded"}),
-            CodeDrift::Unchanged { commit, dirty } => json!({"state": "unchanged", "commit": commit, "dirty": dirty}),
-            CodeDrift::Changed { since, commits, dirty } => json!({"state": "changed", "since": since, "dirty": dirty,
-                "commits": commits.iter().map(|c| json!({"id": c.id, "subject": c.subject})).collect::<Vec<_>>()}),
-            CodeDrift::Unavailable(why) => json!({"state": "unavailable", "reason": why}),
-        },
-        "next": next_command(r),
-        "next_commands": next_command(r)
-            .map(|n| n.lines().map(str::to_string).collect::<Vec<_>>())
-            .unwrap_or_default(),
-    })
+/// `rk status --json` (format_version 1): the document whose fields
+/// rk-status(1) lists under "With --json" and docs/FORMATS.md#plumbing-output
+/// promises, borrowed from a [`Report`]. The fields are in output order.
+#[derive(Debug, Serialize)]
+pub struct StatusDocument<'a> {
+    format_version: u32,
+    run: &'a str,
+    path: String,
+    status: OverallStatus,
+    state_problem: Option<&'a str>,
+    last_good_snapshot: Option<String>,
+    migrated: bool,
+    trials: usize,
+    phases: Vec<PhaseDocument<'a>>,
+    config: &'a ConfigFacts,
+    held_by: Option<&'a Holder>,
+    orchestrators: Vec<OrchestratorDocument<'a>>,
+    state_changed_recently: Option<&'a str>,
+    slurm_job: Option<SlurmJobDocument<'a>>,
+    stop_requested: Option<&'a str>,
+    last_activity: Option<&'a str>,
+    last_session: Option<SessionDocument<'a>>,
+    concerns: &'a [String],
+    owed_gates: &'a [GateView],
+    code: CodeDocument<'a>,
+    /// The next command; two owed in order are joined by a newline.
+    next: Option<String>,
+    /// The same as a list, empty when there is nothing to type.
+    next_commands: Vec<String>,
 }
 
-fn slurm_job_json(j: &SlurmJob) -> serde_json::Value {
-    use serde_json::json;
-    match &j.found {
-        Ok(Lookup::Known(job)) => json!({
-            "id": j.id.as_str(), "known": true, "state": job.state,
-            "phase": match job.phase() {
-                slurm::Phase::Queued => "queued",
-                slurm::Phase::Running => "running",
-                slurm::Phase::Ended => "ended",
+/// One of `phases` in `rk status --json`.
+#[derive(Debug, Serialize)]
+struct PhaseDocument<'a> {
+    name: &'a str,
+    status: Option<&'a str>,
+    updated_at: Option<&'a str>,
+    last_error: Option<&'a str>,
+    skipped: bool,
+    evidence: Option<EvidenceDocument>,
+}
+
+/// A phase's trial counts under its evidence rule.
+#[derive(Debug, Serialize)]
+struct EvidenceDocument {
+    satisfied: usize,
+    counted: usize,
+    status: Option<&'static str>,
+}
+
+/// One of `orchestrators`: a process rk did not start that runs the run.
+#[derive(Debug, Serialize)]
+struct OrchestratorDocument<'a> {
+    pid: i32,
+    command: &'a [String],
+    since: Option<String>,
+}
+
+/// `last_session`.
+#[derive(Debug, Serialize)]
+struct SessionDocument<'a> {
+    started_at: Option<&'a str>,
+    ended_at: Option<&'a str>,
+    exit_code: Option<i64>,
+    steps: &'a [String],
+    host: Option<&'a str>,
+    pid: Option<i64>,
+    stopped_at: Option<&'a str>,
+    resume_file: Option<&'a str>,
+}
+
+/// `slurm_job`: what the scheduler said of the open session's job, or that
+/// it no longer knows it, or why it could not be asked.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum SlurmJobDocument<'a> {
+    Known {
+        id: &'a str,
+        known: bool,
+        state: &'a str,
+        /// `queued`, `running` or `ended`.
+        phase: &'static str,
+        node: Option<&'a str>,
+        reason: Option<&'a str>,
+        submitted_at: Option<&'a str>,
+        started_at: Option<&'a str>,
+        ended_at: Option<&'a str>,
+        exit_code: Option<i64>,
+    },
+    Forgotten {
+        id: &'a str,
+        known: bool,
+    },
+    Unasked {
+        id: &'a str,
+        error: &'a str,
+    },
+}
+
+impl<'a> From<&'a SlurmJob> for SlurmJobDocument<'a> {
+    fn from(j: &'a SlurmJob) -> Self {
+        let id = j.id.as_str();
+        match &j.found {
+            Ok(Lookup::Known(job)) => SlurmJobDocument::Known {
+                id,
+                known: true,
+                state: &job.state,
+                phase: match job.phase() {
+                    slurm::Phase::Queued => "queued",
+                    slurm::Phase::Running => "running",
+                    slurm::Phase::Ended => "ended",
+                },
+                node: job.node.as_deref(),
+                reason: job.reason.as_deref(),
+                submitted_at: job.submitted_at.as_deref(),
+                started_at: job.started_at.as_deref(),
+                ended_at: job.ended_at.as_deref(),
+                exit_code: job.exit_code,
             },
-            "node": job.node, "reason": job.reason, "submitted_at": job.submitted_at,
-            "started_at": job.started_at, "ended_at": job.ended_at, "exit_code": job.exit_code,
-        }),
-        Ok(Lookup::Forgotten) => json!({"id": j.id.as_str(), "known": false}),
-        Err(e) => json!({"id": j.id.as_str(), "error": e}),
+            Ok(Lookup::Forgotten) => SlurmJobDocument::Forgotten { id, known: false },
+            Err(error) => SlurmJobDocument::Unasked { id, error },
+        }
+    }
+}
+
+impl<'a> From<&'a Report> for StatusDocument<'a> {
+    fn from(r: &'a Report) -> Self {
+        let next = next_command(r);
+        StatusDocument {
+            format_version: 1,
+            run: &r.rid,
+            path: r.path.display().to_string(),
+            status: r.status,
+            state_problem: r.state_problem.as_deref(),
+            last_good_snapshot: r.last_good.as_ref().map(ObjectId::to_string),
+            migrated: r.migrated,
+            trials: r.trials,
+            phases: r
+                .phases
+                .iter()
+                .map(|p| PhaseDocument {
+                    name: &p.name,
+                    status: p.status.as_deref(),
+                    updated_at: p.updated_at.as_deref(),
+                    last_error: p.last_error.as_deref(),
+                    skipped: p.skipped,
+                    evidence: p.evidence.map(|(satisfied, counted)| EvidenceDocument {
+                        satisfied,
+                        counted,
+                        status: p.evidence_status,
+                    }),
+                })
+                .collect(),
+            config: &r.config,
+            held_by: r.holder.as_ref(),
+            orchestrators: r
+                .others
+                .iter()
+                .map(|o| OrchestratorDocument {
+                    pid: o.pid,
+                    command: &o.command,
+                    since: o.since.map(|t| t.to_string()),
+                })
+                .collect(),
+            state_changed_recently: r.recently_changed.as_deref(),
+            slurm_job: r.job.as_ref().map(SlurmJobDocument::from),
+            stop_requested: r.stop_requested.as_deref(),
+            last_activity: r.last_activity.as_deref(),
+            last_session: r.last_session.as_ref().map(|s| SessionDocument {
+                started_at: s.started_at.as_deref(),
+                ended_at: s.ended_at.as_deref(),
+                exit_code: s.exit_code,
+                steps: &s.steps,
+                host: s.host.as_deref(),
+                pid: s.pid,
+                stopped_at: s.stopped_at.as_deref(),
+                resume_file: s.resume_file.as_deref(),
+            }),
+            concerns: &r.concerns,
+            owed_gates: &r.owed_gates,
+            code: CodeDocument::from(&r.code),
+            next_commands: next
+                .as_deref()
+                .map(|n| n.lines().map(str::to_string).collect())
+                .unwrap_or_default(),
+            next,
+        }
     }
 }
 
@@ -755,7 +868,7 @@ mod tests {
     /// tests cannot pin it: a real scheduler's ids and times change).
     #[test]
     fn slurm_job_documents() {
-        let text = |j: &SlurmJob| serde_json::to_string(&slurm_job_json(j)).unwrap();
+        let text = |j: &SlurmJob| serde_json::to_string(&SlurmJobDocument::from(j)).unwrap();
         assert_eq!(
             text(&job("PENDING", false)),
             r#"{"id":"123_4","known":true,"state":"PENDING","phase":"queued","node":"n1","reason":"Priority","submitted_at":"2025-09-03T09:00:00.000000Z","started_at":null,"ended_at":null,"exit_code":null}"#

@@ -29,6 +29,26 @@ impl GateView {
     }
 }
 
+/// One line of `rk gate list --json` (NDJSON, format_version 1): the gate's
+/// fields, then `format_version` and `owed`. The fields are in output order.
+#[derive(Debug, serde::Serialize)]
+pub struct GateLineDocument<'a> {
+    #[serde(flatten)]
+    gate: &'a GateView,
+    format_version: u32,
+    owed: bool,
+}
+
+impl<'a> From<&'a GateView> for GateLineDocument<'a> {
+    fn from(gate: &'a GateView) -> Self {
+        GateLineDocument {
+            gate,
+            format_version: 1,
+            owed: gate.is_owed(),
+        }
+    }
+}
+
 fn flat(v: &Option<Option<String>>) -> Option<String> {
     v.clone().flatten()
 }

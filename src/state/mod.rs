@@ -521,6 +521,27 @@ fn read_locked(
     })
 }
 
+/// `rk read-state --with-id` (format_version 1, rk-read-state(1)):
+/// `{"format_version": 1, "id": ID, "state": {…}}`, printed pretty; `id` is
+/// the snapshot that records the state (`null` when none does yet), the one
+/// `rk write-state --expect` takes. The fields are in output order.
+#[derive(Debug, serde::Serialize)]
+pub struct StateWithIdDocument<'a> {
+    format_version: u32,
+    id: Option<String>,
+    state: &'a serde_json::Value,
+}
+
+impl<'a> StateWithIdDocument<'a> {
+    pub fn new(id: Option<&ObjectId>, state: &'a serde_json::Value) -> Self {
+        StateWithIdDocument {
+            format_version: 1,
+            id: id.map(ObjectId::to_string),
+            state,
+        }
+    }
+}
+
 /// The state as `rk read-state --with-id` gives it for a compare-and-swap:
 /// under `.state.lock`, `run_state.json` is read and, when someone wrote it
 /// since rk last recorded it, recorded as an `observed` snapshot; returned

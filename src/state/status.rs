@@ -34,6 +34,13 @@ pub enum OverallStatus {
     NoState,
 }
 
+/// In JSON output a status is its name, spelled in one place: [`OverallStatus::as_str`].
+impl serde::Serialize for OverallStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl crate::output::Style {
     /// `text` in the colour of a run's overall status.
     pub fn status(self, status: OverallStatus, text: &str) -> String {

@@ -15,7 +15,7 @@ mod refs;
 
 pub use lock::{DispatchLock, Holder, StateLock};
 pub use object::{ObjectId, Snapshot};
-pub use refs::LogEntry;
+pub use refs::{LogEntry, LogLineDocument};
 
 use crate::exit::{Diagnostic, Exit};
 use std::path::{Path, PathBuf};

@@ -20,6 +20,35 @@ pub struct LogEntry {
     pub message: String,
 }
 
+/// One line of `rk log --json` (format_version 1), as rk-log(1) describes
+/// it: the log entry of docs/FORMATS.md#head-and-log with its time in RFC
+/// 3339 beside the milliseconds. The fields are in output order.
+#[derive(Debug, serde::Serialize)]
+pub struct LogLineDocument<'a> {
+    format_version: u32,
+    old: Option<&'a str>,
+    new: &'a str,
+    unix_ms: i64,
+    time: String,
+    op: &'a str,
+    message: &'a str,
+}
+
+impl<'a> From<&'a LogEntry> for LogLineDocument<'a> {
+    fn from(e: &'a LogEntry) -> Self {
+        LogLineDocument {
+            format_version: 1,
+            old: e.old.as_ref().map(ObjectId::as_str),
+            new: e.new.as_str(),
+            unix_ms: e.unix_ms,
+            time: crate::clock::Timestamp::from_unix_micros(e.unix_ms.saturating_mul(1000))
+                .to_string(),
+            op: &e.op,
+            message: &e.message,
+        }
+    }
+}
+
 impl LogEntry {
     /// The line as stored, without its newline. Control characters of the
     /// message become spaces so one entry is always one line.

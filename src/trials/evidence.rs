@@ -36,6 +36,13 @@ impl EvidenceStatus {
     }
 }
 
+/// In JSON output a status is its name, spelled in one place: [`EvidenceStatus::as_str`].
+impl serde::Serialize for EvidenceStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One phase over all trials: `parse ████░░ 37/50` is
 /// `satisfied: 37, counted: 50`.
 #[derive(Clone, Debug, PartialEq, Eq)]

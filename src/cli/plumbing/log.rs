@@ -1,7 +1,7 @@
 use crate::cli::{stdout, Context, RunArg};
-use crate::clock::Timestamp;
 use crate::error::{Error, Exit};
-use crate::store::Store;
+use crate::ops::log::SessionLineDocument;
+use crate::store::{LogLineDocument, Store};
 use std::io::Write;
 
 /// Print the log of a run's store: one line per HEAD move, oldest first.
@@ -68,16 +68,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let entries = Store::new(&run).read_log()?;
     for e in entries {
         if args.json {
-            let line = serde_json::json!({
-                "format_version": 1,
-                "old": e.old.as_ref().map(|o| o.to_string()),
-                "new": e.new.to_string(),
-                "unix_ms": e.unix_ms,
-                "time": Timestamp::from_unix_micros(e.unix_ms.saturating_mul(1000)).to_string(),
-                "op": e.op,
-                "message": e.message,
-            });
-            writeln!(out, "{line}")?;
+            crate::output::write_json_line(&mut out, &LogLineDocument::from(&e))?;
         } else {
             writeln!(out, "{}", e.to_line())?;
         }
@@ -88,12 +79,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
 
 fn write_session(out: &mut dyn Write, s: &serde_json::Value, json: bool) -> std::io::Result<()> {
     if json {
-        let mut line = serde_json::Map::new();
-        line.insert("format_version".into(), 1.into());
-        if let Some(fields) = s.as_object() {
-            line.extend(fields.clone());
-        }
-        return writeln!(out, "{}", serde_json::Value::Object(line));
+        return crate::output::write_json_line(out, &SessionLineDocument::from(s));
     }
     let text = |name: &str| s.get(name).and_then(|v| v.as_str()).map(String::from);
     let words = |name: &str| {

@@ -89,22 +89,15 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             }
         }
     };
-    let text = if args.with_id {
+    let mut out = stdout();
+    if args.with_id {
         let state: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| Error::usage(e, None))?;
-        let mut t = serde_json::to_string_pretty(&serde_json::json!({
-            "format_version": 1,
-            "id": id.map(|i| i.to_string()),
-            "state": state,
-        }))
-        .map_err(|e| Error::usage(e, None))?;
-        t.push('\n');
-        t
+        let doc = state::StateWithIdDocument::new(id.as_ref(), &state);
+        crate::output::write_json_pretty(&mut out, &doc)?;
     } else {
-        text
-    };
-    let mut out = stdout();
-    out.write_all(text.as_bytes())?;
+        out.write_all(text.as_bytes())?;
+    }
     out.flush()?;
     Ok(Exit::Success)
 }

@@ -1,6 +1,6 @@
 use crate::cli::{stdout, Context};
 use crate::error::{Error, Exit};
-use crate::ops::compare::{self, Comparison, ManifestCounts};
+use crate::ops::compare::{self, Comparison, ComparisonDocument, ManifestCounts};
 use std::io::Write;
 
 /// Tell whether two runs are compatible, and show how they differ.
@@ -58,7 +58,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let c = compare::compare(&project, &args.a, &args.b)?;
     let mut out = stdout();
     if args.json {
-        writeln!(out, "{}", to_json(&c))?;
+        crate::output::write_json_line(&mut out, &ComparisonDocument::from(&c))?;
     } else {
         render(&mut out, &c, ctx)?;
     }
@@ -225,43 +225,4 @@ fn list_or_none(items: &[String]) -> String {
     } else {
         items.join(", ")
     }
-}
-
-fn to_json(c: &Comparison) -> serde_json::Value {
-    use serde_json::json;
-    let side = |s: &compare::RunSide| {
-        let phases: serde_json::Map<String, serde_json::Value> = s
-            .phases
-            .iter()
-            .map(|(n, st)| (n.clone(), json!(st)))
-            .collect();
-        json!({
-            "run": s.rid,
-            "status": s.status.as_str(),
-            "config_hash": s.recorded_hash,
-            "config_hash_scheme": s.recorded_scheme,
-            "migrated": s.migrated,
-            "manifests": {"v1": s.manifests.v1, "v2": s.manifests.v2,
-                          "corrupt": s.manifests.corrupt, "missing": s.manifests.missing},
-            "trials": s.trials.len(),
-            "phases": phases,
-        })
-    };
-    json!({
-        "format_version": 1,
-        "compatible": c.compatible(),
-        "config": {
-            "scheme": c.hashes.scheme.name(),
-            "recomputed": c.hashes.recomputed,
-            "a": c.hashes.a,
-            "b": c.hashes.b,
-            "equal": c.hashes.equal(),
-            "changed_keys": c.changed_keys,
-        },
-        "runs": [side(&c.a), side(&c.b)],
-        "only_in_a": c.only_in_a,
-        "only_in_b": c.only_in_b,
-        "problems": c.problems,
-        "discrepancies": c.discrepancies(),
-    })
 }

@@ -1,6 +1,6 @@
 use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
-use crate::ops::gate::{self, Cleared, GateView};
+use crate::ops::gate::{self, Cleared, GateLineDocument, GateView};
 use std::io::Write;
 
 /// Review gates: no dispatch of a phase (or any later one) until a review is
@@ -94,10 +94,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             let (project, run) = ctx.run(&run)?;
             for g in gate::list(&project, &run)? {
                 if json {
-                    let mut v = serde_json::to_value(&g).expect("a gate serializes");
-                    v["format_version"] = 1.into();
-                    v["owed"] = g.is_owed().into();
-                    writeln!(out, "{v}")?;
+                    crate::output::write_json_line(&mut out, &GateLineDocument::from(&g))?;
                 } else {
                     writeln!(out, "{}", line(&g))?;
                 }

@@ -1,6 +1,6 @@
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
-use crate::ops::list::{self, Row, SortBy, UpdatedFrom};
+use crate::ops::list::{self, ListDocument, Row, SortBy};
 use crate::state::OverallStatus;
 use std::io::Write;
 
@@ -94,34 +94,12 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     let mut out = stdout();
     if args.json {
-        let runs: Vec<serde_json::Value> = listing.rows.iter().map(row_json).collect();
-        let doc = serde_json::json!({"format_version": 1, "runs": runs});
-        writeln!(out, "{doc}")?;
+        crate::output::write_json_line(&mut out, &ListDocument::from(&listing))?;
     } else {
         write_table(&mut out, &listing.rows, ctx)?;
     }
     out.flush()?;
     Ok(Exit::Success)
-}
-
-fn row_json(row: &Row) -> serde_json::Value {
-    serde_json::json!({
-        "run": row.rid,
-        "status": row.status.as_str(),
-        "phase": row.phase.as_ref().map(|p| serde_json::json!({
-            "name": p.name, "index": p.index, "count": p.count,
-        })),
-        "migrated": row.migrated,
-        "config_hash": row.config_hash,
-        "config_hash_scheme": row.config_hash_scheme,
-        "drift_records": row.drift_records,
-        "last_update": row.last_update.map(|t| t.to_string()),
-        "last_update_source": row.updated_from.map(|u| match u {
-            UpdatedFrom::Phase => "phase",
-            UpdatedFrom::Mtime => "mtime",
-        }),
-        "problem": row.problem,
-    })
 }
 
 /// A timestamp to the second, for tables: `2025-09-02T21:47:10Z`.

@@ -1,8 +1,7 @@
 use crate::cli::{stdout, warn, Context, RunArg};
 use crate::error::{Error, Exit};
-use crate::ops::migrate::{self, Action, Applied, NoteKind, Options, Plan};
+use crate::ops::migrate::{self, Action, Applied, MigrationDocument, NoteKind, Options, Plan};
 use crate::output::Style;
-use serde_json::{json, Value};
 use std::io::Write;
 
 /// Give a run made before rk (no run_state.json) a state inferred from the
@@ -107,11 +106,8 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     };
     let mut out = stdout();
     if args.json {
-        let mut text =
-            serde_json::to_string_pretty(&to_json(&plan, applied.as_ref(), args.dry_run))
-                .map_err(|e| Error::usage(e, None))?;
-        text.push('\n');
-        out.write_all(text.as_bytes())?;
+        let doc = MigrationDocument::new(&plan, applied.as_ref(), args.dry_run);
+        crate::output::write_json_pretty(&mut out, &doc)?;
     } else {
         write_human(&mut out, &plan, applied.as_ref(), ctx.style())?;
     }
@@ -123,38 +119,6 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         warn(ctx.color, &w);
     }
     Ok(Exit::Success)
-}
-
-fn to_json(plan: &Plan, applied: Option<&Applied>, dry_run: bool) -> Value {
-    json!({
-        "format_version": 1,
-        "run": plan.rid,
-        "action": plan.action.as_str(),
-        "dry_run": dry_run,
-        "reason": plan.reason,
-        "trials": plan.trials,
-        "phases": plan.phases.iter().map(|p| json!({
-            "phase": p.phase,
-            "status": p.status.as_str(),
-            "rule": p.rule,
-            "satisfied": p.satisfied,
-            "counted": p.counted,
-        })).collect::<Vec<_>>(),
-        "config": plan.config.as_ref().map(|c| json!({
-            "path": c.path,
-            "hash": c.hash,
-            "scheme": c.hash.as_ref().map(|_| c.scheme.name()),
-        })),
-        "repairs": plan.repairs.iter().map(|r| json!({
-            "slug": r.slug,
-            "manifest": r.manifest,
-            "backup": r.backup,
-            "error": r.error,
-        })).collect::<Vec<_>>(),
-        "notes": plan.notes.iter().map(|n| n.message.clone()).collect::<Vec<_>>(),
-        "writes": plan.writes,
-        "snapshot": applied.and_then(|a| a.snapshot.as_ref()).map(|id| id.to_string()),
-    })
 }
 
 fn write_human(

@@ -1,6 +1,6 @@
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
-use crate::ops::status::{self, to_json, DefaultRun};
+use crate::ops::status::{self, DefaultRun, StatusDocument};
 use crate::ops::status_screen::render;
 use crate::state::OverallStatus;
 use std::io::Write;
@@ -121,7 +121,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     let mut out = stdout();
     if args.json {
-        writeln!(out, "{}", to_json(&report))?;
+        crate::output::write_json_line(&mut out, &StatusDocument::from(&report))?;
     } else {
         render(&mut out, &report, ctx.style())?;
     }
