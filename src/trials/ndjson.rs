@@ -18,6 +18,8 @@ use std::path::Path;
 /// The version of the line format.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// One line of `rk scan-trials` (docs/FORMATS.md#plumbing-output,
+/// rk-scan-trials(1)). The fields are in output order.
 #[derive(Serialize)]
 struct Line<'a> {
     format_version: u32,

@@ -46,6 +46,12 @@ enum Action {
         note: String,
     },
     /// List the run's gates, owed and cleared.
+    ///
+    /// With --json, one object per gate (NDJSON): `phase`, `reason`, `source`
+    /// (`rk.yaml` or `state`), `created_at`, `cleared_at`, `cleared_by`,
+    /// `note` (each null when not recorded), `format_version` (1), `owed`.
+    /// Fields may be added, never renamed or removed without a new
+    /// format_version.
     List {
         #[command(flatten)]
         run: RunArg,

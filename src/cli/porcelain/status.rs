@@ -65,12 +65,18 @@ use std::io::Write;
 /// (`{name, status, updated_at, last_error (string or null), skipped,
 /// evidence: {satisfied, counted, status} | null}`), `config` (`{state:
 /// unchanged|drifted|unverifiable|not_recorded|missing|unreadable, …}`),
-/// `held_by` (`{pid, host, started_at, command}` | null), `orchestrators`
-/// (`[{pid, command, since}]`, those rk did not start),
-/// `state_changed_recently`, `stop_requested`, `last_activity`,
-/// `last_session`, `concerns`, `next` (the command, or null; two commands owed
-/// in order are joined by a newline), `next_commands` (the same as a list,
-/// empty when there is nothing to type).
+/// `held_by` (`{pid, host, started_at, command}`, each when the lock file
+/// records it, | null), `orchestrators` (`[{pid, command, since}]`, those rk
+/// did not start), `state_changed_recently`, `slurm_job` (`{id, known, state,
+/// phase: queued|running|ended, node, reason, submitted_at, started_at,
+/// ended_at, exit_code}`, `{id, known: false}` or `{id, error}` | null),
+/// `stop_requested`, `last_activity`, `last_session` (`{started_at, ended_at,
+/// exit_code, steps, host, pid, stopped_at, resume_file}` | null),
+/// `concerns`, `owed_gates` (`[{phase, reason, source, created_at,
+/// cleared_at, cleared_by, note}]`), `code` (`{state:
+/// not_recorded|unchanged|changed|unavailable, …}`), `next` (the command, or
+/// null; two commands owed in order are joined by a newline),
+/// `next_commands` (the same as a list, empty when there is nothing to type).
 ///
 /// Exit status: 0 shown; 5 the run's state file is corrupt (shown all the
 /// same, with the command that restores it: the same verdict as `rk list`
