@@ -3,6 +3,7 @@
 //! [`Messages`], the sink through which ops tell people what happened while
 //! a command works.
 
+use anstyle::AnsiColor;
 use std::io::{self, IsTerminal};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,45 +38,46 @@ impl ColorChoice {
     }
 }
 
-/// ANSI styles, applied only when colour is on. (The colour of a run's
-/// overall status, `Style::status`, sits beside `OverallStatus` in
-/// state/status.rs: this module imports nothing from the crate.)
+/// ANSI styles (anstyle's, as clap's own help uses), applied only when
+/// colour is on. (The colour of a run's overall status, `Style::status`,
+/// sits beside `OverallStatus` in state/status.rs: this module imports
+/// nothing from the crate.)
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
     pub color: bool,
 }
 
 impl Style {
-    fn paint(self, code: &str, text: &str) -> String {
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
+            format!("{style}{text}{style:#}")
         } else {
             text.to_string()
         }
     }
 
     pub fn red(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(AnsiColor::Red.on_default(), text)
     }
 
     pub fn green(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(AnsiColor::Green.on_default(), text)
     }
 
     pub fn yellow(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(AnsiColor::Yellow.on_default(), text)
     }
 
     pub fn cyan(self, text: &str) -> String {
-        self.paint("36", text)
+        self.paint(AnsiColor::Cyan.on_default(), text)
     }
 
     pub fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(anstyle::Style::new().bold(), text)
     }
 
     pub fn dim(self, text: &str) -> String {
-        self.paint("2", text)
+        self.paint(anstyle::Style::new().dimmed(), text)
     }
 }
 
@@ -159,4 +161,25 @@ pub fn write_json_pretty(
 ) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, doc)?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact escape codes rk has always written (SGR 31, 32, 33, 36, 1,
+    /// 2, then 0), and the bare text without colour.
+    #[test]
+    fn styles_write_the_same_escape_codes() {
+        let on = Style { color: true };
+        assert_eq!(on.red("x"), "\x1b[31mx\x1b[0m");
+        assert_eq!(on.green("x"), "\x1b[32mx\x1b[0m");
+        assert_eq!(on.yellow("x"), "\x1b[33mx\x1b[0m");
+        assert_eq!(on.cyan("x"), "\x1b[36mx\x1b[0m");
+        assert_eq!(on.bold("x"), "\x1b[1mx\x1b[0m");
+        assert_eq!(on.dim("x"), "\x1b[2mx\x1b[0m");
+        let off = Style { color: false };
+        assert_eq!(off.red("x"), "x");
+        assert_eq!(off.dim("x"), "x");
+    }
 }

@@ -17,7 +17,7 @@ const RUN: &str = "experiments/run_r1";
 
 type Setup = Box<dyn Fn(&TestEnv)>;
 
-struct Case {
+pub(crate) struct Case {
     name: &'static str,
     setup: Setup,
     args: Vec<String>,
@@ -183,7 +183,7 @@ fn state_with(extra: &str) -> Vec<u8> {
     format!("{{\"schema_version\": 1, \"run_id\": \"r1\", \"phases\": {{}}{extra}}}").into_bytes()
 }
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let none = |_: &TestEnv| {};
     let big_state = {
         let mut s = b"{\"schema_version\": 1, \"phases\": {}, \"pad\": \"".to_vec();

@@ -37,6 +37,7 @@ mod status;
 mod status_default;
 mod status_md;
 mod stop;
+mod testing_md;
 mod version;
 mod write_state;
 mod writers;
