@@ -205,6 +205,24 @@ fn install_forwarding() {
     }
 }
 
+/// An argv as a shell would need it typed: words with special characters
+/// single-quoted.
+pub fn shell_words(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +303,25 @@ mod tests {
         assert_eq!(r(None, Some("b")).phases(&phases), ["a", "b"]);
         assert_eq!(r(Some("b"), Some("c")).phases(&phases), ["b", "c"]);
         assert_eq!(StepRange::Only("c".into()).phases(&phases), ["c"]);
+    }
+
+    #[test]
+    fn shell_words_quote_only_what_needs_it() {
+        let argv: Vec<String> = [
+            "python",
+            "-m",
+            "a.b",
+            "--config",
+            "/x y/c.yaml",
+            "$(touch /tmp/p)",
+            "it's",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            shell_words(&argv),
+            r#"python -m a.b --config '/x y/c.yaml' '$(touch /tmp/p)' 'it'\''s'"#
+        );
     }
 }

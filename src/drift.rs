@@ -7,6 +7,8 @@
 
 use crate::canon::{self, ConfigHash, Document, Pointer, Scheme};
 use crate::exit::{Diagnostic, Exit};
+use crate::project::Settings;
+use crate::state::RunState;
 
 /// What the check found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +155,13 @@ impl Diagnostic for Unrecordable {
                 .into(),
         )
     }
+}
+
+/// The scheme a run's hashes are recorded under: the one its state names
+/// (absent: the Python tool set's pyyaml-sorted), or rk.yaml `hash.scheme`
+/// when the state names one rk does not know.
+pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
+    recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
 }
 
 /// The `config_hash` rk records for the config `doc` read from `path`, under

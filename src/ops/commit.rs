@@ -3,7 +3,7 @@
 //! `STATUS.md` rendered from what was written.
 
 use crate::error::Error;
-use crate::ops::{slurm_job, status_md};
+use crate::ops::{session_end, status_md};
 use crate::project::{Project, RunDir};
 use crate::state::{self, Committed, Draft, Expect};
 
@@ -22,7 +22,7 @@ pub fn commit<T>(
     // Slurm job (docs/SLURM.md). The scheduler is asked before the lock is
     // taken, so a slow controller never holds up the orchestrator.
     let closing = match state::load(run, &project.settings) {
-        Ok(Some(s)) => slurm_job::Closing::find(project, run, &s),
+        Ok(Some(s)) => session_end::Closing::find(project, run, &s),
         _ => None,
     };
     let now = crate::clock::now().to_string();

@@ -20,6 +20,7 @@ pub mod note;
 pub mod plan;
 pub mod restore;
 pub mod resume;
+pub mod session_end;
 pub mod slurm_job;
 pub mod status;
 pub mod status_md;

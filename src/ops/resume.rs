@@ -11,8 +11,8 @@
 use crate::canon::{self, Document, Scheme};
 use crate::clock;
 use crate::code_version::{self, CodeDrift, Probe};
-use crate::dispatch::{self, Placeholders, StepRange};
-use crate::drift::{self, Drift};
+use crate::dispatch::{self, shell_words, Placeholders, StepRange};
+use crate::drift::{self, run_scheme, Drift};
 use crate::error::{Error, Exit};
 use crate::ops::commit::commit;
 use crate::ops::diff_config::{self, Side};
@@ -287,7 +287,7 @@ pub fn resume(
         },
     );
     if let Some(job) = job {
-        return slurm_job::recorded(
+        let (submitted, code) = slurm_job::recorded(
             project,
             run,
             job,
@@ -295,7 +295,12 @@ pub fn resume(
             lock,
             opts.wait,
             msgs,
-        );
+        )?;
+        return Ok(Outcome::Submitted {
+            job: submitted.job,
+            sbatch: submitted.sbatch,
+            code,
+        });
     }
     recorded?;
 
@@ -1019,13 +1024,6 @@ fn record_hash(state: &mut RunState, hash: &str, scheme: Scheme, settings: &Sett
     }
 }
 
-/// The scheme a run's hashes are recorded under: the one its state names
-/// (absent: the Python tool set's pyyaml-sorted), or rk.yaml `hash.scheme`
-/// when the state names one rk does not know.
-pub fn run_scheme(state: &RunState, settings: &Settings) -> Scheme {
-    drift::recorded_scheme(state.config_hash_scheme.as_deref()).unwrap_or(settings.hash_scheme)
-}
-
 /// `{config}` as the orchestrator should see it: an absolute path, in the
 /// file system's own bytes.
 fn chosen_config_arg(
@@ -1148,47 +1146,9 @@ fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
 }
 
-/// An argv as a shell would need it typed: words with special characters
-/// single-quoted.
-pub fn shell_words(argv: &[String]) -> String {
-    argv.iter()
-        .map(|w| {
-            if !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', r"'\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shell_words_quote_only_what_needs_it() {
-        let argv: Vec<String> = [
-            "python",
-            "-m",
-            "a.b",
-            "--config",
-            "/x y/c.yaml",
-            "$(touch /tmp/p)",
-            "it's",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        assert_eq!(
-            shell_words(&argv),
-            r#"python -m a.b --config '/x y/c.yaml' '$(touch /tmp/p)' 'it'\''s'"#
-        );
-    }
 
     #[test]
     fn steps_are_validated_against_the_pipeline() {

@@ -20,13 +20,12 @@
 
 use crate::clock;
 use crate::error::{Error, Exit};
-use crate::ops::adopt;
 use crate::ops::commit::commit;
-use crate::ops::resume::Outcome;
+use crate::ops::session_end;
 use crate::output::Messages;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, JobId, Lookup, Phase, Submission};
-use crate::state::{self, Draft, Expect, RunState, Session, SlurmJob};
+use crate::state::{self, Expect, RunState, Session, SlurmJob};
 use crate::store::{self, atomic, DispatchLock};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -61,17 +60,6 @@ pub fn command_line(project: &Project, run: &RunDir, argv: &[String]) -> Vec<Str
         .iter()
         .map(|w| w.to_string_lossy().into_owned())
         .collect()
-}
-
-/// The job of the run's open session when the scheduler says it has ended
-/// (or forgotten it), for the next write to close the session; `None` while
-/// it is queued or running, or when the scheduler cannot be asked.
-pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
-    match state.ask_open_slurm_job()? {
-        (_, Ok(Lookup::Known(job))) if job.phase() != Phase::Ended => None,
-        (id, Ok(lookup)) => Some((id, lookup)),
-        (_, Err(_)) => None,
-    }
 }
 
 /// Before a dispatch (or an archive): a queued or running job refuses it
@@ -179,7 +167,7 @@ pub fn recorded(
     lock: Option<DispatchLock>,
     wait: bool,
     msgs: &mut dyn Messages,
-) -> Result<Outcome, Error> {
+) -> Result<(Submitted, Option<i32>), Error> {
     let Submitted { job, sbatch } = submitted;
     if let Err(e) = recorded {
         let cancelled = match slurm::cancel(&job) {
@@ -201,11 +189,7 @@ pub fn recorded(
         output_path(run, &job).display()
     ))?;
     if !wait {
-        return Ok(Outcome::Submitted {
-            job,
-            sbatch,
-            code: None,
-        });
+        return Ok((Submitted { job, sbatch }, None));
     }
     let lookup = wait_for_end(&job, msgs)?;
     close(project, run, &job, &lookup)?;
@@ -218,11 +202,7 @@ pub fn recorded(
             1
         }
     };
-    Ok(Outcome::Submitted {
-        job,
-        sbatch,
-        code: Some(code as i32),
-    })
+    Ok((Submitted { job, sbatch }, Some(code as i32)))
 }
 
 /// Poll the scheduler until the job has ended (or is forgotten): every half
@@ -252,105 +232,11 @@ fn wait_for_end(job: &JobId, msgs: &mut dyn Messages) -> Result<Lookup, Error> {
     }
 }
 
-/// The end of a Slurm session, found before `.state.lock` is taken and
-/// applied to the state read under it: the scheduler's word on the job, and
-/// the orchestrator's rewrite of its config to adopt (docs/SLURM.md).
-pub struct Closing {
-    pub job: JobId,
-    pub lookup: Lookup,
-    pub rewrite: Option<adopt::Rewrite>,
-}
-
-impl Closing {
-    /// What the scheduler says of the open session's job, when it has ended
-    /// (or was forgotten); `None` while it is queued or running, or when the
-    /// scheduler cannot be asked.
-    pub fn find(project: &Project, run: &RunDir, state: &RunState) -> Option<Closing> {
-        let (job, lookup) = ended_job(state)?;
-        Some(Closing::of(project, run, state, job, lookup))
-    }
-
-    /// The closing of `job`'s session given what the scheduler said. A
-    /// config file rewritten between the session's start and the job's end
-    /// (Slurm's whole seconds, with a second of slack) is the orchestrator's
-    /// rewrite and is adopted; one changed later is drift. A forgotten job's
-    /// end is unknown, so nothing is adopted then.
-    pub fn of(
-        project: &Project,
-        run: &RunDir,
-        state: &RunState,
-        job: JobId,
-        lookup: Lookup,
-    ) -> Closing {
-        let rewrite = rewrite_during(project, run, state, &job, &lookup);
-        Closing {
-            job,
-            lookup,
-            rewrite,
-        }
-    }
-
-    /// Apply to the state read under the lock: close the session, adopt the
-    /// rewrite. False when no open session names the job any more.
-    pub fn apply(&self, project: &Project, draft: &mut Draft, now: &str) -> bool {
-        let session = draft
-            .state
-            .sessions
-            .iter()
-            .flatten()
-            .find(|s| s.is_open() && s.slurm_job().as_ref() == Some(&self.job))
-            .cloned();
-        if !draft
-            .state
-            .close_slurm_session(&self.job, &self.lookup, now)
-        {
-            return false;
-        }
-        if let (Some(rewrite), Some(session)) = (&self.rewrite, session) {
-            rewrite.apply(&mut draft.state, &session, &project.settings, now);
-            draft.config = Some(rewrite.object.clone());
-        }
-        true
-    }
-}
-
-fn rewrite_during(
-    project: &Project,
-    run: &RunDir,
-    state: &RunState,
-    job: &JobId,
-    lookup: &Lookup,
-) -> Option<adopt::Rewrite> {
-    let settings = &project.settings;
-    let Lookup::Known(found) = lookup else {
-        return None;
-    };
-    let system = |t: &str| {
-        clock::Timestamp::parse(t)
-            .map(|t| std::time::UNIX_EPOCH + Duration::from_millis(t.unix_ms().max(0) as u64))
-    };
-    let session = state
-        .sessions
-        .iter()
-        .flatten()
-        .find(|s| s.slurm_job().as_ref() == Some(job))?;
-    let began = system(session.started_at.as_deref()?)?;
-    let ended = system(found.ended_at.as_deref()?)?;
-    let path = crate::run_config::current_path(run, settings);
-    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
-    if modified > ended + Duration::from_secs(1) {
-        return None;
-    }
-    let (_, before) = crate::run_config::recorded(run).ok()??;
-    let scheme = crate::ops::resume::run_scheme(state, settings);
-    adopt::find(run, settings, scheme, &before, began).ok()?
-}
-
 /// Record the end of job `id`'s session (snapshot op `resume-exit`),
 /// adopting the orchestrator's config rewrite.
 pub fn close(project: &Project, run: &RunDir, id: &JobId, lookup: &Lookup) -> Result<(), Error> {
     let closing = match state::load(run, &project.settings)? {
-        Some(s) => Closing::of(project, run, &s, id.clone(), lookup.clone()),
+        Some(s) => session_end::Closing::of(project, run, &s, id.clone(), lookup.clone()),
         None => return Ok(()),
     };
     let now = clock::now().to_string();

@@ -269,7 +269,7 @@ fn held_by(r: &Report) -> String {
                     "pid {} (an orchestrator rk did not start){}: {}",
                     o.pid,
                     o.since.map(|t| format!(" since {t}")).unwrap_or_default(),
-                    crate::ops::resume::shell_words(&o.command)
+                    crate::dispatch::shell_words(&o.command)
                 )
             })
             .collect::<Vec<_>>()

@@ -161,7 +161,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
         Outcome::NothingToResume => Ok(Exit::Success),
         Outcome::DryRun { argv, reason } => {
             shell.status(&format!("would dispatch ({reason}):"))?;
-            writeln!(out, "{}", resume::shell_words(&argv))?;
+            writeln!(out, "{}", crate::dispatch::shell_words(&argv))?;
             out.flush()?;
             Ok(Exit::Success)
         }
