@@ -15,9 +15,12 @@
 //! their `{…}` groups and anywhere in the code. A path goes to the longest
 //! file the module path names; a name a file re-exports (`pub use`) is
 //! followed to the file that defines it, so `crate::Error` is an edge to
-//! `src/error.rs`. A parent's `pub use` of its own children is its face, not
-//! a dependency, and is no edge. Paths written through a `use`d item that is
-//! not a module, or through macros, are not seen.
+//! `src/error.rs`. A parent's uses of its own parts (a `mod.rs` re-exporting
+//! or calling the files under it) are no edge: a directory module and its
+//! files are one unit, whose parts may use their parent (`super::Error`).
+//! Paths inside string literals (`#[serde(with = "…")]`), paths written
+//! through a `use`d item that is not a module, and paths a macro builds are
+//! not seen.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
