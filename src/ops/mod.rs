@@ -24,5 +24,6 @@ pub mod session_end;
 pub mod slurm_job;
 pub mod status;
 pub mod status_md;
+pub mod status_screen;
 pub mod stop;
 pub mod verify;

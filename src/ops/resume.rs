@@ -175,49 +175,11 @@ pub fn resume(
     let settings = &project.settings;
     // A stop token written from now on is for the orchestrator about to start.
     let began = std::time::SystemTime::now();
-    // 1. Bad step flags are refused before anything touches the disk (the
-    // lock file included); checked again below against the state read
-    // under the lock.
-    if let (Some(steps), Ok(loaded)) = (&opts.steps, state::load(run, settings)) {
-        let phases = match loaded {
-            Some(state) => state.steps(&settings.phases),
-            None => settings.phases.clone(),
-        };
-        validate_steps(steps, &phases)?;
-    }
-    // A run archived by archive_run.py is never written to.
-    if !state::state_path(run, settings).exists()
-        && state::python_archive::read(&run.path).is_some()
-    {
-        return Err(Error::refusal(
-            Exit::Refused,
-            format!(
-                "{} was archived by archive_run.py; nothing dispatched",
-                run.rid
-            ),
-            Some(format!(
-                "`rk status {}` shows what its archive manifest records",
-                run.rid
-            )),
-        ));
-    }
-    // 2. The dispatch lock, without waiting. A dry run only probes it, so it
-    // writes nothing.
-    let lock = if opts.dry_run {
-        if let Some(holder) = DispatchLock::probe(run) {
-            return Err(store::Error::RunBusy {
-                rid: run.rid.clone(),
-                holder,
-            }
-            .into());
-        }
-        None
-    } else {
-        Some(DispatchLock::try_acquire(
-            run,
-            &Holder::current(opts.invocation.clone()),
-        )?)
-    };
+    // 1. Bad step flags and runs rk never writes are refused before anything
+    // touches the disk (the lock file included).
+    refuse_before_lock(run, settings, opts)?;
+    // 2. The dispatch lock, without waiting.
+    let lock = dispatch_lock(run, opts)?;
 
     // An orchestrator rk did not start (resume_run.py's, or one typed by
     // hand) holds no rk lock: look for it before anything is written.
@@ -227,87 +189,15 @@ pub fn resume(
     let chosen = choose_config(run, settings, opts.config.as_deref())?;
 
     // 4. The state; a run without one is migrated first.
-    let mut state = match state::load(run, settings)? {
-        Some(state) => state,
-        None => migrate_first(project, run, opts.dry_run, msgs)?,
-    };
-    // The steps the orchestrator knows: a phase the state lists beyond them
-    // is kept and shown, never passed as a step.
-    let phases = state.steps(&settings.phases);
-    if let Some(steps) = &opts.steps {
-        validate_steps(steps, &phases)?;
-    }
-    if state.is_archived() && run.path.join(archive_manifest::MANIFEST).is_file() && !opts.force {
-        return Err(Error::refusal(
-            Exit::Refused,
-            format!(
-                "run {} is archived; resuming it would change the files its archive manifest records",
-                run.rid
-            ),
-            Some(format!(
-                "`rk verify {0}` checks the archive; to resume it anyway (the archive then no longer matches): rk resume {0} --force",
-                run.rid
-            )),
-        ));
-    }
-    // A Slurm job still queued or running refuses (exit 4); the session of
-    // an ended one is closed by this resume's first write.
-    slurm_job::refuse_while_live(run, &state, "nothing dispatched")?;
+    let (mut state, phases) = load_or_migrate(project, run, opts, msgs)?;
 
     // 5. Drift.
-    let store = Store::new(run);
     let now = clock::now().to_string();
-    let mut config_object: Option<ObjectId> = None;
-    let mut notes: Vec<String> = Vec::new();
-    let mut adopt: Option<(String, Scheme)> = None;
-    let check = drift::check(
-        state.recorded_hash(),
-        state.config_hash_scheme.as_deref(),
-        &chosen.doc,
-        &settings.hash_ignore,
-    );
-    match &check {
-        // A run rk did not create: store the config its hash was verified
-        // against, so a later drift shows as a diff (`RUN@recorded`).
-        Drift::Unchanged { .. } if !opts.dry_run && run_config::recorded(run)?.is_none() => {
-            config_object = Some(store.put_value(&chosen.doc.value)?);
-            notes.push(
-                "the config matches the recorded config_hash; stored as the run's recorded config"
-                    .into(),
-            );
-        }
-        Drift::Unchanged { .. } => {}
-        Drift::NotRecorded { reason } => {
-            msgs.warn(&format!(
-                "{reason}; recording the current config's hash so later drift is caught"
-            ))?;
-            let scheme = run_scheme(&state, settings);
-            adopt = Some((
-                drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?,
-                scheme,
-            ));
-            notes.push(format!("config hash recorded at resume ({reason})"));
-            if !opts.dry_run {
-                config_object = Some(store.put_value(&chosen.doc.value)?);
-            }
-        }
-        Drift::Drifted { .. } | Drift::Unverifiable { .. } if !opts.force => {
-            return Err(refuse_drift(run, &chosen, &check, out)?);
-        }
-        Drift::Drifted { scheme, .. } | Drift::Unverifiable { scheme, .. } => {
-            config_object = force_drift(
-                project,
-                run,
-                &mut state,
-                &chosen,
-                &check,
-                *scheme,
-                opts.dry_run,
-                &now,
-                msgs,
-            )?;
-        }
-    }
+    let ConfigAtStart {
+        object: config_object,
+        mut notes,
+        adopt,
+    } = check_config_drift(project, run, &mut state, &chosen, opts, &now, out, msgs)?;
 
     // Code drift (docs/FORMATS.md#rk-fields): reported, or refused like config drift.
     let code_now = code_version::probe(&project.root, &project.settings.runs_dir);
@@ -315,46 +205,14 @@ pub fn resume(
 
     // 6. The plan: rk's reading of the run, and the step flags rk.yaml
     // `dispatch.plan` gives the orchestrator.
-    let reading = plan::read(project, run, &state);
-    let (covered, flags, reason) = match plan::decide(
-        settings.dispatch.plan,
-        opts.steps.as_ref(),
-        &reading,
-        &phases,
-    ) {
-        plan::Decision::Nothing => {
-            msgs.status(&format!(
-                "nothing to resume: run {} is completed and its outputs are all there",
-                run.rid
-            ))?;
-            return Ok(Outcome::NothingToResume);
-        }
-        plan::Decision::Dispatch {
-            covered,
-            flags,
-            reason,
-        } => (covered, flags, reason),
-    };
-    let (gated, reason) = apply_gates(run, &state, settings, &phases, covered, reason, msgs)?;
-    let session_steps: Vec<String> = gated.phases(&phases).to_vec();
-    let steps = match (&flags, gated) {
-        // The flags the plan gives, with the `--to_step` a gate requires.
-        (StepRange::Range { from, to: None }, StepRange::Range { to: Some(to), .. })
-            if opts.steps.is_none() =>
-        {
-            StepRange::Range {
-                from: from.clone(),
-                to: Some(to),
-            }
-        }
-        (_, gated) if opts.steps.is_some() => gated,
-        _ => flags.clone(),
+    let Some(planned) = plan_dispatch(project, run, &state, &phases, opts, msgs)? else {
+        return Ok(Outcome::NothingToResume);
     };
     let config_arg = chosen_config_arg(run, settings, &chosen);
     // The argv as it is run (exact bytes), and as it is shown and recorded.
     let argv_os = dispatch::argv(
         &settings.dispatch,
-        &steps,
+        &planned.steps,
         &Placeholders {
             run,
             config: &config_arg,
@@ -370,10 +228,13 @@ pub fn resume(
             let sbatch = slurm_job::command_line(project, run, &argv);
             return Ok(Outcome::DryRun {
                 argv: sbatch,
-                reason: format!("{reason}; submitted to Slurm"),
+                reason: format!("{}; submitted to Slurm", planned.reason),
             });
         }
-        return Ok(Outcome::DryRun { argv, reason });
+        return Ok(Outcome::DryRun {
+            argv,
+            reason: planned.reason,
+        });
     }
     for message in stop::clear_before(run, began)? {
         msgs.status(&message)?;
@@ -386,7 +247,7 @@ pub fn resume(
         started_at: Some(now.clone()),
         ended_at: Some(None),
         command: Some(argv.clone()),
-        steps: Some(session_steps),
+        steps: Some(planned.session_steps),
         exit_code: Some(None),
         host: Some(store::lock::hostname()),
         pid: Some(Some(std::process::id() as i64)),
@@ -444,9 +305,267 @@ pub fn resume(
     recorded?;
 
     let lock = lock.expect("a real resume holds the lock");
+    let scheme = run_scheme(&state, settings);
+    run_orchestrator(
+        project, run, lock, scheme, &chosen, &session, argv_os, argv, msgs,
+    )
+}
+
+/// Step 1: bad step flags are refused before anything touches the disk (the
+/// lock file included); they are checked again against the state read under
+/// the lock. A run archived by archive_run.py is never written to.
+fn refuse_before_lock(run: &RunDir, settings: &Settings, opts: &Options) -> Result<(), Error> {
+    if let (Some(steps), Ok(loaded)) = (&opts.steps, state::load(run, settings)) {
+        let phases = match loaded {
+            Some(state) => state.steps(&settings.phases),
+            None => settings.phases.clone(),
+        };
+        validate_steps(steps, &phases)?;
+    }
+    if !state::state_path(run, settings).exists()
+        && state::python_archive::read(&run.path).is_some()
+    {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "{} was archived by archive_run.py; nothing dispatched",
+                run.rid
+            ),
+            Some(format!(
+                "`rk status {}` shows what its archive manifest records",
+                run.rid
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 2: the dispatch lock, without waiting. A dry run only probes it, so
+/// it writes nothing (and holds nothing).
+fn dispatch_lock(run: &RunDir, opts: &Options) -> Result<Option<DispatchLock>, Error> {
+    if opts.dry_run {
+        if let Some(holder) = DispatchLock::probe(run) {
+            return Err(store::Error::RunBusy {
+                rid: run.rid.clone(),
+                holder,
+            }
+            .into());
+        }
+        Ok(None)
+    } else {
+        Ok(Some(DispatchLock::try_acquire(
+            run,
+            &Holder::current(opts.invocation.clone()),
+        )?))
+    }
+}
+
+/// Step 4: the state (a run without one is migrated first) and the steps
+/// the orchestrator knows: a phase the state lists beyond them is kept and
+/// shown, never passed as a step. An archived run is refused unless
+/// `--force`, a live Slurm job always.
+fn load_or_migrate(
+    project: &Project,
+    run: &RunDir,
+    opts: &Options,
+    msgs: &mut dyn Messages,
+) -> Result<(RunState, Vec<String>), Error> {
+    let settings = &project.settings;
+    let state = match state::load(run, settings)? {
+        Some(state) => state,
+        None => migrate_first(project, run, opts.dry_run, msgs)?,
+    };
+    let phases = state.steps(&settings.phases);
+    if let Some(steps) = &opts.steps {
+        validate_steps(steps, &phases)?;
+    }
+    if state.is_archived() && run.path.join(archive_manifest::MANIFEST).is_file() && !opts.force {
+        return Err(Error::refusal(
+            Exit::Refused,
+            format!(
+                "run {} is archived; resuming it would change the files its archive manifest records",
+                run.rid
+            ),
+            Some(format!(
+                "`rk verify {0}` checks the archive; to resume it anyway (the archive then no longer matches): rk resume {0} --force",
+                run.rid
+            )),
+        ));
+    }
+    // A Slurm job still queued or running refuses (exit 4); the session of
+    // an ended one is closed by this resume's first write.
+    slurm_job::refuse_while_live(run, &state, "nothing dispatched")?;
+    Ok((state, phases))
+}
+
+/// What the config check leaves for the session start to record.
+struct ConfigAtStart {
+    /// The config object to make the run's recorded config.
+    object: Option<ObjectId>,
+    /// Notes for the state.
+    notes: Vec<String>,
+    /// The hash (and its scheme) to record: the run had none.
+    adopt: Option<(String, Scheme)>,
+}
+
+/// Step 5: the chosen config against the recorded hash. Unchanged passes
+/// (storing the config object of a run rk did not create); no recorded hash
+/// adopts the current one, with a warning; drift or an unverifiable legacy
+/// hash refuses with the diff on `out`, unless `--force` records it.
+#[allow(clippy::too_many_arguments)]
+fn check_config_drift(
+    project: &Project,
+    run: &RunDir,
+    state: &mut RunState,
+    chosen: &ChosenConfig,
+    opts: &Options,
+    now: &str,
+    out: &mut dyn Write,
+    msgs: &mut dyn Messages,
+) -> Result<ConfigAtStart, Error> {
+    let settings = &project.settings;
+    let store = Store::new(run);
+    let mut config_object: Option<ObjectId> = None;
+    let mut notes: Vec<String> = Vec::new();
+    let mut adopt: Option<(String, Scheme)> = None;
+    let check = drift::check(
+        state.recorded_hash(),
+        state.config_hash_scheme.as_deref(),
+        &chosen.doc,
+        &settings.hash_ignore,
+    );
+    match &check {
+        // A run rk did not create: store the config its hash was verified
+        // against, so a later drift shows as a diff (`RUN@recorded`).
+        Drift::Unchanged { .. } if !opts.dry_run && run_config::recorded(run)?.is_none() => {
+            config_object = Some(store.put_value(&chosen.doc.value)?);
+            notes.push(
+                "the config matches the recorded config_hash; stored as the run's recorded config"
+                    .into(),
+            );
+        }
+        Drift::Unchanged { .. } => {}
+        Drift::NotRecorded { reason } => {
+            msgs.warn(&format!(
+                "{reason}; recording the current config's hash so later drift is caught"
+            ))?;
+            let scheme = run_scheme(state, settings);
+            adopt = Some((
+                drift::hash_to_record(&chosen.doc, &chosen.path, scheme, &settings.hash_ignore)?,
+                scheme,
+            ));
+            notes.push(format!("config hash recorded at resume ({reason})"));
+            if !opts.dry_run {
+                config_object = Some(store.put_value(&chosen.doc.value)?);
+            }
+        }
+        Drift::Drifted { .. } | Drift::Unverifiable { .. } if !opts.force => {
+            return Err(refuse_drift(run, chosen, &check, out)?);
+        }
+        Drift::Drifted { scheme, .. } | Drift::Unverifiable { scheme, .. } => {
+            config_object = force_drift(
+                project,
+                run,
+                state,
+                chosen,
+                &check,
+                *scheme,
+                opts.dry_run,
+                now,
+                msgs,
+            )?;
+        }
+    }
+    Ok(ConfigAtStart {
+        object: config_object,
+        notes,
+        adopt,
+    })
+}
+
+/// What step 6 decided to dispatch.
+struct PlannedDispatch {
+    /// The step flags the orchestrator gets.
+    steps: StepRange,
+    /// The phases the session covers.
+    session_steps: Vec<String>,
+    /// Why, for `--dry-run`.
+    reason: String,
+}
+
+/// Step 6: the plan (rk's reading of the run and rk.yaml `dispatch.plan`),
+/// stopped short of an owed review gate. `None`: nothing to resume.
+fn plan_dispatch(
+    project: &Project,
+    run: &RunDir,
+    state: &RunState,
+    phases: &[String],
+    opts: &Options,
+    msgs: &mut dyn Messages,
+) -> Result<Option<PlannedDispatch>, Error> {
+    let settings = &project.settings;
+    let reading = plan::read(project, run, state);
+    let (covered, flags, reason) = match plan::decide(
+        settings.dispatch.plan,
+        opts.steps.as_ref(),
+        &reading,
+        phases,
+    ) {
+        plan::Decision::Nothing => {
+            msgs.status(&format!(
+                "nothing to resume: run {} is completed and its outputs are all there",
+                run.rid
+            ))?;
+            return Ok(None);
+        }
+        plan::Decision::Dispatch {
+            covered,
+            flags,
+            reason,
+        } => (covered, flags, reason),
+    };
+    let (gated, reason) = apply_gates(run, state, settings, phases, covered, reason, msgs)?;
+    let session_steps: Vec<String> = gated.phases(phases).to_vec();
+    let steps = match (&flags, gated) {
+        // The flags the plan gives, with the `--to_step` a gate requires.
+        (StepRange::Range { from, to: None }, StepRange::Range { to: Some(to), .. })
+            if opts.steps.is_none() =>
+        {
+            StepRange::Range {
+                from: from.clone(),
+                to: Some(to),
+            }
+        }
+        (_, gated) if opts.steps.is_some() => gated,
+        _ => flags.clone(),
+    };
+    Ok(Some(PlannedDispatch {
+        steps,
+        session_steps,
+        reason,
+    }))
+}
+
+/// Steps 7 (the child) and 8: run the orchestrator holding the dispatch
+/// lock, record the session's end while the run is still held, then release
+/// the lock and let STATUS.md say what is true now. A failure to record the
+/// end never replaces the orchestrator's exit code: the next rk command that
+/// writes the run closes the session.
+#[allow(clippy::too_many_arguments)]
+fn run_orchestrator(
+    project: &Project,
+    run: &RunDir,
+    lock: DispatchLock,
+    scheme: Scheme,
+    chosen: &ChosenConfig,
+    session: &Session,
+    argv_os: Vec<std::ffi::OsString>,
+    argv: Vec<String>,
+    msgs: &mut dyn Messages,
+) -> Result<Outcome, Error> {
+    let settings = &project.settings;
     let started = std::time::Instant::now();
     let child_began = std::time::SystemTime::now();
-    let scheme = run_scheme(&state, settings);
     let result = lock
         .inheritable_fd()
         .map_err(|e| dispatch::SpawnError {
@@ -455,10 +574,6 @@ pub fn resume(
         })
         .and_then(|_| dispatch::run_child(&argv_os, &project.root));
 
-    // 8. The session end, recorded while the run is still held; then the
-    // lock is released and STATUS.md says what is true now. A failure to
-    // record the end never replaces the orchestrator's exit code: the next
-    // rk command that writes the run closes the session.
     let (code, failure) = match &result {
         Ok(exit) => (Some(exit.code), None),
         Err(e) => (None, Some(e.to_string())),
@@ -491,13 +606,13 @@ pub fn resume(
             draft.require(run, settings)?;
             end_session(
                 &mut draft.state,
-                &session,
+                session,
                 code,
                 failure.as_deref(),
                 started.elapsed(),
             );
             if let Some(rewrite) = &rewrite {
-                rewrite.apply(&mut draft.state, &session, settings, &ended_at);
+                rewrite.apply(&mut draft.state, session, settings, &ended_at);
                 draft.config = Some(rewrite.object.clone());
             }
             Ok(())

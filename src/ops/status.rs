@@ -10,7 +10,6 @@
 use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDocument, CodeDrift};
 use crate::drift::{self, Drift};
-use crate::output::Style;
 use crate::project::{Project, RunDir};
 use crate::slurm::{self, Lookup};
 use crate::state::gates::{self as gate, GateView};
@@ -18,7 +17,6 @@ use crate::state::{self, OverallStatus, RunState, SlurmJob};
 use crate::store::{DispatchLock, Holder, ObjectId};
 use crate::{run_config, trials};
 use serde::Serialize;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// One phase of the pipeline (and any phase the state has beyond it).
@@ -244,71 +242,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         }
     };
 
-    let names: Vec<String> = match &state {
-        Some(s) => s.pipeline(&settings.phases),
-        None => settings.phases.clone(),
-    };
-    let steps: Vec<String> = match &state {
-        Some(s) => s.steps(&settings.phases),
-        None => settings.phases.clone(),
-    };
-    let skipped: Vec<String> = match &state {
-        Some(s) => state::skipped(&steps, |p| s.phase(p).map(|ph| &ph.status))
-            .into_iter()
-            .map(String::from)
-            .collect(),
-        None => Vec::new(),
-    };
-    if let Some(s) = &state {
-        for (name, phase) in &s.phases {
-            if !steps.contains(name) {
-                concerns.push(format!(
-                    "phase {name} ({}) is not a step of the run's pipeline: kept and shown, never dispatched",
-                    phase.status
-                ));
-            }
-            if let state::PhaseStatus::Other(other) = &phase.status {
-                concerns.push(format!(
-                    "warning: phase {name} has status {other:?}, which rk does not know: kept as is and counted as not completed"
-                ));
-            }
-        }
-    }
-    let phases = names
-        .into_iter()
-        .map(|name| {
-            let recorded = state.as_ref().and_then(|s| s.phase(&name));
-            let ev = evidence
-                .as_ref()
-                .and_then(|e| e.phase(&name))
-                .filter(|p| p.counted > 0);
-            PhaseLine {
-                status: recorded.map(|p| p.status.as_str().to_string()),
-                last_error: recorded
-                    .and_then(|p| p.last_error.as_ref())
-                    .and_then(|e| match e {
-                        serde_json::Value::Null => None,
-                        serde_json::Value::String(s) => Some(s.clone()),
-                        other => Some(other.to_string()),
-                    }),
-                updated_at: recorded.and_then(|p| p.updated_at.clone().flatten()),
-                evidence: ev.map(|p| (p.satisfied, p.counted)),
-                evidence_status: ev.map(|p| p.status.as_str()),
-                skipped: skipped.contains(&name),
-                name,
-            }
-        })
-        .collect::<Vec<_>>();
-
-    for p in &phases {
-        if let Some(unknown) = p.unknown_status() {
-            concerns.push(format!(
-                "phase {} has the unknown status {unknown:?}: shown as is and counted as not completed (an orchestrator writes {})",
-                p.name,
-                KNOWN_STATUSES.join(", ")
-            ));
-        }
-    }
+    let phases = phase_lines(settings, state.as_ref(), evidence.as_ref(), &mut concerns);
     let config = config_facts(project, run, state.as_ref(), &mut concerns);
     let python_archive = match (&state, &state_problem) {
         (None, None) => state::python_archive::read(&run.path).map(|a| {
@@ -319,62 +253,14 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     .is_some();
 
     if let Some(s) = &state {
-        for note in s.notes.iter().flatten() {
-            let by = note.created_by.as_deref().unwrap_or("note");
-            let at = note.created_at.as_deref().unwrap_or("?");
-            concerns.push(format!(
-                "{by} ({at}): {}",
-                note.message.as_deref().unwrap_or("")
-            ));
-        }
-        for d in s.config_drift.iter().flatten() {
-            let short = |h: &Option<String>| {
-                h.as_deref()
-                    .map_or("?".to_string(), |h| h.chars().take(12).collect())
-            };
-            concerns.push(format!(
-                "config drift {} at {}: {} -> {}",
-                if d.forced == Some(true) {
-                    "forced"
-                } else {
-                    "recorded"
-                },
-                d.detected_at.as_deref().unwrap_or("?"),
-                short(&d.expected),
-                short(&d.actual),
-            ));
-        }
+        recorded_concerns(s, &mut concerns);
     }
     if let Some(ev) = &evidence {
         concerns.extend(ev.concerns.iter().map(|c| c.to_string()));
     }
 
-    let last_session = state
-        .as_ref()
-        .and_then(|s| s.sessions.as_ref())
-        .and_then(|s| s.last())
-        .map(|s| SessionFacts {
-            stopped_at: s.stopped_at.clone().flatten(),
-            resume_file: s.resume_file.clone().flatten(),
-            started_at: s.started_at.clone(),
-            ended_at: s.ended_at.clone().flatten(),
-            exit_code: s.exit_code.flatten(),
-            steps: s.steps.clone().unwrap_or_default(),
-            host: s.host.clone(),
-            pid: s.pid.flatten(),
-        });
-    let last_activity = phases
-        .iter()
-        .filter_map(|p| p.updated_at.as_deref())
-        .chain(
-            last_session
-                .iter()
-                .flat_map(|s| [s.started_at.as_deref(), s.ended_at.as_deref()])
-                .flatten(),
-        )
-        .filter_map(|t| crate::clock::Timestamp::parse(t).map(|ts| (ts, t)))
-        .max_by_key(|(ts, _)| *ts)
-        .map(|(_, t)| t.to_string());
+    let last_session = last_session(state.as_ref());
+    let last_activity = last_activity(&phases, last_session.as_ref());
 
     let owed_gates = state
         .as_ref()
@@ -444,6 +330,145 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         code,
         concerns,
     }
+}
+
+/// One line per phase of the pipeline, with what the state records and what
+/// the evidence shows; phases beyond the pipeline and statuses rk does not
+/// know become concerns.
+fn phase_lines(
+    settings: &crate::project::Settings,
+    state: Option<&RunState>,
+    evidence: Option<&trials::Evidence>,
+    concerns: &mut Vec<String>,
+) -> Vec<PhaseLine> {
+    let names: Vec<String> = match state {
+        Some(s) => s.pipeline(&settings.phases),
+        None => settings.phases.clone(),
+    };
+    let steps: Vec<String> = match state {
+        Some(s) => s.steps(&settings.phases),
+        None => settings.phases.clone(),
+    };
+    let skipped: Vec<String> = match state {
+        Some(s) => state::skipped(&steps, |p| s.phase(p).map(|ph| &ph.status))
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(s) = state {
+        for (name, phase) in &s.phases {
+            if !steps.contains(name) {
+                concerns.push(format!(
+                    "phase {name} ({}) is not a step of the run's pipeline: kept and shown, never dispatched",
+                    phase.status
+                ));
+            }
+            if let state::PhaseStatus::Other(other) = &phase.status {
+                concerns.push(format!(
+                    "warning: phase {name} has status {other:?}, which rk does not know: kept as is and counted as not completed"
+                ));
+            }
+        }
+    }
+    let phases: Vec<PhaseLine> = names
+        .into_iter()
+        .map(|name| {
+            let recorded = state.and_then(|s| s.phase(&name));
+            let ev = evidence
+                .and_then(|e| e.phase(&name))
+                .filter(|p| p.counted > 0);
+            PhaseLine {
+                status: recorded.map(|p| p.status.as_str().to_string()),
+                last_error: recorded
+                    .and_then(|p| p.last_error.as_ref())
+                    .and_then(|e| match e {
+                        serde_json::Value::Null => None,
+                        serde_json::Value::String(s) => Some(s.clone()),
+                        other => Some(other.to_string()),
+                    }),
+                updated_at: recorded.and_then(|p| p.updated_at.clone().flatten()),
+                evidence: ev.map(|p| (p.satisfied, p.counted)),
+                evidence_status: ev.map(|p| p.status.as_str()),
+                skipped: skipped.contains(&name),
+                name,
+            }
+        })
+        .collect::<Vec<_>>();
+
+    for p in &phases {
+        if let Some(unknown) = p.unknown_status() {
+            concerns.push(format!(
+                "phase {} has the unknown status {unknown:?}: shown as is and counted as not completed (an orchestrator writes {})",
+                p.name,
+                KNOWN_STATUSES.join(", ")
+            ));
+        }
+    }
+    phases
+}
+
+/// What the state carries for people: its notes (migration, adoption, `rk
+/// note`) and its config drift records.
+fn recorded_concerns(s: &RunState, concerns: &mut Vec<String>) {
+    for note in s.notes.iter().flatten() {
+        let by = note.created_by.as_deref().unwrap_or("note");
+        let at = note.created_at.as_deref().unwrap_or("?");
+        concerns.push(format!(
+            "{by} ({at}): {}",
+            note.message.as_deref().unwrap_or("")
+        ));
+    }
+    for d in s.config_drift.iter().flatten() {
+        let short = |h: &Option<String>| {
+            h.as_deref()
+                .map_or("?".to_string(), |h| h.chars().take(12).collect())
+        };
+        concerns.push(format!(
+            "config drift {} at {}: {} -> {}",
+            if d.forced == Some(true) {
+                "forced"
+            } else {
+                "recorded"
+            },
+            d.detected_at.as_deref().unwrap_or("?"),
+            short(&d.expected),
+            short(&d.actual),
+        ));
+    }
+}
+
+/// The last session recorded in the state.
+fn last_session(state: Option<&RunState>) -> Option<SessionFacts> {
+    state
+        .and_then(|s| s.sessions.as_ref())
+        .and_then(|s| s.last())
+        .map(|s| SessionFacts {
+            stopped_at: s.stopped_at.clone().flatten(),
+            resume_file: s.resume_file.clone().flatten(),
+            started_at: s.started_at.clone(),
+            ended_at: s.ended_at.clone().flatten(),
+            exit_code: s.exit_code.flatten(),
+            steps: s.steps.clone().unwrap_or_default(),
+            host: s.host.clone(),
+            pid: s.pid.flatten(),
+        })
+}
+
+/// The latest time anything was recorded: a phase update or a session.
+fn last_activity(phases: &[PhaseLine], last_session: Option<&SessionFacts>) -> Option<String> {
+    phases
+        .iter()
+        .filter_map(|p| p.updated_at.as_deref())
+        .chain(
+            last_session
+                .into_iter()
+                .flat_map(|s| [s.started_at.as_deref(), s.ended_at.as_deref()])
+                .flatten(),
+        )
+        .filter_map(|t| crate::clock::Timestamp::parse(t).map(|ts| (ts, t)))
+        .max_by_key(|(ts, _)| *ts)
+        .map(|(_, t)| t.to_string())
 }
 
 /// How recent a state change must be for status to say an orchestrator
@@ -626,299 +651,6 @@ pub fn next_command(report: &Report) -> Option<String> {
             _ => format!("rk resume {run}"),
         }),
     }
-}
-
-const BAR: usize = 12;
-
-fn bar(filled: usize) -> String {
-    "█".repeat(filled.min(BAR)) + &"░".repeat(BAR - filled.min(BAR))
-}
-
-/// The human screen; also what STATUS.md renders (without colour).
-pub fn render(out: &mut dyn Write, r: &Report, style: Style) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "run {}: {}",
-        r.rid,
-        style.bold(&style.status(r.status, r.status.as_str()))
-    )?;
-    writeln!(out, "  dir       {}", r.path.display())?;
-    for g in &r.owed_gates {
-        writeln!(
-            out,
-            "  {}",
-            style.yellow(&format!(
-                "review owed before {}: {} ({})",
-                g.phase, g.reason, g.source
-            ))
-        )?;
-    }
-    if let Some(problem) = &r.state_problem {
-        writeln!(
-            out,
-            "  state     {} is corrupt: {problem}",
-            r.state_file.display()
-        )?;
-    }
-    let mut facts = vec![format!(
-        "{} trial{}",
-        r.trials,
-        if r.trials == 1 { "" } else { "s" }
-    )];
-    if r.migrated {
-        facts.push("migrated".into());
-    }
-    writeln!(out, "  trials    {}", facts.join(", "))?;
-
-    writeln!(out, "phases")?;
-    let name_w = r.phases.iter().map(|p| p.name.len()).max().unwrap_or(0);
-    fn shown_status(p: &PhaseLine) -> &str {
-        if p.skipped {
-            "skipped"
-        } else {
-            p.status.as_deref().unwrap_or("-")
-        }
-    }
-    let status_w = r
-        .phases
-        .iter()
-        .map(|p| shown_status(p).len())
-        .max()
-        .unwrap_or(1);
-    for p in &r.phases {
-        let shown = shown_status(p);
-        let (filled, counts) = match p.evidence {
-            Some((sat, counted)) if counted > 0 => (
-                (sat * BAR + counted / 2) / counted,
-                format!(" {sat}/{counted}"),
-            ),
-            _ => (if shown == "completed" { BAR } else { 0 }, String::new()),
-        };
-        let painted = match shown {
-            "completed" => style.green(shown),
-            "failed" => style.red(shown),
-            "in_progress" | "stopped" => style.yellow(shown),
-            _ => shown.to_string(),
-        };
-        let pad = " ".repeat(status_w - shown.len());
-        let inferred = match (p.status.as_deref(), p.evidence_status) {
-            (None, Some(ev)) => format!(" (evidence: {ev})"),
-            _ => String::new(),
-        };
-        writeln!(
-            out,
-            "  {:name_w$}  {painted}{pad}  {}{counts}{inferred}",
-            p.name,
-            bar(filled)
-        )?;
-        if let Some(error) = &p.last_error {
-            let error = error.replace('\n', " ");
-            writeln!(
-                out,
-                "  {:name_w$}  {}",
-                "",
-                style.red(&format!("last error: {error}"))
-            )?;
-        }
-    }
-
-    let config = match &r.config {
-        ConfigFacts::Unchanged { scheme, hash } => {
-            format!("unchanged ({} {})", scheme.name(), short(hash))
-        }
-        ConfigFacts::Drifted {
-            scheme,
-            recorded,
-            current,
-            keys,
-        } => {
-            let what = match keys {
-                Some(keys) if !keys.is_empty() => format!("changed {}", keys.join(", ")),
-                Some(_) => "no key changed (only spelling under the recorded scheme)".into(),
-                None => "no recorded config (legacy run)".into(),
-            };
-            style.red(&format!(
-                "drifted: {what}; recorded {} {}, current {}",
-                scheme.name(),
-                short(recorded),
-                short(current)
-            ))
-        }
-        ConfigFacts::Unverifiable { scheme, reason } => {
-            style.yellow(&format!("unverifiable under {}: {reason}", scheme.name()))
-        }
-        ConfigFacts::NotRecorded { reason } => format!("not checked: {reason}"),
-        ConfigFacts::Missing { path } => style.yellow(&format!("missing: {}", path.display())),
-        ConfigFacts::Unreadable { error } => style.red(&format!("unreadable: {error}")),
-    };
-    writeln!(out, "config    {config}")?;
-    match &r.code {
-        CodeDrift::NotRecorded => {}
-        CodeDrift::Unchanged { commit, dirty } => writeln!(
-            out,
-            "code      unchanged since {}{}",
-            short_commit(commit),
-            if *dirty { " (uncommitted changes)" } else { "" }
-        )?,
-        CodeDrift::Changed {
-            since,
-            commits,
-            dirty,
-        } => {
-            writeln!(
-                out,
-                "code      {}",
-                style.yellow(&format!(
-                    "{} commit{} since the run started at {}{}",
-                    commits.len(),
-                    if commits.len() == 1 { "" } else { "s" },
-                    short_commit(since),
-                    if *dirty {
-                        ", and uncommitted changes"
-                    } else {
-                        ""
-                    }
-                ))
-            )?;
-            for c in commits.iter().take(10) {
-                writeln!(out, "            {} {}", c.id, c.subject)?;
-            }
-            if commits.len() > 10 {
-                writeln!(out, "            … and {} more", commits.len() - 10)?;
-            }
-        }
-        CodeDrift::Unavailable(why) => writeln!(out, "code      not checked: {why}")?,
-    }
-
-    let held = match (&r.holder, r.status) {
-        (None, OverallStatus::Running | OverallStatus::Queued) if r.job.is_some() => {
-            format!(
-                "Slurm job {}",
-                r.job.as_ref().map_or("?", |j| j.id.as_str())
-            )
-        }
-        (Some(h), _) => {
-            let mut parts = Vec::new();
-            if let Some(pid) = h.pid {
-                if h.ended_here() {
-                    parts.push(format!(
-                        "the orchestrator started by rk pid {pid} (rk itself has ended)"
-                    ));
-                } else {
-                    parts.push(format!("pid {pid}"));
-                }
-            }
-            if let Some(host) = &h.host {
-                parts.push(format!("on {host}"));
-            }
-            if let Some(at) = &h.started_at {
-                parts.push(format!("since {at}"));
-            }
-            if parts.is_empty() {
-                "an unknown process".into()
-            } else {
-                parts.join(" ")
-            }
-        }
-        (None, OverallStatus::Running) if !r.others.is_empty() => r
-            .others
-            .iter()
-            .map(|o| {
-                format!(
-                    "pid {} (an orchestrator rk did not start){}: {}",
-                    o.pid,
-                    o.since.map(|t| format!(" since {t}")).unwrap_or_default(),
-                    crate::dispatch::shell_words(&o.command)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        (None, OverallStatus::Interrupted) => match &r.recently_changed {
-            Some(at) => format!(
-                "nobody rk can see (interrupted: the state last changed at {at}; an orchestrator on another host, or one rk cannot see, may still be running)"
-            ),
-            None => "nobody (interrupted: work began and no process holds the run)".into(),
-        },
-        (None, _) => "nobody".into(),
-    };
-    writeln!(out, "held by   {held}")?;
-    if let Some(job) = &r.job {
-        writeln!(out, "job       {}", job.describe())?;
-    }
-    if let Some(stop) = &r.stop_requested {
-        let since = if stop.is_empty() {
-            String::new()
-        } else {
-            format!(" (written {stop})")
-        };
-        writeln!(
-            out,
-            "stop      {}",
-            style.yellow(&format!("STOP_REQUESTED pending{since}"))
-        )?;
-    }
-    writeln!(
-        out,
-        "activity  {}",
-        r.last_activity.as_deref().unwrap_or("none recorded")
-    )?;
-    if let Some(s) = &r.last_session {
-        let exit = match (s.exit_code, &s.ended_at) {
-            (Some(code), _) => format!("exit {code}"),
-            (None, Some(_)) => "ended, no exit code".into(),
-            (None, None) => "no exit recorded".into(),
-        };
-        let mut what = vec![exit];
-        if let Some(at) = &s.started_at {
-            what.push(format!(
-                "{at} -> {}",
-                s.ended_at.as_deref().unwrap_or("(open)")
-            ));
-        }
-        if !s.steps.is_empty() {
-            what.push(format!("steps {}", s.steps.join(", ")));
-        }
-        if let Some(host) = &s.host {
-            what.push(format!("on {host}"));
-        }
-        writeln!(out, "session   {}", what.join("; "))?;
-        if let Some(stopped) = &s.stopped_at {
-            writeln!(out, "  noted   {stopped}")?;
-        }
-        if let Some(file) = &s.resume_file {
-            writeln!(out, "  resume  {file}")?;
-        }
-    }
-    if !r.concerns.is_empty() {
-        writeln!(out, "concerns")?;
-        for c in &r.concerns {
-            writeln!(out, "  - {c}")?;
-        }
-    }
-    match next_command(r) {
-        Some(next) => {
-            let mut lines = next.lines();
-            if let Some(first) = lines.next() {
-                writeln!(out, "next      {}", style.bold(first))?;
-            }
-            for line in lines {
-                writeln!(out, "then      {}", style.bold(line))?;
-            }
-        }
-        None if r.status == OverallStatus::Archived => {
-            writeln!(out, "next      nothing: the run is archived")?
-        }
-        None => writeln!(out, "next      nothing to do while it runs")?,
-    }
-    Ok(())
-}
-
-fn short_commit(commit: &str) -> String {
-    commit.chars().take(10).collect()
-}
-
-fn short(hash: &str) -> String {
-    hash.chars().take(12).collect()
 }
 
 /// `rk status --json` (format_version 1): the document whose fields

@@ -5,7 +5,7 @@
 //! It is a courtesy copy: writing it never fails the command that changed
 //! the state; a failure is returned as a warning to show.
 
-use crate::ops::status;
+use crate::ops::{status, status_screen};
 use crate::output::Style;
 use crate::project::{Project, RunDir};
 use crate::store::atomic;
@@ -17,7 +17,7 @@ pub const FILE: &str = "STATUS.md";
 pub fn render(project: &Project, run: &RunDir) -> String {
     let report = status::report(project, run, &run.rid);
     let mut screen = Vec::new();
-    status::render(&mut screen, &report, Style { color: false })
+    status_screen::render(&mut screen, &report, Style { color: false })
         .expect("rendering to memory cannot fail");
     let screen = String::from_utf8_lossy(&screen);
     let mut md = format!(

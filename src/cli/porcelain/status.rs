@@ -1,6 +1,7 @@
 use crate::cli::{stdout, warn, Context};
 use crate::error::{Error, Exit};
-use crate::ops::status::{self, render, DefaultRun, StatusDocument};
+use crate::ops::status::{self, DefaultRun, StatusDocument};
+use crate::ops::status_screen::render;
 use crate::state::OverallStatus;
 use std::io::Write;
 
