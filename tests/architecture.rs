@@ -86,6 +86,48 @@ fn no_layer_imports_a_layer_above_it() {
     );
 }
 
+/// docs/ARCHITECTURE.md#layers shows the same table as [`LAYERS`]: a row
+/// per layer, highest first, naming the same modules.
+#[test]
+fn the_layer_table_in_architecture_md_is_this_one() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ARCHITECTURE.md"))
+            .unwrap();
+    let names = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let rows: Vec<(String, Vec<String>)> = doc
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let layer = *cells.get(1)?;
+            LAYERS.iter().any(|(l, _)| *l == layer).then(|| {
+                (
+                    layer.to_string(),
+                    names(cells.get(2).copied().unwrap_or("")),
+                )
+            })
+        })
+        .collect();
+    let expected: Vec<(String, Vec<String>)> = LAYERS
+        .iter()
+        .map(|(layer, modules)| {
+            (
+                layer.to_string(),
+                modules.iter().map(|m| m.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows, expected,
+        "the layer table of docs/ARCHITECTURE.md#layers differs from LAYERS in tests/architecture.rs"
+    );
+}
+
 /// The checks can fail: a cycle written with a `use` group and `super::`,
 /// and an import from the domain up into `ops`, are both found.
 #[test]
