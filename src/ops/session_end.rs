@@ -19,7 +19,7 @@ use std::time::Duration;
 /// The job of the run's open session when the scheduler says it has ended
 /// (or forgotten it), for the next write to close the session; `None` while
 /// it is queued or running, or when the scheduler cannot be asked.
-pub fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
+fn ended_job(state: &RunState) -> Option<(JobId, Lookup)> {
     match state.ask_open_slurm_job()? {
         (_, Ok(Lookup::Known(job))) if job.phase() != Phase::Ended => None,
         (id, Ok(lookup)) => Some((id, lookup)),
