@@ -15,9 +15,12 @@
 //! their `{…}` groups and anywhere in the code. A path goes to the longest
 //! file the module path names; a name a file re-exports (`pub use`) is
 //! followed to the file that defines it, so `crate::Error` is an edge to
-//! `src/error.rs`. A parent's `pub use` of its own children is its face, not
-//! a dependency, and is no edge. Paths written through a `use`d item that is
-//! not a module, or through macros, are not seen.
+//! `src/error.rs`. A parent's uses of its own parts (a `mod.rs` re-exporting
+//! or calling the files under it) are no edge: a directory module and its
+//! files are one unit, whose parts may use their parent (`super::Error`).
+//! Paths inside string literals (`#[serde(with = "…")]`), paths written
+//! through a `use`d item that is not a module, and paths a macro builds are
+//! not seen.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -80,6 +83,48 @@ fn no_layer_imports_a_layer_above_it() {
         "imports that go up a layer (docs/ARCHITECTURE.md#layers; the table is LAYERS \
          in tests/architecture.rs):\n{}",
         problems.join("\n")
+    );
+}
+
+/// docs/ARCHITECTURE.md#layers shows the same table as [`LAYERS`]: a row
+/// per layer, highest first, naming the same modules.
+#[test]
+fn the_layer_table_in_architecture_md_is_this_one() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/ARCHITECTURE.md"))
+            .unwrap();
+    let names = |cell: &str| -> Vec<String> {
+        cell.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let rows: Vec<(String, Vec<String>)> = doc
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let layer = *cells.get(1)?;
+            LAYERS.iter().any(|(l, _)| *l == layer).then(|| {
+                (
+                    layer.to_string(),
+                    names(cells.get(2).copied().unwrap_or("")),
+                )
+            })
+        })
+        .collect();
+    let expected: Vec<(String, Vec<String>)> = LAYERS
+        .iter()
+        .map(|(layer, modules)| {
+            (
+                layer.to_string(),
+                modules.iter().map(|m| m.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows, expected,
+        "the layer table of docs/ARCHITECTURE.md#layers differs from LAYERS in tests/architecture.rs"
     );
 }
 
