@@ -238,6 +238,44 @@ where
     }
 }
 
+/// `work` started on a thread of its own, so that the calling thread can do
+/// something else meanwhile (status reads the state, asks git and the
+/// scheduler while the trials are scanned); [`Background::wait`] gives its
+/// result. With one thread (`RK_THREADS=1`) nothing starts: `work` runs on
+/// the calling thread, in `wait`.
+pub fn background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Background<T> {
+    if threads() < 2 {
+        return Background(Pending::Later(Box::new(work)));
+    }
+    let handle = std::thread::Builder::new()
+        .name("rk-background".into())
+        .spawn(work)
+        // As `std::thread::spawn` (and the worker pools) would.
+        .expect("failed to spawn thread");
+    Background(Pending::Started(handle))
+}
+
+/// Work started by [`background`].
+pub struct Background<T>(Pending<T>);
+
+enum Pending<T> {
+    Started(std::thread::JoinHandle<T>),
+    Later(Box<dyn FnOnce() -> T + Send>),
+}
+
+impl<T> Background<T> {
+    /// The work's result, once it is done. A panic in the work panics here,
+    /// as it would have had the work run on this thread.
+    pub fn wait(self) -> T {
+        match self.0 {
+            Pending::Started(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Pending::Later(work) => work(),
+        }
+    }
+}
+
 /// Run `work`, turning a panic on any thread of it into [`Panicked`].
 fn guard<T>(what: &'static str, work: impl FnOnce() -> T) -> Result<T, Panicked> {
     catch_unwind(AssertUnwindSafe(work)).map_err(|_| Panicked { what })
@@ -278,6 +316,16 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("panicked while testing"));
+    }
+
+    #[test]
+    fn background_work_gives_its_result_or_its_panic() {
+        let owned = String::from("background");
+        let len = background(move || owned.len());
+        assert_eq!(len.wait(), 10);
+        let bad = background(|| -> i32 { panic!("background bug") });
+        let caught = catch_unwind(AssertUnwindSafe(|| bad.wait())).unwrap_err();
+        assert_eq!(caught.downcast_ref::<&str>(), Some(&"background bug"));
     }
 
     #[test]

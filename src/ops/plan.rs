@@ -82,8 +82,18 @@ pub fn read(project: &Project, run: &RunDir, state: &RunState) -> Reading {
         .map(|(n, p)| (n.as_str(), &p.status))
         .collect();
     let completed = state::from_phases(&steps, &known) == OverallStatus::Completed;
-    let missing_outputs =
-        match trials::evaluate(&run.path, &settings.trials_manifest, &settings.evidence) {
+    // Only a step the state calls done can miss its outputs: the rules of the
+    // others are not judged, and with none left no trial is read at all.
+    let rules: Vec<_> = settings
+        .evidence
+        .iter()
+        .filter(|(phase, _)| steps.iter().any(|s| s == phase && done(s)))
+        .cloned()
+        .collect();
+    let missing_outputs = if rules.is_empty() {
+        Vec::new()
+    } else {
+        match trials::evaluate(&run.path, &settings.trials_manifest, &rules) {
             Ok(evidence) => steps
                 .iter()
                 .filter(|p| done(p))
@@ -95,7 +105,8 @@ pub fn read(project: &Project, run: &RunDir, state: &RunState) -> Reading {
                 .cloned()
                 .collect(),
             Err(_) => Vec::new(),
-        };
+        }
+    };
     Reading {
         first_unfinished,
         skipped,

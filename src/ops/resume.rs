@@ -243,16 +243,7 @@ pub fn resume(
         }
     }
     // 7. The session start, then the child.
-    let mut session = Session {
-        started_at: Some(now.clone()),
-        ended_at: Some(None),
-        command: Some(argv.clone()),
-        steps: Some(planned.session_steps),
-        exit_code: Some(None),
-        host: Some(store::lock::hostname()),
-        pid: Some(Some(std::process::id() as i64)),
-        ..Session::default()
-    };
+    let mut session = open_session(&now, &argv, planned.session_steps);
     // With dispatch.via: slurm the job is submitted now, still under the
     // dispatch lock, and recorded in the session below.
     let job = match settings.dispatch.via {
@@ -271,31 +262,10 @@ pub fn resume(
     if let Probe::Unavailable(message) = &code_now {
         msgs.warn(&format!("code version not recorded: {message}"))?
     }
-    let recorded = commit(
-        project,
-        run,
-        "resume",
-        &format!("resume: {}", shell_words(&argv)),
-        &Expect::Any,
-        |draft| {
-            draft.require(run, settings)?;
-            start.apply(run, settings, &mut draft.state)?;
-            if config_object.is_some() {
-                draft.config = config_object.clone();
-            }
-            Ok(())
-        },
-    );
+    let recorded = record_session_start(project, run, &start, config_object, &argv);
     if let Some(job) = job {
-        let (submitted, code) = slurm_job::recorded(
-            project,
-            run,
-            job,
-            recorded.map(|_| ()),
-            lock,
-            opts.wait,
-            msgs,
-        )?;
+        let (submitted, code) =
+            slurm_job::recorded(project, run, job, recorded, lock, opts.wait, msgs)?;
         return Ok(Outcome::Submitted {
             job: submitted.job,
             sbatch: submitted.sbatch,
@@ -544,6 +514,49 @@ fn plan_dispatch(
         session_steps,
         reason,
     }))
+}
+
+/// Step 7: the session this resume opens: started now, not ended, on this
+/// host and pid, running `argv` over `steps`.
+fn open_session(now: &str, argv: &[String], steps: Vec<String>) -> Session {
+    Session {
+        started_at: Some(now.to_string()),
+        ended_at: Some(None),
+        command: Some(argv.to_vec()),
+        steps: Some(steps),
+        exit_code: Some(None),
+        host: Some(store::lock::hostname()),
+        pid: Some(Some(std::process::id() as i64)),
+        ..Session::default()
+    }
+}
+
+/// Step 7: record the session start (op `resume`) through the write path,
+/// with the config object the drift check stored.
+fn record_session_start(
+    project: &Project,
+    run: &RunDir,
+    start: &SessionStart,
+    config_object: Option<ObjectId>,
+    argv: &[String],
+) -> Result<(), Error> {
+    let settings = &project.settings;
+    commit(
+        project,
+        run,
+        "resume",
+        &format!("resume: {}", shell_words(argv)),
+        &Expect::Any,
+        |draft| {
+            draft.require(run, settings)?;
+            start.apply(run, settings, &mut draft.state)?;
+            if config_object.is_some() {
+                draft.config = config_object.clone();
+            }
+            Ok(())
+        },
+    )
+    .map(|_| ())
 }
 
 /// Steps 7 (the child) and 8: run the orchestrator holding the dispatch

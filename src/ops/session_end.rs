@@ -5,9 +5,10 @@
 //!
 //! The one idea: the scheduler is asked before `.state.lock` is taken (a slow
 //! controller never holds up the orchestrator), and what it said is applied
-//! to the state read under the lock. This module writes nothing itself: the
-//! write path (`ops::commit`) applies a [`Closing`]; submitting and waiting
-//! for a job is `ops::slurm_job`.
+//! to the state read under the lock. This module never writes the state
+//! (finding a rewrite stores its config object, nothing more): the write
+//! path (`ops::commit`) applies a [`Closing`], and so it does not depend on
+//! `ops::slurm_job`, which submits and waits for jobs through that path.
 
 use crate::clock;
 use crate::ops::adopt;

@@ -203,7 +203,29 @@ pub fn default_run(project: &Project, cwd: &std::path::Path) -> Result<DefaultRu
 /// The report of a resolved run.
 pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
     let settings = &project.settings;
+    // Judging the trials is most of the work: it runs on the worker threads
+    // while this one reads the state, asks the scheduler and git, and hashes
+    // the config.
+    let evidence = {
+        let (dir, pattern, rules) = (
+            run.path.clone(),
+            settings.trials_manifest.clone(),
+            settings.evidence.clone(),
+        );
+        crate::pool::background(move || trials::evaluate(&dir, &pattern, &rules))
+    };
     let loaded = state::load(run, settings);
+    // git is asked only when the run recorded a code version to compare with.
+    let code = match &loaded {
+        Ok(Some(s)) => code_version::first_recorded(s).map(|first| {
+            let (root, runs_dir) = (project.root.clone(), settings.runs_dir.clone());
+            crate::pool::background(move || {
+                let now = code_version::probe(&root, &runs_dir);
+                code_version::drift_since(&root, Some(&first), &now)
+            })
+        }),
+        _ => None,
+    };
     let job = match &loaded {
         Ok(Some(s)) => s.ask_open_slurm_job(),
         _ => None,
@@ -233,8 +255,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         Err(e) => (None, Some(e.to_string()), None),
     };
 
-    let evidence = match trials::evaluate(&run.path, &settings.trials_manifest, &settings.evidence)
-    {
+    let evidence = match evidence.wait() {
         Ok(ev) => Some(ev),
         Err(e) => {
             concerns.push(format!("trials cannot be read: {e}"));
@@ -271,14 +292,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
                 .collect()
         })
         .unwrap_or_default();
-    let code = match &state {
-        Some(s) => code_version::drift_since(
-            &project.root,
-            code_version::first_recorded(s).as_ref(),
-            &code_version::probe(&project.root, &project.settings.runs_dir),
-        ),
-        None => CodeDrift::NotRecorded,
-    };
+    let code = code.map_or(CodeDrift::NotRecorded, crate::pool::Background::wait);
 
     let stop_requested = crate::store::atomic::read_regular(
         &run.path.join("STOP_REQUESTED"),

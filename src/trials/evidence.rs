@@ -612,6 +612,60 @@ mod tests {
         assert_eq!(run.one(missing_dir), (NotStarted, 0, 3));
     }
 
+    /// A file rule follows symlinks (the file's and its directories') and
+    /// wants a regular file with a byte in it: not a directory, not a FIFO
+    /// (which it must never open: that would block), not a dangling link;
+    /// names are matched as the file system matches them.
+    #[cfg(unix)]
+    #[test]
+    fn file_rule_follows_symlinks_and_wants_a_regular_file() {
+        use std::os::unix::fs::symlink;
+        let mut run = Run::new();
+        for t in ["link", "dirlink", "dir", "fifo", "dangling", "case", "gone"] {
+            run.trial(t, Some(NO_DS));
+        }
+        let rule = |p: &str| EvidenceRule::File(p.into());
+        run.file("elsewhere/results/predictions.csv", "a\n");
+        symlink(
+            run.root.join("elsewhere/results/predictions.csv"),
+            run.root.join("link/results/predictions.csv"),
+        )
+        .unwrap();
+        // The trial's results dir itself is a link to a directory elsewhere.
+        std::fs::remove_dir(run.root.join("dirlink/results")).unwrap();
+        symlink("../elsewhere/results", run.root.join("dirlink/results")).unwrap();
+        std::fs::create_dir(run.root.join("dir/results/predictions.csv")).unwrap();
+        let fifo = std::ffi::CString::new(
+            run.root
+                .join("fifo/results/predictions.csv")
+                .to_str()
+                .unwrap(),
+        )
+        .unwrap();
+        // SAFETY: a NUL-terminated path; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        symlink("nowhere", run.root.join("dangling/results/predictions.csv")).unwrap();
+        run.file("case/results/Predictions.csv", "a\n");
+        std::fs::remove_dir_all(run.root.join("gone")).unwrap();
+        let judged = |slug: &str| {
+            judge(
+                &run.root.join(slug),
+                ManifestRef::Missing,
+                &[("p".into(), rule("results/predictions.csv"))],
+            )
+            .rules[0]
+        };
+        assert!(judged("link").satisfied, "a symlink to a file");
+        assert!(judged("dirlink").satisfied, "a symlinked results dir");
+        for slug in ["dir", "fifo", "dangling", "gone"] {
+            let v = judged(slug);
+            assert!(v.counted && !v.satisfied, "{slug}");
+        }
+        // Case-insensitive file systems find the file; the others do not.
+        let found = run.root.join("case/results/predictions.csv").exists();
+        assert_eq!(judged("case").satisfied, found);
+    }
+
     #[test]
     fn jobs_recorded() {
         let mut run = Run::new();
