@@ -110,7 +110,8 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     let mut out = stdout();
     let mut first_failure: Option<Error> = None;
-    for file in &args.files {
+    for (n, file) in args.files.iter().enumerate() {
+        let last = n + 1 == args.files.len();
         let result = load(file, format).and_then(|mut doc| {
             canon::remove_pointers(&mut doc.value, &ignore);
             if args.canonical {
@@ -121,7 +122,13 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
                 out.write_all(canon::pretty(&doc.value).as_bytes())?;
                 return Ok(());
             }
-            match canon::config_hash(&doc, scheme) {
+            let hash = canon::config_hash(&doc, scheme);
+            if last {
+                // Only the exit follows: leave the last tree to it rather
+                // than free it node by node (4% of `rk hash-config FILE`).
+                std::mem::forget(doc);
+            }
+            match hash {
                 ConfigHash::Hex(hex) => {
                     writeln!(out, "{hex}  {file}")?;
                     Ok(())
