@@ -347,18 +347,10 @@ fn clap_message(text: &str) -> (String, String) {
 /// The one place errors are shown: `rk: error: <what, where>` and, when there
 /// is something to do about it, `rk: hint: <what next>`.
 pub fn render_error(e: &Error, color: ColorChoice) {
-    let style = Style {
-        color: color.for_stderr(),
-    };
-    let mut err = io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "{} {}",
-        style.red("rk: error:"),
-        one_line(&e.to_string())
-    );
+    let mut shell = Shell::stderr(color);
+    let _ = shell.error(&one_line(&e.to_string()));
     if let Some(hint) = e.hint() {
-        let _ = writeln!(err, "{} {}", style.yellow("rk: hint:"), hint);
+        let _ = shell.hint(&hint);
     }
 }
 

@@ -1,7 +1,7 @@
-//! The command line's side of [`Messages`]: how warnings, notes and what rk
-//! is doing look on stderr. The one place a `rk: warning:` line is written,
-//! so every command's warnings look alike (coloured when colour is on for
-//! stderr, plain otherwise).
+//! The command line's side of [`Messages`]: how errors, hints, warnings,
+//! notes and what rk is doing look on stderr. The one place a `rk: error:`,
+//! `rk: hint:` or `rk: warning:` line is written, so every command's look
+//! alike (coloured when colour is on for stderr, plain otherwise).
 
 use crate::output::{ColorChoice, Messages, Style};
 use std::io::{self, Write};
@@ -21,6 +21,18 @@ impl Shell<io::StderrLock<'static>> {
                 color: color.for_stderr(),
             },
         }
+    }
+}
+
+impl<W: Write> Shell<W> {
+    /// `rk: error: <message>`, the prefix red.
+    pub fn error(&mut self, message: &str) -> io::Result<()> {
+        writeln!(self.err, "{} {message}", self.style.red("rk: error:"))
+    }
+
+    /// `rk: hint: <what to do next>`, the prefix yellow.
+    pub fn hint(&mut self, message: &str) -> io::Result<()> {
+        writeln!(self.err, "{} {message}", self.style.yellow("rk: hint:"))
     }
 }
 

@@ -63,6 +63,24 @@ fn without_a_run_and_none_implied_status_summarises() {
     ");
 }
 
+/// The summary's hint is coloured like every error's hint.
+#[test]
+fn the_summary_hint_is_coloured_like_an_errors() {
+    let env = TestEnv::new();
+    three_runs(&env);
+    let hint = "\x1b[33mrk: hint:\x1b[0m name a run: rk status RUN (a, b, c)";
+    let summary = env.run(&["--color", "always", "status"]);
+    let stderr = String::from_utf8(summary.stderr).unwrap();
+    assert!(stderr.starts_with(hint), "{stderr:?}");
+    let refused = env.run(&["--color", "always", "status", "--json"]);
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        stderr.starts_with("\x1b[31mrk: error:\x1b[0m "),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains(&format!("\n{hint}")), "{stderr:?}");
+}
+
 #[test]
 fn a_run_dirs_own_name_is_a_run() {
     let env = TestEnv::new();

@@ -1,4 +1,4 @@
-use crate::cli::{stdout, warn, Context};
+use crate::cli::{stdout, warn, Context, Shell};
 use crate::error::{Error, Exit};
 use crate::ops::status::{self, DefaultRun, StatusDocument};
 use crate::ops::status_screen::render;
@@ -106,7 +106,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
             })?;
             match status::default_run(&project, &cwd)? {
                 DefaultRun::Here(path) | DefaultRun::Active(path) => path,
-                DefaultRun::Summary(runs) => return summary(&runs, args.json),
+                DefaultRun::Summary(runs) => return summary(&runs, args.json, ctx),
             }
         }
     };
@@ -143,7 +143,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
 }
 
 /// No run named and none implied: one line for all runs, and a hint.
-fn summary(runs: &[(String, OverallStatus)], json: bool) -> Result<Exit, Error> {
+fn summary(runs: &[(String, OverallStatus)], json: bool, ctx: &Context) -> Result<Exit, Error> {
     let names: Vec<&str> = runs.iter().map(|(rid, _)| rid.as_str()).collect();
     let shown = if names.len() > 6 {
         format!("{}, …", names[..6].join(", "))
@@ -179,6 +179,6 @@ fn summary(runs: &[(String, OverallStatus)], json: bool) -> Result<Exit, Error> 
         n => writeln!(out, "{n} runs: {}", counts.join(", "))?,
     }
     out.flush()?;
-    let _ = writeln!(std::io::stderr().lock(), "rk: hint: {hint}");
+    let _ = Shell::stderr(ctx.color).hint(&hint);
     Ok(Exit::Success)
 }
