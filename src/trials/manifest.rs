@@ -247,26 +247,49 @@ impl<'de> Deserialize<'de> for Skip {
 /// Entries of a JSON object as `json.load` keeps them: a duplicate key's last
 /// value replaces the first in its place (and a last value of the wrong type
 /// drops the entry).
+///
+/// A manifest's objects hold a few dozen keys at most, so a key is looked for
+/// in the list of keys, which costs less than hashing it; past
+/// [`Entries::LINEAR`] keys an index takes over.
 struct Entries<'a, T> {
+    keys: Vec<Cow<'a, str>>,
     items: Vec<Option<T>>,
-    at: HashMap<Cow<'a, str>, usize>,
+    at: Option<HashMap<Cow<'a, str>, usize>>,
 }
 
 impl<'a, T> Entries<'a, T> {
+    const LINEAR: usize = 32;
+
     fn new() -> Self {
         Entries {
+            keys: Vec::new(),
             items: Vec::new(),
-            at: HashMap::new(),
+            at: None,
         }
     }
 
     fn set(&mut self, key: Cow<'a, str>, item: Option<T>) {
-        match self.at.get(key.as_ref()) {
-            Some(&i) => self.items[i] = item,
-            None => {
-                self.at.insert(key, self.items.len());
-                self.items.push(item);
-            }
+        let found = match &self.at {
+            Some(at) => at.get(key.as_ref()).copied(),
+            None => self.keys.iter().position(|k| *k == key),
+        };
+        if let Some(i) = found {
+            self.items[i] = item;
+            return;
+        }
+        if let Some(at) = &mut self.at {
+            at.insert(key.clone(), self.keys.len());
+        }
+        self.keys.push(key);
+        self.items.push(item);
+        if self.at.is_none() && self.keys.len() > Self::LINEAR {
+            self.at = Some(
+                self.keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (k.clone(), i))
+                    .collect(),
+            );
         }
     }
 
@@ -816,6 +839,38 @@ mod tests {
         let fine = format!("{{\"x\": {}{}}}", "[".repeat(100), "]".repeat(100));
         assert!(ManifestView::parse(fine.as_bytes()).is_ok());
         assert!(Manifest::parse(fine.as_bytes()).is_ok());
+    }
+
+    /// Duplicates are found the same way in a small object (keys searched in
+    /// a list) and a large one (an index past `Entries::LINEAR` keys), also
+    /// when the index is built between a key and its duplicate.
+    #[test]
+    fn duplicate_keys_in_large_objects() {
+        for n in [3, 31, 32, 33, 34, 80] {
+            let mut entries: Vec<String> = (1..=n)
+                .map(|i| format!("\"a_p{i:02}\": \"first\""))
+                .collect();
+            // Every third part again: a string replaces it, a number drops it.
+            for i in (1..=n).step_by(3) {
+                let last = if i % 2 == 0 { "\"last\"" } else { "0" };
+                entries.push(format!("\"a_p{i:02}\": {last}"));
+            }
+            let text = format!("{{\"job_status\": {{{}}}}}", entries.join(", "));
+            let v = ManifestView::parse(text.as_bytes()).unwrap();
+            let want: Vec<(String, String)> = (1..=n)
+                .filter(|i| i % 3 != 1 || i % 2 == 0)
+                .map(|i| {
+                    let status = if i % 3 == 1 { "last" } else { "first" };
+                    (format!("a_p{i:02}"), status.to_string())
+                })
+                .collect();
+            let got: Vec<(String, String)> = v
+                .job_status
+                .iter()
+                .map(|(p, s)| (p.to_string(), s.to_string()))
+                .collect();
+            assert_eq!(got, want, "{n} keys");
+        }
     }
 
     /// Fuzz finding (target `manifest`): of a duplicate key the view kept
