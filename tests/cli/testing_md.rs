@@ -40,20 +40,18 @@ fn tests_in(path: &Path) -> usize {
 /// The list TESTING.md holds between its markers.
 fn counts_sentence() -> String {
     let root = root();
-    let mut binaries = vec![
-        (
-            "unit tests (`cargo test --lib`)".to_string(),
-            tests_in(&root.join("src")),
-        ),
-        ("in `cli`".to_string(), tests_in(&root.join("tests/cli"))),
-    ];
-    let mut props: Vec<PathBuf> = std::fs::read_dir(root.join("tests"))
+    let mut binaries = vec![(
+        "unit tests (`cargo test --lib`)".to_string(),
+        tests_in(&root.join("src")),
+    )];
+    // Every test binary: a `tests/*.rs` file, or a directory with a main.rs.
+    let mut targets: Vec<PathBuf> = std::fs::read_dir(root.join("tests"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .filter(|p| p.extension().is_some_and(|e| e == "rs") || p.join("main.rs").is_file())
         .collect();
-    props.sort();
-    for p in props {
+    targets.sort();
+    for p in targets {
         let name = p.file_stem().unwrap().to_string_lossy().into_owned();
         binaries.push((format!("in `{name}`"), tests_in(&p)));
     }

@@ -22,6 +22,7 @@
 //! through a `use`d item that is not a module, and paths a macro builds are
 //! not seen.
 
+use crate::source::{blank, rust_files};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -81,7 +82,7 @@ fn no_layer_imports_a_layer_above_it() {
     assert!(
         problems.is_empty(),
         "imports that go up a layer (docs/ARCHITECTURE.md#layers; the table is LAYERS \
-         in tests/architecture.rs):\n{}",
+         in tests/house/architecture.rs):\n{}",
         problems.join("\n")
     );
 }
@@ -124,7 +125,7 @@ fn the_layer_table_in_architecture_md_is_this_one() {
         .collect();
     assert_eq!(
         rows, expected,
-        "the layer table of docs/ARCHITECTURE.md#layers differs from LAYERS in tests/architecture.rs"
+        "the layer table of docs/ARCHITECTURE.md#layers differs from LAYERS in tests/house/architecture.rs"
     );
 }
 
@@ -190,27 +191,14 @@ fn the_checks_find_a_cycle_and_an_upward_import() {
     );
 }
 
-/// Every `.rs` file under `src/` but `main.rs`, as (path relative to `src/`,
-/// text).
+/// Every `.rs` file under `src/` but `main.rs` (the binary, which sees the
+/// library as `rk::`), as (path relative to `src/`, text).
 fn src_files() -> Vec<(PathBuf, String)> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    let mut dirs = vec![src.clone()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let rel = path.strip_prefix(&src).unwrap().to_path_buf();
-                if rel != Path::new("main.rs") {
-                    files.push((rel, std::fs::read_to_string(&path).unwrap()));
-                }
-            }
-        }
-    }
-    files.sort();
-    files
+    rust_files(&src)
+        .into_iter()
+        .filter(|(rel, _)| rel != Path::new("main.rs"))
+        .collect()
 }
 
 /// One source file.
@@ -397,7 +385,7 @@ impl Graph {
         for file in &self.files {
             if !file.module.is_empty() && place(file).is_none() {
                 problems.push(format!(
-                    "  {} is in no layer: add `{}` to LAYERS in tests/architecture.rs and to \
+                    "  {} is in no layer: add `{}` to LAYERS in tests/house/architecture.rs and to \
                      docs/ARCHITECTURE.md#layers",
                     file.name, file.module[0]
                 ));
@@ -685,115 +673,6 @@ fn tokens(tree: &str) -> Vec<String> {
             }
             _ => {}
         }
-    }
-    out
-}
-
-/// The text with comments, string literals and char literals replaced by
-/// spaces, newlines kept (so offsets and line numbers stay true).
-fn blank(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let keep = |c: char| if c == '\n' { '\n' } else { ' ' };
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        let prev_ident = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
-        // `//` to the end of the line.
-        if c == '/' && next == Some('/') {
-            while i < chars.len() && chars[i] != '\n' {
-                out.push(' ');
-                i += 1;
-            }
-            continue;
-        }
-        // `/* … */`, nested.
-        if c == '/' && next == Some('*') {
-            let mut depth = 0;
-            while i < chars.len() {
-                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
-                    depth += 1;
-                    out.push_str("  ");
-                    i += 2;
-                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
-                    depth -= 1;
-                    out.push_str("  ");
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    out.push(keep(chars[i]));
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        // Raw strings: `r"…"`, `r#"…"#`, `br#"…"#`.
-        let raw_start = if c == 'r' && !prev_ident {
-            Some(i + 1)
-        } else if c == 'b' && next == Some('r') && !prev_ident {
-            Some(i + 2)
-        } else {
-            None
-        };
-        if let Some(mut j) = raw_start {
-            let mut hashes = 0;
-            while chars.get(j) == Some(&'#') {
-                hashes += 1;
-                j += 1;
-            }
-            if chars.get(j) == Some(&'"') {
-                let close: String = std::iter::once('"')
-                    .chain(std::iter::repeat_n('#', hashes))
-                    .collect();
-                let close: Vec<char> = close.chars().collect();
-                let mut k = j + 1;
-                while k < chars.len() && !chars[k..].starts_with(&close) {
-                    k += 1;
-                }
-                let end = (k + close.len()).min(chars.len());
-                chars[i..end].iter().for_each(|&c| out.push(keep(c)));
-                i = end;
-                continue;
-            }
-        }
-        // `"…"` with escapes.
-        if c == '"' {
-            out.push(' ');
-            i += 1;
-            while i < chars.len() && chars[i] != '"' {
-                if chars[i] == '\\' {
-                    out.push(' ');
-                    i += 1;
-                }
-                if i < chars.len() {
-                    out.push(keep(chars[i]));
-                    i += 1;
-                }
-            }
-            out.push(' ');
-            i += 1;
-            continue;
-        }
-        // Char literals `'x'`, `'\n'`, `'"'`; a lifetime `'a` stays.
-        if c == '\'' {
-            let end = if next == Some('\\') {
-                (i + 2..chars.len()).find(|&k| chars[k] == '\'' && k > i + 2)
-            } else if chars.get(i + 2) == Some(&'\'') {
-                Some(i + 2)
-            } else {
-                None
-            };
-            if let Some(end) = end {
-                chars[i..=end].iter().for_each(|&c| out.push(keep(c)));
-                i = end + 1;
-                continue;
-            }
-        }
-        out.push(c);
-        i += 1;
     }
     out
 }

@@ -2,19 +2,22 @@
 //!
 //! A long function hides its seams: the reader has to find the steps that a
 //! few named functions would have shown. This test reads every `.rs` file under
-//! `src/`, blanks out comments, strings and character literals (keeping line
-//! breaks, so line numbers stay true), finds each `fn` with a body and matches
-//! its braces. A function's length counts from the line of its `fn` keyword to
+//! `src/`, blanks out comments, strings and character literals
+//! ([`crate::source::blank`], which keeps line breaks, so line numbers stay
+//! true), finds each `fn` with a body and matches its braces. A function's
+//! length counts from the line of its `fn` keyword to
 //! the line of its closing brace, both included. A failure names
 //! `file:line: function (N lines)` for every offender.
 //!
-//! The scanner is small and honest rather than a Rust parser: it knows line
-//! and (nested) block comments, plain, byte and raw strings, character
-//! literals versus lifetimes, and `fn(…)` pointer types. The unit tests below
+//! The scanner is small and honest rather than a Rust parser: past what
+//! `blank` knows (line and nested block comments, plain, byte and raw
+//! strings, character literals versus lifetimes), it knows `fn(…)` pointer
+//! types and declarations without a body. The unit tests below
 //! show it failing on a long function and not being fooled by braces in
 //! strings, comments and characters.
 
-use std::path::{Path, PathBuf};
+use crate::source::{blank, rust_files};
+use std::path::Path;
 
 /// The longest a function may be, in lines.
 const MAX_LINES: usize = 150;
@@ -29,107 +32,9 @@ struct Function {
     lines: usize,
 }
 
-/// The source with comments, string contents and character literals replaced
-/// by spaces. Line breaks are kept, so every offset keeps its line.
-fn blank_non_code(src: &str) -> Vec<char> {
-    let s: Vec<char> = src.chars().collect();
-    let mut out = s.clone();
-    let blank = |out: &mut Vec<char>, from: usize, to: usize| {
-        for c in out.iter_mut().take(to.min(s.len())).skip(from) {
-            if *c != '\n' {
-                *c = ' ';
-            }
-        }
-    };
-    let ident = |c: char| c.is_alphanumeric() || c == '_';
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        let next = s.get(i + 1).copied();
-        if c == '/' && next == Some('/') {
-            let end = s[i..]
-                .iter()
-                .position(|&c| c == '\n')
-                .map_or(s.len(), |p| i + p);
-            blank(&mut out, i, end);
-            i = end;
-        } else if c == '/' && next == Some('*') {
-            let mut depth = 0;
-            let mut j = i;
-            while j < s.len() {
-                if s[j] == '/' && s.get(j + 1) == Some(&'*') {
-                    depth += 1;
-                    j += 2;
-                } else if s[j] == '*' && s.get(j + 1) == Some(&'/') {
-                    depth -= 1;
-                    j += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    j += 1;
-                }
-            }
-            blank(&mut out, i, j);
-            i = j;
-        } else if (c == 'r' || (c == 'b' && next == Some('r'))) && (i == 0 || !ident(s[i - 1])) && {
-            let k = if c == 'b' { i + 2 } else { i + 1 };
-            let hashes = s[k..].iter().take_while(|&&c| c == '#').count();
-            s.get(k + hashes) == Some(&'"')
-        } {
-            // A raw string: r"…", r#"…"#, br"…" and so on, no escapes inside.
-            let k = if c == 'b' { i + 2 } else { i + 1 };
-            let hashes = s[k..].iter().take_while(|&&c| c == '#').count();
-            let body = k + hashes + 1;
-            let mut j = body;
-            while j < s.len() {
-                if s[j] == '"'
-                    && s[j + 1..]
-                        .iter()
-                        .take(hashes)
-                        .filter(|&&c| c == '#')
-                        .count()
-                        == hashes
-                {
-                    break;
-                }
-                j += 1;
-            }
-            blank(&mut out, body, j);
-            i = j + 1 + hashes;
-        } else if c == '"' {
-            let mut j = i + 1;
-            while j < s.len() && s[j] != '"' {
-                j += if s[j] == '\\' { 2 } else { 1 };
-            }
-            blank(&mut out, i + 1, j);
-            i = j + 1;
-        } else if c == '\'' {
-            // A character literal ('x', '\n', '\u{7d}', '\'') or a lifetime/label ('a).
-            if next == Some('\\') {
-                let mut j = i + 2;
-                j += 1; // the escaped character itself, which may be a quote
-                while j < s.len() && s[j] != '\'' {
-                    j += 1;
-                }
-                blank(&mut out, i + 1, j);
-                i = j + 1;
-            } else if s.get(i + 2) == Some(&'\'') {
-                blank(&mut out, i + 1, i + 2);
-                i += 3;
-            } else {
-                i += 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 /// Every function with a body in `src`, with its length.
 fn functions(src: &str) -> Vec<Function> {
-    let code = blank_non_code(src);
+    let code: Vec<char> = blank(src).chars().collect();
     let ident = |c: char| c.is_alphanumeric() || c == '_';
     let line_of = |pos: usize| 1 + code[..pos].iter().filter(|&&c| c == '\n').count();
     let mut found = Vec::new();
@@ -202,33 +107,15 @@ fn functions(src: &str) -> Vec<Function> {
     found
 }
 
-fn rust_files(dir: &Path, into: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, into);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            into.push(path);
-        }
-    }
-}
-
 /// Every function over the limit in the files under `dir`, as
 /// `file:line: name (N lines)`.
 fn too_long(dir: &Path, root: &Path) -> Vec<String> {
-    let mut files = Vec::new();
-    rust_files(dir, &mut files);
-    files.sort();
+    let shown_dir = dir.strip_prefix(root).unwrap_or(dir);
     let mut long = Vec::new();
-    for file in files {
-        let src = std::fs::read_to_string(&file).unwrap();
+    for (rel, src) in rust_files(dir) {
         for f in functions(&src) {
             if f.lines > MAX_LINES {
-                let shown = file
-                    .strip_prefix(root)
-                    .unwrap_or(&file)
-                    .display()
-                    .to_string();
+                let shown = shown_dir.join(&rel).display().to_string();
                 long.push(format!(
                     "{shown}:{}: {} ({} lines)",
                     f.line, f.name, f.lines
@@ -255,12 +142,9 @@ fn the_scanner_sees_every_function_in_src() {
     // If the scanner lost its way (an unclosed string, say), it would find
     // few functions and pass for the wrong reason.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    rust_files(&root.join("src"), &mut files);
     let mut scanned = 0;
     let mut written = 0;
-    for file in files {
-        let src = std::fs::read_to_string(&file).unwrap();
+    for (_, src) in rust_files(&root.join("src")) {
         scanned += functions(&src).len();
         written += src
             .lines()
