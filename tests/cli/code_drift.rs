@@ -111,28 +111,36 @@ fn outside_a_git_repository_nothing_is_recorded() {
         .is_none());
 }
 
+/// A project whose repository the real git refuses to read (written by a
+/// newer git: `core.repositoryformatversion = 99`), so every git command rk
+/// runs there fails with git's own `fatal:` message. False when this
+/// machine has no git.
+fn repo_git_refuses(env: &TestEnv) -> bool {
+    if Command::new("git").arg("--version").output().is_err() {
+        eprintln!("skipped: no git on this machine");
+        return false;
+    }
+    orchestrated_project(env, "");
+    env.write("cfg.yaml", "a: 1\n");
+    git(env, &["init", "-q"]);
+    git(env, &["config", "core.repositoryformatversion", "99"]);
+    true
+}
+
 #[test]
 fn a_failing_or_missing_git_is_a_warning_not_a_failure() {
     let env = TestEnv::new();
-    orchestrated_project(&env, "");
-    env.write("cfg.yaml", "a: 1\n");
-    let bin = env.root().join("fake-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    env.write(
-        "fake-bin/git",
-        "#!/bin/sh\necho 'fatal: something broke' >&2\nexit 128\n",
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    if !repo_git_refuses(&env) {
+        return;
+    }
     let out = env
         .cmd(&["init", "r1", "--config", "cfg.yaml"])
-        .env("PATH", &bin)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("rk: warning:") && stderr.contains("something broke"),
+        stderr.contains("rk: warning:") && stderr.contains("Expected git repo version"),
         "{stderr}"
     );
 
@@ -151,18 +159,11 @@ fn a_failing_or_missing_git_is_a_warning_not_a_failure() {
 #[test]
 fn resume_colours_its_warnings_like_every_other_command() {
     let env = TestEnv::new();
-    orchestrated_project(&env, "");
-    env.write("cfg.yaml", "a: 1\n");
-    let bin = env.root().join("fake-bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    env.write(
-        "fake-bin/git",
-        "#!/bin/sh\necho 'fatal: something broke' >&2\nexit 128\n",
-    );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(bin.join("git"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    if !repo_git_refuses(&env) {
+        return;
+    }
     let run = |args: &[&str]| {
-        let out = env.cmd(args).env("PATH", &bin).output().unwrap();
+        let out = env.cmd(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
         String::from_utf8(out.stderr).unwrap()
     };
