@@ -6,7 +6,7 @@
 //! keeps the state it recorded, so the full list is rebuilt from history.
 
 use crate::error::Error;
-use crate::project::{Project, RunDir};
+use crate::project::RunDir;
 use crate::store::Store;
 use serde_json::Value;
 
@@ -50,7 +50,7 @@ impl<'a> From<&'a Value> for SessionLineDocument<'a> {
 /// recorded version (JSON objects, unknown fields kept), and a warning for
 /// each log line whose snapshot cannot be read: the log is read exactly as
 /// `rk log` reads it, and a damaged snapshot only hides its own sessions.
-pub fn sessions(_project: &Project, run: &RunDir) -> Result<(Vec<Value>, Vec<String>), Error> {
+pub fn sessions(run: &RunDir) -> Result<(Vec<Value>, Vec<String>), Error> {
     let store = Store::new(run);
     let mut sessions: Vec<(String, Value)> = Vec::new();
     let mut warnings = Vec::new();

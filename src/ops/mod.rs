@@ -1,7 +1,8 @@
 //! One module per porcelain verb. Each takes its options and a writer and
 //! returns what happened; nothing here parses arguments or picks colours.
-//! An entry that acts on one run takes `(&Project, &RunDir, …)`: the
-//! command line resolves RUN once (`cli::Context::run`) and hands both over.
+//! An entry that acts on one run takes the `&RunDir` the command line
+//! resolved once (`cli::Context::run`), after the `&Project` when it needs
+//! the project's settings: `(&Project, &RunDir, …)` or `(&RunDir, …)`.
 
 pub mod adopt;
 pub mod archive;

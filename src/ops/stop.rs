@@ -16,7 +16,7 @@
 
 use crate::clock;
 use crate::error::Error;
-use crate::project::{Project, RunDir};
+use crate::project::RunDir;
 use crate::store::{self, atomic, DispatchLock, Holder};
 
 /// The graceful-stop token (docs/FORMATS.md#a-run-directory).
@@ -44,7 +44,7 @@ pub struct Stopped {
 }
 
 /// Write `STOP_REQUESTED` (and `STOP_NOW` with `now`) in the run dir.
-pub fn stop(_project: &Project, run: &RunDir, now: bool) -> Result<Stopped, Error> {
+pub fn stop(run: &RunDir, now: bool) -> Result<Stopped, Error> {
     let stamp = clock::now().to_string();
     let mut names = vec![STOP_REQUESTED];
     if now {

@@ -52,10 +52,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
-    let (project, run) = ctx.run(&args.run)?;
+    let (_, run) = ctx.run(&args.run)?;
     let mut out = stdout();
     if args.sessions {
-        let (sessions, warnings) = crate::ops::log::sessions(&project, &run)?;
+        let (sessions, warnings) = crate::ops::log::sessions(&run)?;
         for session in sessions {
             write_session(&mut out, &session, args.json)?;
         }

@@ -43,7 +43,7 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     let (project, run) = ctx.run(&args.run)?;
-    let stopped = stop::stop(&project, &run, args.now)?;
+    let stopped = stop::stop(&run, args.now)?;
     let mut out = stdout();
     for t in &stopped.tokens {
         match &t.replaced {
