@@ -168,26 +168,32 @@ pub fn archive(
                 )),
             ))
         }
-        // Archived, and asked to move: an interrupted `archive --dest` (or
-        // a move asked for later). Only the move is left to do.
-        OverallStatus::Archived if options.dest.is_some() => {
-            return move_archived_run(run, settings, options, resumed_copy)
-        }
         OverallStatus::Archived => {
-            return Err(Error::refusal(
-                Exit::Refused,
-                format!("run {} is already archived", run.rid),
-                Some(format!(
-                    "check it with `rk verify {0}`; to move it, `rk archive {0} --dest DIR`",
-                    run.rid
+            return match &options.dest {
+                // Archived, and asked to move: an interrupted `archive
+                // --dest` (or a move asked for later). Only the move is left
+                // to do.
+                Some(dest) => move_archived_run(run, settings, dest, resumed_copy),
+                None => Err(Error::refusal(
+                    Exit::Refused,
+                    format!("run {} is already archived", run.rid),
+                    Some(format!(
+                        "check it with `rk verify {0}`; to move it, `rk archive {0} --dest DIR`",
+                        run.rid
+                    )),
                 )),
-            ))
+            };
         }
         _ => {}
     }
     // A run dispatched to Slurm is held by its job, not by the lock above.
     slurm_job::refuse_while_live(run, &st, "nothing archived")?;
-    let incomplete = incomplete_phases(&st, settings);
+    let statuses = phase_statuses(&st, settings);
+    let incomplete: Vec<(String, String)> = statuses
+        .iter()
+        .filter(|(_, status)| status != PhaseStatus::Completed.as_str())
+        .cloned()
+        .collect();
     if overall != OverallStatus::Completed && !options.allow_incomplete {
         let list: Vec<String> = incomplete
             .iter()
@@ -207,7 +213,6 @@ pub fn archive(
         ));
     }
 
-    let phases = phase_statuses(&st, settings);
     let archived_at = crate::clock::now().to_string();
     let (committed, all) =
         record_while_hashing(run, settings, overall, &archived_at, options, progress)?;
@@ -229,7 +234,10 @@ pub fn archive(
         files: file_lists(&trials, &other),
         config: python_config_summary(run, settings),
         allow_incomplete: options.allow_incomplete,
-        phases,
+        phases: statuses
+            .into_iter()
+            .map(|(phase, status)| (phase, status.into()))
+            .collect(),
         trials,
         other,
     };
@@ -263,17 +271,16 @@ pub fn archive(
 fn move_archived_run(
     run: &RunDir,
     settings: &crate::project::Settings,
-    options: &Options,
+    dest: &Path,
     resumed_copy: Option<()>,
 ) -> Result<Archived, Error> {
     let manifest = read_manifest(run)?;
-    let dest = options.dest.clone().expect("asked to move");
     let (copied, warnings) = match resumed_copy {
         Some(()) => {
-            finish_move(run, &dest)?;
+            finish_move(run, dest)?;
             (true, Vec::new())
         }
-        None => move_run(run, &dest, settings, &manifest)?,
+        None => move_run(run, dest, settings, &manifest)?,
     };
     let (files, links, bytes) = tally(&manifest);
     Ok(Archived {
@@ -282,7 +289,7 @@ fn move_archived_run(
         bytes,
         manifest,
         incomplete: Vec::new(),
-        moved_to: Some(dest),
+        moved_to: Some(dest.to_path_buf()),
         copied,
         warnings,
     })
@@ -303,35 +310,18 @@ fn tally(manifest: &ArchiveManifest) -> (usize, usize, u64) {
     (files, links, bytes)
 }
 
-/// The pipeline phases that are not completed, with their status (`absent`
-/// for a phase the state does not hold).
-fn incomplete_phases(
+/// Each pipeline phase and its status, in pipeline order, as the manifest
+/// records them (`absent` for a phase the state does not hold).
+fn phase_statuses(
     st: &state::RunState,
     settings: &crate::project::Settings,
 ) -> Vec<(String, String)> {
     st.pipeline(&settings.phases)
-        .iter()
-        .filter_map(|n| match st.phase(n).map(|p| p.status.clone()) {
-            Some(PhaseStatus::Completed) => None,
-            Some(s) => Some((n.clone(), s.as_str().to_string())),
-            None => Some((n.clone(), "absent".into())),
-        })
-        .collect()
-}
-
-/// Phase → status, in pipeline order, as the manifest records them.
-fn phase_statuses(
-    st: &state::RunState,
-    settings: &crate::project::Settings,
-) -> serde_json::Map<String, serde_json::Value> {
-    st.pipeline(&settings.phases)
-        .iter()
-        .map(|n| {
-            let s = st
-                .phase(n)
-                .map(|p| p.status.clone())
-                .map_or("absent".to_string(), |s| s.as_str().to_string());
-            (n.clone(), serde_json::Value::String(s))
+        .into_iter()
+        .map(|phase| {
+            let status = st.phase(&phase).map_or("absent", |p| p.status.as_str());
+            let status = status.to_string();
+            (phase, status)
         })
         .collect()
 }
