@@ -1,8 +1,8 @@
 use crate::cli::progress::with_progress;
 use crate::cli::{stdout, Context, RunArg};
 use crate::error::{Error, Exit};
-use crate::ops::archive::Progress;
 use crate::ops::verify;
+use crate::output::Progress;
 use std::io::Write;
 
 /// Check an archived run against its `archive_manifest.json`.
