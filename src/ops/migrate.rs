@@ -46,7 +46,7 @@ use crate::project::{Project, RunDir};
 use crate::state::{self, Expect, Found, Note, Phase, PhaseStatus, RunState};
 use crate::store::{self, atomic, ObjectId, StateLock, Store};
 use crate::trials::{self, evidence, Concern, EvidenceRule, EvidenceStatus, ManifestView};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Who writes the notes of a migration.
 pub const CREATED_BY: &str = "rk migrate";
@@ -766,9 +766,4 @@ pub fn planned_state(
         });
     }
     new
-}
-
-/// The run dir relative path of a file the plan names, for messages.
-pub fn run_relative(run: &RunDir, rel: &str) -> PathBuf {
-    run.path.join(rel)
 }
