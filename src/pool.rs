@@ -11,6 +11,9 @@
 //!
 //! A worker that panics never loses its results quietly: the panic ends the
 //! whole map and comes back as [`Panicked`], which fails the command.
+//! [`background`] is not a pool: it starts one piece of work beside the
+//! calling thread (which that work may spread over the pool), and a panic in
+//! it panics the caller at [`Background::wait`], as a direct call would.
 
 use rayon::prelude::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -91,10 +91,9 @@ pub fn overall_status(
     state: &Result<Option<RunState>, Error>,
 ) -> OverallStatus {
     let job = match state {
-        Ok(Some(s)) => s.open_slurm_job().map(|id| slurm::lookup(&[id])),
+        Ok(Some(s)) => s.ask_open_slurm_job().map(|(_, found)| found),
         _ => None,
     };
-    let job = job.map(|found| found.map(|mut all| all.remove(0).1));
     overall_status_with_job(run, settings, state, job.as_ref())
 }
 

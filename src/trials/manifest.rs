@@ -843,17 +843,25 @@ mod tests {
 
     /// Duplicates are found the same way in a small object (keys searched in
     /// a list) and a large one (an index past `Entries::LINEAR` keys), also
-    /// when the index is built between a key and its duplicate.
+    /// when the index is built between a key and its duplicate, and when a
+    /// key and its duplicate are spelled differently (one escapes its `_`).
     #[test]
     fn duplicate_keys_in_large_objects() {
+        let key = |i: usize, escaped: bool| {
+            if escaped {
+                format!("\"a\\u005fp{i:02}\"")
+            } else {
+                format!("\"a_p{i:02}\"")
+            }
+        };
         for n in [3, 31, 32, 33, 34, 80] {
             let mut entries: Vec<String> = (1..=n)
-                .map(|i| format!("\"a_p{i:02}\": \"first\""))
+                .map(|i| format!("{}: \"first\"", key(i, i % 6 == 4)))
                 .collect();
             // Every third part again: a string replaces it, a number drops it.
             for i in (1..=n).step_by(3) {
                 let last = if i % 2 == 0 { "\"last\"" } else { "0" };
-                entries.push(format!("\"a_p{i:02}\": {last}"));
+                entries.push(format!("{}: {last}", key(i, i % 6 == 1)));
             }
             let text = format!("{{\"job_status\": {{{}}}}}", entries.join(", "));
             let v = ManifestView::parse(text.as_bytes()).unwrap();

@@ -52,6 +52,48 @@ fn a_commit_after_init_shows_in_status() {
         .contains("rk: warning: code drift: 1 commit since run r1 started"));
 }
 
+/// `rk status` judges the trials and asks git on threads of their own while
+/// it reads the state; with `RK_THREADS=1` both run in turn on the calling
+/// thread. The screen, the JSON and the exit code are the same either way.
+#[test]
+fn status_is_the_same_on_one_thread_or_many() {
+    let env = TestEnv::new();
+    if !repo(&env, "") {
+        return;
+    }
+    env.expect_exit(&env.run(&["init", "r1", "--config", "cfg.yaml"]), 0);
+    env.write("train.py", "print('v2')\n");
+    git(&env, &["add", "train.py"]);
+    git(&env, &["commit", "-qm", "tune the learning rate"]);
+    for i in 0..40 {
+        let files: &[&str] = if i % 3 == 0 {
+            &["results/predictions.csv"]
+        } else {
+            &[]
+        };
+        crate::status::trial(&env, "r1", &format!("t{i:02}"), files);
+    }
+    env.write("experiments/run_r1/t07/results/trial_manifest.json", "{");
+    for args in [&["status", "r1"][..], &["status", "r1", "--json"][..]] {
+        let outs: Vec<_> = ["1", "2", "4"]
+            .iter()
+            .map(|n| env.cmd(args).env("RK_THREADS", n).output().unwrap())
+            .collect();
+        env.expect_exit(&outs[0], 0);
+        for out in &outs {
+            assert_eq!(out.stdout, outs[0].stdout, "{args:?}");
+            assert_eq!(out.stderr, outs[0].stderr, "{args:?}");
+            assert_eq!(out.status.code(), outs[0].status.code(), "{args:?}");
+        }
+        let text = String::from_utf8_lossy(&outs[0].stdout);
+        assert!(text.contains("tune the learning rate"), "{text}");
+        assert!(
+            text.contains("corrupt manifest t07/results/trial_manifest.json"),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn refuse_policy_needs_force_which_records_it() {
     let env = TestEnv::new();
