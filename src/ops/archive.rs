@@ -188,11 +188,9 @@ pub fn archive(
     }
     // A run dispatched to Slurm is held by its job, not by the lock above.
     slurm_job::refuse_while_live(run, &st, "nothing archived")?;
-    let statuses = phase_statuses(&st, settings);
-    let incomplete: Vec<(String, String)> = statuses
-        .iter()
+    let incomplete: Vec<(String, String)> = phase_statuses(&st, settings)
+        .into_iter()
         .filter(|(_, status)| status != PhaseStatus::Completed.as_str())
-        .cloned()
         .collect();
     if overall != OverallStatus::Completed && !options.allow_incomplete {
         let list: Vec<String> = incomplete
@@ -217,6 +215,8 @@ pub fn archive(
     let (committed, all) =
         record_while_hashing(run, settings, overall, &archived_at, options, progress)?;
     let (trials, other) = by_trial(run, settings, all)?;
+    // Everything the manifest says of the state is what the snapshot it
+    // names (`head`) records: the state as read under the lock.
     let st = &committed.state;
     let manifest = ArchiveManifest {
         format_version: 1,
@@ -234,7 +234,7 @@ pub fn archive(
         files: file_lists(&trials, &other),
         config: python_config_summary(run, settings),
         allow_incomplete: options.allow_incomplete,
-        phases: statuses
+        phases: phase_statuses(st, settings)
             .into_iter()
             .map(|(phase, status)| (phase, status.into()))
             .collect(),
