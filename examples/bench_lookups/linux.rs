@@ -1,23 +1,4 @@
-//! How much the evidence rules' file lookups cost the kernel, and whether a
-//! listing of each trial's `results/` would answer them cheaper than one
-//! `fstatat` a rule (the question of issue 16, item 1; bench/RESULTS.md).
-//!
-//! For every trial dir of RUN_DIR it opens and reads
-//! `results/trial_manifest.json` (what scan-trials and status both pay), then
-//! looks for the files the default evidence rules name, in one of four ways:
-//!
-//! * `manifest`: nothing more (the floor);
-//! * `stat`: one `fstatat` from the run dir a path, as `rk status` does;
-//! * `dirfd`: `results/` opened once (`O_PATH`), the manifest and the names
-//!   looked up from it;
-//! * `list`: `results/` opened once, the manifest read from it, the dir read
-//!   to its end with `getdents64`, and only the names it lists stat'ed.
-//!
-//! Each pass is timed in CPU time of the calling thread (one thread, so
-//! other programs on the machine disturb it less than wall time); the
-//! output is the minimum and median over ROUNDS passes of each way.
-//!
-//! usage: bench_lookups RUN_DIR [ROUNDS]
+//! The Linux system calls behind bench_lookups (see main.rs).
 
 use std::ffi::CString;
 use std::os::fd::RawFd;
@@ -192,7 +173,7 @@ fn cpu_ms() -> f64 {
     t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
 }
 
-fn main() {
+pub fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(run_dir) = args.first() else {
         eprintln!("usage: bench_lookups RUN_DIR [ROUNDS]");
