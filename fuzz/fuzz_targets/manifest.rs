@@ -2,7 +2,7 @@
 //! `ManifestView` (scans) and the owning `Manifest` (compare, archive,
 //! migrate) agree on corrupt or not and on every field they report; and both
 //! agree with a plain reading of the JSON as the orchestrator (Python's
-//! `json.load`, last duplicate key wins) sees it (SPEC §4).
+//! `json.load`, last duplicate key wins) sees it (docs/FORMATS.md#trial-manifests).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
