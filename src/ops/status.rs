@@ -200,24 +200,37 @@ pub fn default_run(project: &Project, cwd: &std::path::Path) -> Result<DefaultRu
     ))
 }
 
+/// How much a [`report`] gathers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything the status screen, `--json` and STATUS.md show.
+    Screen,
+    /// Only what [`next_command`] decides from: the state, the lock holder,
+    /// the scheduler, the config and the gates. No trial is read and git is
+    /// not asked, so `rk next` stays fast on a run of many trials; the
+    /// report's evidence, trial count and code drift are left empty.
+    Advice,
+}
+
 /// The report of a resolved run.
-pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
+pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> Report {
     let settings = &project.settings;
+    let screen = scope == Scope::Screen;
     // Judging the trials is most of the work: it runs on the worker threads
     // while this one reads the state, asks the scheduler and git, and hashes
     // the config.
-    let evidence = {
+    let evidence = screen.then(|| {
         let (dir, pattern, rules) = (
             run.path.clone(),
             settings.trials_manifest.clone(),
             settings.evidence.clone(),
         );
         crate::pool::background(move || trials::evaluate(&dir, &pattern, &rules))
-    };
+    });
     let loaded = state::load(run, settings);
     // git is asked only when the run recorded a code version to compare with.
     let code = match &loaded {
-        Ok(Some(s)) => code_version::first_recorded(s).map(|first| {
+        Ok(Some(s)) if screen => code_version::first_recorded(s).map(|first| {
             let (root, runs_dir) = (project.root.clone(), settings.runs_dir.clone());
             crate::pool::background(move || {
                 let now = code_version::probe(&root, &runs_dir);
@@ -255,12 +268,13 @@ pub fn report(project: &Project, run: &RunDir, operand: &str) -> Report {
         Err(e) => (None, Some(e.to_string()), None),
     };
 
-    let evidence = match evidence.wait() {
-        Ok(ev) => Some(ev),
-        Err(e) => {
+    let evidence = match evidence.map(crate::pool::Background::wait) {
+        Some(Ok(ev)) => Some(ev),
+        Some(Err(e)) => {
             concerns.push(format!("trials cannot be read: {e}"));
             None
         }
+        None => None,
     };
 
     let phases = phase_lines(settings, state.as_ref(), evidence.as_ref(), &mut concerns);

@@ -15,7 +15,7 @@ pub const FILE: &str = "STATUS.md";
 
 /// The Markdown for a run.
 pub fn render(project: &Project, run: &RunDir) -> String {
-    let report = status::report(project, run, &run.rid);
+    let report = status::report(project, run, &run.rid, status::Scope::Screen);
     let mut screen = Vec::new();
     status_screen::render(&mut screen, &report, Style { color: false })
         .expect("rendering to memory cannot fail");

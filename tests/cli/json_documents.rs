@@ -316,10 +316,31 @@ fn status_json_documents_verbatim() {
         "t07_s-py",
     ] {
         all_docs.push_str(&raw(&env, &["status", rid, "--json"]));
+        next_is_status_next(&env, rid);
     }
     all_docs.push_str(&raw(&env, &["list", "--json"]));
     all_docs.push_str(&raw(&env, &["list", "--json", "--sort", "updated"]));
     insta::assert_snapshot!(all_docs.replace(&recent, "[A MINUTE AGO]"));
+}
+
+/// `rk next RUN` prints the first line of `rk status RUN --json`'s `next`
+/// (nothing when it is null), although it gathers less: no trial is read and
+/// git is not asked.
+fn next_is_status_next(env: &TestEnv, rid: &str) {
+    let status = env.run(&["status", rid, "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let first = doc["next"]
+        .as_str()
+        .and_then(|n| n.lines().next())
+        .map(|line| format!("{line}\n"))
+        .unwrap_or_default();
+    let next = env.run(&["next", rid]);
+    assert_eq!(next.status.code(), Some(0), "rk next {rid}");
+    assert_eq!(
+        String::from_utf8_lossy(&next.stdout),
+        first,
+        "rk next {rid}"
+    );
 }
 
 /// `rk status --json`'s `code` in each of its forms, from a real git repository.

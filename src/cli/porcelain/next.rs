@@ -10,7 +10,8 @@ use std::io::Write;
 /// --note "…"`, `rk migrate RUN`, `rk archive RUN`, …. When two commands are
 /// owed in order (look at a config drift, then resume past it) only the first
 /// is printed; `rk status` shows both. Nothing is printed while the run is
-/// running. Read-only.
+/// running. Read-only, and quick on a run of many trials: the advice never
+/// depends on the trials or on git, so neither is read.
 ///
 /// Exit status: 0 (whether or not there is something to do); 2 no such run.
 #[derive(Debug, clap::Args)]

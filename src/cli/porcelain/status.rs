@@ -112,7 +112,7 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     };
     let run = project.resolve_run(&operand)?;
     let report = crate::cli::progress::with_progress(crate::output::pool_items(), || {
-        status::report(&project, &run, &operand)
+        status::report(&project, &run, &operand, status::Scope::Screen)
     });
     for p in &report.phases {
         if let Some(unknown) = p.unknown_status() {
