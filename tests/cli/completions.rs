@@ -35,6 +35,9 @@ fn bash_completes_commands_and_options() {
     };
     let commands = complete("rk sta");
     assert_eq!(commands.lines().collect::<Vec<_>>(), ["status"]);
+    // Hidden commands are not offered.
+    assert_eq!(complete("rk demo").lines().collect::<Vec<_>>(), ["demo"]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("demo-orchestrator"));
     let options = complete("rk status --j");
     assert!(options.lines().any(|l| l == "--json"), "{options}");
     let values = complete("rk list --sort ''");
@@ -57,6 +60,10 @@ fn zsh_and_fish_scripts_name_every_command() {
         ] {
             assert!(script.contains(command), "{shell} script lacks {command}");
         }
+        assert!(
+            !script.contains("demo-orchestrator"),
+            "{shell} script offers the hidden demo-orchestrator"
+        );
     }
     insta::assert_snapshot!(env.render(&["completions", "tcsh"]), @r"
     [stderr]

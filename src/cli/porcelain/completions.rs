@@ -26,9 +26,28 @@ pub struct Args {
 
 pub fn run(args: Args, _ctx: &Context) -> Result<Exit, Error> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "rk", &mut script);
+    clap_complete::generate(args.shell, &mut offered(), "rk", &mut script);
     let mut out = stdout();
     out.write_all(&script)?;
     out.flush()?;
     Ok(Exit::Success)
+}
+
+/// rk's commands as completion offers them: every command `rk --help` lists.
+/// clap_complete would also offer the hidden ones (the demo's stand-in
+/// orchestrator), so they are left out of the tree it is given.
+fn offered() -> clap::Command {
+    let all = Cli::command();
+    let mut offered = clap::Command::new("rk")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(all.get_arguments().cloned())
+        .subcommands(all.get_subcommands().filter(|c| !c.is_hide_set()).cloned());
+    // The about texts decide how `-h` is described ("see more with --help").
+    if let Some(about) = all.get_about() {
+        offered = offered.about(about.clone());
+    }
+    if let Some(long) = all.get_long_about() {
+        offered = offered.long_about(long.clone());
+    }
+    offered
 }
