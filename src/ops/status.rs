@@ -10,7 +10,7 @@
 use crate::canon::{self, Scheme};
 use crate::code_version::{self, CodeDocument, CodeDrift};
 use crate::drift::{self, Drift};
-use crate::project::{Project, RunDir};
+use crate::project::{Project, RunDir, Settings};
 use crate::slurm::{self, Lookup};
 use crate::state::gates::{self as gate, GateView};
 use crate::state::{self, OverallStatus, RunState, SlurmJob};
@@ -297,23 +297,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
     let last_session = last_session(state.as_ref());
     let last_activity = last_activity(&phases, last_session.as_ref());
 
-    let owed_gates = state
-        .as_ref()
-        .map(|s| {
-            gate::gates(s, settings)
-                .into_iter()
-                .filter(GateView::is_owed)
-                .collect()
-        })
-        .unwrap_or_default();
     let code = code.map_or(CodeDrift::NotRecorded, crate::pool::Background::wait);
-
-    let stop_requested = crate::store::atomic::read_regular(
-        &run.path.join("STOP_REQUESTED"),
-        crate::store::atomic::limit::SMALL,
-    )
-    .ok()
-    .map(|s| String::from_utf8_lossy(&s).trim().to_string());
 
     Report {
         rid: run.rid.clone(),
@@ -339,10 +323,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         },
         python_archive,
         others: if status == OverallStatus::Running {
-            crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
-                .into_iter()
-                .cloned()
-                .collect()
+            others_running(run, settings)
         } else {
             Vec::new()
         },
@@ -351,20 +332,48 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         } else {
             None
         },
-        stop_requested,
+        stop_requested: stop_requested(run),
         last_activity,
         last_session,
-        owed_gates,
+        owed_gates: state
+            .as_ref()
+            .map_or_else(Vec::new, |s| owed_gates(s, settings)),
         code,
         concerns,
     }
+}
+
+/// The gates of `state` still owed a review.
+fn owed_gates(state: &RunState, settings: &Settings) -> Vec<GateView> {
+    gate::gates(state, settings)
+        .into_iter()
+        .filter(GateView::is_owed)
+        .collect()
+}
+
+/// The pending stop token's text (its time), when there is one.
+fn stop_requested(run: &RunDir) -> Option<String> {
+    crate::store::atomic::read_regular(
+        &run.path.join("STOP_REQUESTED"),
+        crate::store::atomic::limit::SMALL,
+    )
+    .ok()
+    .map(|s| String::from_utf8_lossy(&s).trim().to_string())
+}
+
+/// Orchestrators rk did not start that are running this run.
+fn others_running(run: &RunDir, settings: &Settings) -> Vec<crate::orchestrators::Candidate> {
+    crate::orchestrators::running(crate::orchestrators::scanned(settings), run, settings)
+        .into_iter()
+        .cloned()
+        .collect()
 }
 
 /// One line per phase of the pipeline, with what the state records and what
 /// the evidence shows; phases beyond the pipeline and statuses rk does not
 /// know become concerns.
 fn phase_lines(
-    settings: &crate::project::Settings,
+    settings: &Settings,
     state: Option<&RunState>,
     evidence: Option<&trials::Evidence>,
     concerns: &mut Vec<String>,
@@ -507,11 +516,7 @@ const RECENT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 /// is in progress, and no rk session's end explains it (a change after the
 /// last session ended, or no session at all): an orchestrator on another
 /// host, or one rk cannot see, may still be running it.
-fn recently_changed(
-    run: &RunDir,
-    settings: &crate::project::Settings,
-    state: Option<&RunState>,
-) -> Option<String> {
+fn recently_changed(run: &RunDir, settings: &Settings, state: Option<&RunState>) -> Option<String> {
     let state = state?;
     if !state
         .phases
