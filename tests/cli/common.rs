@@ -208,6 +208,15 @@ pub fn state_of(run_dir: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(run_dir.join("run_state.json")).unwrap()).unwrap()
 }
 
+/// The last session recorded in a run's `run_state.json`.
+pub fn last_session(run_dir: &Path) -> serde_json::Value {
+    state_of(run_dir)["sessions"]
+        .as_array()
+        .and_then(|s| s.last())
+        .cloned()
+        .expect("the state records a session")
+}
+
 /// The status of each phase of a run, in file order.
 pub fn phase_statuses(run_dir: &Path) -> Vec<(String, String)> {
     let state = state_of(run_dir);

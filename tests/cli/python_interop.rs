@@ -9,7 +9,7 @@
 //! installed, every hash rk writes is checked with PyYAML itself; where they
 //! are not, those tests say so and skip.
 
-use crate::common::TestEnv;
+use crate::common::{last_session, state_of, TestEnv};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,10 +41,6 @@ fn pyyaml_hash(path: &Path) -> Option<String> {
             None
         }
     }
-}
-
-fn state_of(run: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(run.join("run_state.json")).unwrap()).unwrap()
 }
 
 /// The recorded hash must be the one PyYAML computes from the run's config.
@@ -777,12 +773,7 @@ fn the_orchestrators_own_config_rewrite_is_adopted_not_drift() {
     assert_pyyaml_agrees(&run, "the adopted rewrite");
     let state = state_of(&run);
     assert!(state.get("config_drift").is_none(), "{state}");
-    let session = state["sessions"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let session = last_session(&run);
     assert_eq!(
         session["config_rewritten"]["keys"][0],
         "/paths/batch_inputs_dir"

@@ -2,7 +2,7 @@
 //! shell script that appends its arguments to a log, so each test sees
 //! exactly what was dispatched, how often, and with which exit code.
 
-use crate::common::{c14n_hash, wait_for, TestEnv};
+use crate::common::{c14n_hash, last_session, state_of, wait_for, TestEnv};
 use rk::canon::{self, ConfigHash, Scheme};
 use rk::state::RunState;
 use std::path::PathBuf;
@@ -91,10 +91,6 @@ fn status_static(s: &str) -> &'static str {
         "failed" => "failed",
         _ => "not_started",
     }
-}
-
-fn read_state(path: &std::path::Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path.join("run_state.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -221,7 +217,7 @@ fn drift_is_refused_with_a_diff_and_force_records_it() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(dispatched(&env), ["start r1 --from_step parse", "end"]);
-    let state = read_state(&run);
+    let state = state_of(&run);
     let drift = state["config_drift"].as_array().unwrap();
     assert_eq!(drift.len(), 1);
     assert_eq!(drift[0]["forced"], true);
@@ -263,7 +259,7 @@ fn a_legacy_pyyaml_sorted_state_resumes_without_false_drift() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(dispatched(&env)[0], "start legacy --from_step submit");
-    let state = read_state(&env.root().join("experiments/run_legacy"));
+    let state = state_of(&env.root().join("experiments/run_legacy"));
     assert_eq!(
         state["config_hash"],
         legacy.as_str(),
@@ -365,13 +361,7 @@ fn an_interrupt_reaches_the_orchestrator_and_its_exit_code_comes_back() {
     let status = rk.wait().unwrap();
     assert_eq!(status.code(), Some(42));
     assert!(dispatched(&env).contains(&"got INT".to_string()));
-    let state = read_state(&run);
-    let session = state["sessions"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let session = last_session(&run);
     assert_eq!(session["exit_code"], 42);
     assert!(session["ended_at"].is_string());
 }
@@ -392,7 +382,7 @@ fn the_orchestrators_failure_code_is_returned_and_recorded() {
         "{}",
         env.render_output(&out)
     );
-    assert_eq!(read_state(&run)["sessions"][0]["exit_code"], 3);
+    assert_eq!(state_of(&run)["sessions"][0]["exit_code"], 3);
     let log = env.run(&["log", "r1"]);
     let log = String::from_utf8_lossy(&log.stdout);
     assert!(
@@ -437,7 +427,7 @@ fn a_leftover_stop_request_is_cleared_and_noted() {
     assert_eq!(env.run(&["resume", "r1"]).status.code(), Some(0));
     assert!(!run.join("STOP_REQUESTED").exists());
     assert!(run.join("STOP_REQUESTED.cleared.20250903T100000Z").exists());
-    let state = read_state(&run);
+    let state = state_of(&run);
     assert!(state["notes"][0]["message"]
         .as_str()
         .unwrap()
@@ -518,7 +508,7 @@ fn a_command_that_cannot_start_is_exit_2_and_recorded() {
         stderr.contains("cannot start \"/nonexistent/orchestrator\""),
         "{stderr}"
     );
-    let session = read_state(&run)["sessions"][0].clone();
+    let session = state_of(&run)["sessions"][0].clone();
     assert!(session["error"].as_str().unwrap().contains("cannot start"));
     assert!(session["exit_code"].is_null());
     // The lock was released.
@@ -588,7 +578,7 @@ fn a_run_without_state_is_migrated_first_then_resumed_where_the_files_say() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("migrating it first"));
-    let state = read_state(&run);
+    let state = state_of(&run);
     assert_eq!(state["migrated"], true);
     assert_eq!(state["phases"]["report"]["status"], "completed");
     assert_eq!(state["sessions"][0]["steps"][0], "score");

@@ -5,7 +5,7 @@
 //! The tests that need the scheduler run one at a time (the node has few
 //! CPUs), and every wait is for a condition, bounded generously.
 
-use crate::common::{c14n_hash, started_run, TestEnv};
+use crate::common::{c14n_hash, started_run, state_of, TestEnv};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -76,12 +76,8 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-fn state(run: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(run.join("run_state.json")).unwrap()).unwrap()
-}
-
 fn sessions(run: &Path) -> Vec<serde_json::Value> {
-    state(run)["sessions"]
+    state_of(run)["sessions"]
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -349,7 +345,7 @@ fn a_held_job_is_queued_a_second_resume_is_refused_and_stop_now_cancels_it() {
 
     // An orchestrator that rewrites the state from memory, dropping rk's
     // sessions and marking a phase in progress: rk's records still name the job.
-    let mut rewritten = state(&run);
+    let mut rewritten = state_of(&run);
     rewritten.as_object_mut().unwrap().remove("sessions");
     rewritten["phases"]["prepare"]["status"] = "in_progress".into();
     std::fs::write(
@@ -678,7 +674,7 @@ fn a_config_rewritten_by_the_job_is_adopted_when_its_session_closes() {
     let run = started(&env, &rid);
     let out = env.run(&["resume", &rid, "--wait"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let st = state(&run);
+    let st = state_of(&run);
     let s = st["sessions"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         s["config_rewritten"]["keys"],

@@ -9,7 +9,7 @@
 //! machine's `python3` (the Python tool set's own interpreter); without one
 //! the Python tests say they were skipped and why.
 
-use crate::common::{started_run, state_of, wait_for, TestEnv};
+use crate::common::{last_session, started_run, state_of, wait_for, TestEnv};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -351,17 +351,14 @@ fn notes_and_gates_added_during_a_dispatched_run_survive_its_end() {
         String::from_utf8_lossy(&gates.stdout).contains("read the numbers"),
         "the gate added during the run was lost"
     );
-    let state = state_of(&run);
-    let session = state["sessions"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone();
+    let session = last_session(&run);
     assert_eq!(session["stopped_at"], "halfway");
     assert_eq!(session["exit_code"], 0);
     assert!(!session["ended_at"].is_null());
-    assert_eq!(state["gates"]["report"]["reason"], "read the numbers");
+    assert_eq!(
+        state_of(&run)["gates"]["report"]["reason"],
+        "read the numbers"
+    );
 }
 
 #[test]
