@@ -349,6 +349,15 @@ fn array_index(token: &str) -> Option<usize> {
     }
 }
 
+/// A config hash as people read it: its first 12 characters (the whole of
+/// a shorter one). A hash read from a state file may be any string, so the
+/// cut is by characters, never inside one.
+pub fn short_hash(hash: &str) -> &str {
+    hash.char_indices()
+        .nth(12)
+        .map_or(hash, |(at, _)| &hash[..at])
+}
+
 /// Lowercase hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -393,6 +402,16 @@ pub fn config_hash(doc: &Document, scheme: Scheme) -> ConfigHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_hash_is_twelve_characters_never_cut_inside_one() {
+        let hex = "0123456789abcdef0123";
+        assert_eq!(short_hash(hex), "0123456789ab");
+        assert_eq!(short_hash("abc"), "abc");
+        assert_eq!(short_hash(""), "");
+        // A hand-edited state may hold any string there.
+        assert_eq!(short_hash("ééééééééééééé"), "éééééééééééé");
+    }
 
     fn canon(bytes: &[u8], format: Option<Format>, origin: &str) -> Result<String, Error> {
         load(bytes, format, origin).map(|d| String::from_utf8(canonical_bytes(&d.value)).unwrap())

@@ -82,11 +82,11 @@ impl Row {
         match &self.config_hash {
             None => "-".into(),
             Some(h) => {
-                let short: String = h.chars().take(12).collect();
+                let short = crate::canon::short_hash(h);
                 if self.config_hash_scheme.is_none() {
                     format!("{short}~")
                 } else {
-                    short
+                    short.to_string()
                 }
             }
         }

@@ -654,8 +654,8 @@ pub fn apply(project: &Project, run: &RunDir, plan: &Plan) -> Result<Applied, Er
         {
             drift_warning = Some(format!(
                 "the config drifted since the state was recorded ({} -> {}); recorded in config_drift, review it with `rk diff-config {}@recorded {}`",
-                record.expected.as_deref().unwrap_or("-").chars().take(12).collect::<String>(),
-                record.actual.as_deref().unwrap_or("-").chars().take(12).collect::<String>(),
+                canon::short_hash(record.expected.as_deref().unwrap_or("-")),
+                canon::short_hash(record.actual.as_deref().unwrap_or("-")),
                 run.rid,
                 run.rid
             ));

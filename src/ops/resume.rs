@@ -806,8 +806,8 @@ fn force_drift(
     force(state);
     msgs.status(&format!(
         "config drift forced: config_hash {} ({old_scheme}) → {} ({new_scheme})",
-        short(&expected),
-        short(&new_hash),
+        canon::short_hash(&expected),
+        canon::short_hash(&new_hash),
     ))?;
     if dry_run {
         return Ok(None);
@@ -823,8 +823,8 @@ fn force_drift(
     let id = Store::new(run).put_value(&chosen.doc.value)?;
     let message = format!(
         "config drift forced: {} -> {}",
-        short(&expected),
-        short(&new_hash)
+        canon::short_hash(&expected),
+        canon::short_hash(&new_hash)
     );
     commit(project, run, "drift", &message, &Expect::Any, |draft| {
         draft.require(run, settings)?;
@@ -1107,8 +1107,8 @@ fn refuse_drift(
             (
                 format!(
                     "config drift in run {rid}: the config hashes to {} but the run recorded {} ({scheme}); nothing dispatched",
-                    short(current),
-                    short(expected)
+                    canon::short_hash(current),
+                    canon::short_hash(expected)
                 ),
                 format!(
                     "review it with `rk diff-config {rid}@recorded {current_label}`; to go on with the new config: `rk resume {rid} --force` (the drift is recorded)"
@@ -1153,10 +1153,6 @@ fn refuse_foreign(run: &RunDir, settings: &Settings) -> Result<(), Error> {
             run.rid
         )),
     ))
-}
-
-fn short(hash: &str) -> String {
-    hash.chars().take(12).collect()
 }
 
 #[cfg(test)]

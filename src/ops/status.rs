@@ -457,10 +457,9 @@ fn recorded_concerns(s: &RunState, concerns: &mut Vec<String>) {
         ));
     }
     for d in s.config_drift.iter().flatten() {
-        let short = |h: &Option<String>| {
-            h.as_deref()
-                .map_or("?".to_string(), |h| h.chars().take(12).collect())
-        };
+        fn short(h: &Option<String>) -> &str {
+            h.as_deref().map_or("?", canon::short_hash)
+        }
         concerns.push(format!(
             "config drift {} at {}: {} -> {}",
             if d.forced == Some(true) {

@@ -8,6 +8,7 @@
 //! is given.
 
 use super::status::{next_command, ConfigFacts, PhaseLine, Report, SessionFacts};
+use crate::canon;
 use crate::code_version::CodeDrift;
 use crate::output::Style;
 use crate::state::OverallStatus;
@@ -157,7 +158,7 @@ fn render_phases(out: &mut dyn Write, r: &Report, style: Style) -> io::Result<()
 fn config_line(r: &Report, style: Style) -> String {
     match &r.config {
         ConfigFacts::Unchanged { scheme, hash } => {
-            format!("unchanged ({} {})", scheme.name(), short(hash))
+            format!("unchanged ({} {})", scheme.name(), canon::short_hash(hash))
         }
         ConfigFacts::Drifted {
             scheme,
@@ -173,8 +174,8 @@ fn config_line(r: &Report, style: Style) -> String {
             style.red(&format!(
                 "drifted: {what}; recorded {} {}, current {}",
                 scheme.name(),
-                short(recorded),
-                short(current)
+                canon::short_hash(recorded),
+                canon::short_hash(current)
             ))
         }
         ConfigFacts::Unverifiable { scheme, reason } => {
@@ -337,8 +338,4 @@ fn render_next(out: &mut dyn Write, r: &Report, style: Style) -> io::Result<()> 
 
 fn short_commit(commit: &str) -> String {
     commit.chars().take(10).collect()
-}
-
-fn short(hash: &str) -> String {
-    hash.chars().take(12).collect()
 }

@@ -86,10 +86,9 @@ fn render(out: &mut dyn Write, c: &Comparison, ctx: &Context) -> std::io::Result
             format!("  {text}")
         }
     };
-    let short = |h: &Option<String>| {
-        h.as_deref()
-            .map_or("-".to_string(), |h| h.chars().take(12).collect())
-    };
+    fn short(h: &Option<String>) -> &str {
+        h.as_deref().map_or("-", crate::canon::short_hash)
+    }
     let others = c.discrepancies();
     let verdict = if !c.compatible() {
         style.red("not compatible")
