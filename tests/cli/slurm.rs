@@ -4,6 +4,12 @@
 //!
 //! The tests that need the scheduler run one at a time (the node has few
 //! CPUs), and every wait is for a condition, bounded generously.
+//!
+//! The `jobs_only_accounting_knows_…` tests also need accounting storage
+//! (`.ci/slurm up` starts slurmdbd on a MariaDB of its own, with MinJobAge=30):
+//! they wait until the controller has forgotten their jobs, so that rk can
+//! learn of them only from `sacct`. Where `sacct` does not answer, they say
+//! they were skipped and why, and pass.
 
 use crate::common::{c14n_hash, started_run, state_of, TestEnv};
 use std::io::Write;
@@ -750,4 +756,206 @@ fn with_the_scheduler_down_status_says_so_and_resume_and_stop_now_refuse() {
     );
     assert_eq!(std::fs::read(run.join("run_state.json")).unwrap(), before);
     Command::new("scancel").arg(&job).status().unwrap();
+}
+
+/// Whether accounting storage answers here (`sacct`, through slurmdbd) and
+/// the controller forgets a finished job soon enough to wait for it
+/// (MinJobAge at most 60 s; `.ci/slurm up` sets 30). When not, say on the
+/// real stderr (not captured) that `test` was skipped and why.
+fn sacct_answers(test: &str) -> bool {
+    if !slurm_answers(test) {
+        return false;
+    }
+    let why = match Command::new("sacct")
+        .args(["-n", "-X", "-j", "999999999"])
+        .output()
+    {
+        Err(e) => format!("sacct cannot be run ({e})"),
+        Ok(out) if !out.status.success() => format!("sacct failed: {}", stderr(&out).trim()),
+        Ok(_) => match min_job_age() {
+            Some(age) if age <= 60 => return true,
+            Some(age) => format!(
+                "the controller keeps a finished job {age} s (MinJobAge), too long to wait for"
+            ),
+            None => "`scontrol show config` does not say MinJobAge".into(),
+        },
+    };
+    let context = std::env::var("RK_SACCT_SKIP_REASON").unwrap_or_else(|_| {
+        "bring it up with `sudo .ci/slurm up`, which starts MariaDB and slurmdbd beside Slurm"
+            .into()
+    });
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped slurm::{test}: no accounting storage to test against: {why}; {context}"
+    );
+    false
+}
+
+/// The controller's MinJobAge, in seconds.
+fn min_job_age() -> Option<u64> {
+    let out = Command::new("scontrol")
+        .args(["show", "config"])
+        .output()
+        .ok()?;
+    stdout(&out).lines().find_map(|l| {
+        let (key, value) = l.split_once('=')?;
+        if key.trim() != "MinJobAge" {
+            return None;
+        }
+        value.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// What sacct itself says of `job`: State, NodeList, End (UTC), ExitCode.
+fn sacct_row(job: &str) -> Vec<String> {
+    let out = Command::new("sacct")
+        .env("TZ", "UTC")
+        .args(["-n", "-P", "-X", "-j", job])
+        .arg("--format=State,NodeList,End,ExitCode")
+        .output()
+        .unwrap();
+    let row = stdout(&out);
+    row.lines()
+        .next()
+        .unwrap_or("")
+        .split('|')
+        .map(String::from)
+        .collect()
+}
+
+/// Submit `rid`'s job (`rk resume`, not waiting); its id.
+fn submit(env: &TestEnv, rid: &str) -> String {
+    let out = env.run(&["resume", rid]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// Wait until the controller has forgotten `rid`'s job `job` (squeue
+/// answers and no longer lists it) and accounting has recorded its end:
+/// from then on only sacct knows the job.
+fn wait_until_only_accounting_knows(rid: &str, job: &str) {
+    wait_for("the controller to forget the job", || {
+        let out = Command::new("squeue")
+            .args(["-h", "--states=all", "--name", &format!("rk-{rid}")])
+            .args(["-o", "%i"])
+            .output()
+            .unwrap();
+        out.status.success() && stdout(&out).trim().is_empty()
+    });
+    wait_for("accounting to record the job's end", || {
+        let row = sacct_row(job);
+        !["", "PENDING", "RUNNING", "COMPLETING"].contains(&row[0].as_str())
+    });
+}
+
+/// A project whose dispatch command runs `<run>/job.sh`, which each test
+/// writes for each of its runs.
+fn job_sh_project(env: &TestEnv, slurm_args: &[&str]) {
+    slurm_project(env, &strs(&sh(". {run_dir}/job.sh")), slurm_args);
+}
+
+/// A started run whose job will run `script`.
+fn run_of(env: &TestEnv, rid: &str, script: &str) -> PathBuf {
+    let run = started(env, rid);
+    std::fs::write(run.join("job.sh"), script).unwrap();
+    run
+}
+
+/// Once only accounting knows `job`: `rk status` shows what sacct says
+/// (`state`, `exit`), then `rk note` closes the session with it; the closed
+/// session, checked against sacct's own row.
+fn close_from_accounting(env: &TestEnv, rid: &str, job: &str, state: &str, exit: i64) {
+    let doc = job_json(env, rid);
+    let found = &doc["slurm_job"];
+    assert_eq!(
+        (&found["known"], &found["phase"], &found["state"]),
+        (&true.into(), &"ended".into(), &state.into()),
+        "{found}"
+    );
+    assert_eq!(found["exit_code"], exit, "{found}");
+    let status = stdout(&env.run(&["status", rid]));
+    assert!(
+        status.contains(&format!("job       Slurm job {job} {state} "))
+            && status.contains(&format!(
+                ", exit {exit}; the next command that writes the run records it"
+            )),
+        "{status}"
+    );
+    let note = env.run(&["note", rid, "looked"]);
+    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    let run = env.root().join(format!("experiments/run_{rid}"));
+    let s = crate::common::last_session(&run);
+    let row = sacct_row(job);
+    assert_eq!(s["slurm"]["job_id"], job);
+    assert_eq!(s["slurm"]["state"], state, "{s}");
+    assert_eq!(s["exit_code"], exit, "{s}");
+    assert_eq!(s["ended_at"], format!("{}.000000Z", row[2]), "{s} {row:?}");
+    let node = (row[1] != "None assigned").then(|| row[1].clone());
+    assert_eq!(s["slurm"]["node"], serde_json::json!(node), "{s} {row:?}");
+}
+
+#[test]
+fn jobs_only_accounting_knows_close_with_sacct_s_word_completed_0_and_failed_with_their_code() {
+    let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let test =
+        "jobs_only_accounting_knows_close_with_sacct_s_word_completed_0_and_failed_with_their_code";
+    if !sacct_answers(test) {
+        return;
+    }
+    let env = TestEnv::new();
+    job_sh_project(&env, &[]);
+    let (ok, bad) = (unique_rid("ok"), unique_rid("bad"));
+    run_of(&env, &ok, "echo fine\n");
+    run_of(&env, &bad, "exit 5\n");
+    let (ok_job, bad_job) = (submit(&env, &ok), submit(&env, &bad));
+    wait_until_ended(&env, &ok);
+    wait_until_ended(&env, &bad);
+    // Waiting for the controller to forget holds no CPU: let the other
+    // Slurm tests run meanwhile.
+    drop(one);
+    wait_until_only_accounting_knows(&ok, &ok_job);
+    wait_until_only_accounting_knows(&bad, &bad_job);
+    assert_eq!(sacct_row(&ok_job)[0], "COMPLETED");
+    assert_eq!(sacct_row(&bad_job)[0], "FAILED");
+
+    close_from_accounting(&env, &ok, &ok_job, "COMPLETED", 0);
+    close_from_accounting(&env, &bad, &bad_job, "FAILED", 5);
+}
+
+#[test]
+fn jobs_only_accounting_knows_close_with_128_plus_a_signal_and_not_0_when_cancelled_pending() {
+    let one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let test =
+        "jobs_only_accounting_knows_close_with_128_plus_a_signal_and_not_0_when_cancelled_pending";
+    if !sacct_answers(test) {
+        return;
+    }
+    // The batch script is the shell that sources job.sh: it kills itself.
+    let killed_env = TestEnv::new();
+    job_sh_project(&killed_env, &[]);
+    let killed = unique_rid("k");
+    run_of(&killed_env, &killed, "kill -USR1 $$\n");
+    let killed_job = submit(&killed_env, &killed);
+    // Held, then cancelled by `rk stop --now` before it ever ran.
+    let held_env = TestEnv::new();
+    job_sh_project(&held_env, &["--hold"]);
+    let held = unique_rid("h");
+    run_of(&held_env, &held, "exit 0\n");
+    let held_job = submit(&held_env, &held);
+    let stop = held_env.run(&["stop", &held, "--now"]);
+    assert_eq!(stop.status.code(), Some(0), "{}", stderr(&stop));
+    wait_until_ended(&killed_env, &killed);
+    wait_until_ended(&held_env, &held);
+    drop(one);
+    wait_until_only_accounting_knows(&killed, &killed_job);
+    wait_until_only_accounting_knows(&held, &held_job);
+    // sacct's own words: the signal in ExitCode's second half, and a
+    // cancellation that names who cancelled with a zero exit code.
+    assert_eq!(sacct_row(&killed_job)[3], "0:10");
+    let row = sacct_row(&held_job);
+    assert!(row[0].starts_with("CANCELLED by "), "{row:?}");
+    assert_eq!(row[3], "0:0");
+
+    close_from_accounting(&killed_env, &killed, &killed_job, "FAILED", 138);
+    close_from_accounting(&held_env, &held, &held_job, "CANCELLED", 1);
 }
