@@ -14,7 +14,9 @@
 //! script ([`BATCH_SCRIPT`], `exec "$@"`) and the argv follows the script's
 //! path as its arguments, so no shell string is ever built from config
 //! values. Times are asked for in UTC (`TZ=UTC`), since Slurm's clients print
-//! local time without a zone.
+//! local time without a zone, and in Slurm's standard form
+//! (`SLURM_TIME_FORMAT=standard`), whatever format the user chose for their
+//! own use of `squeue` and `sacct`.
 
 use crate::exit::{Diagnostic, Exit};
 use std::ffi::OsString;
@@ -370,6 +372,7 @@ fn run(line: &[OsString]) -> Result<String, Error> {
     let output = Command::new(&line[0])
         .args(&line[1..])
         .env("TZ", "UTC")
+        .env("SLURM_TIME_FORMAT", "standard")
         .stdin(Stdio::null())
         .output()
         .map_err(|source| Error::Missing {

@@ -480,6 +480,48 @@ fn wait_returns_the_orchestrators_exit_code_and_records_it() {
 }
 
 #[test]
+fn a_users_slurm_time_format_changes_none_of_the_times_rk_records() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_answers("a_users_slurm_time_format_changes_none_of_the_times_rk_records") {
+        return;
+    }
+    let env = TestEnv::new();
+    let rid = unique_rid("tf");
+    slurm_project(&env, &strs(&sh("exit 0")), &[]);
+    let run = started(&env, &rid);
+    // Slurm's clients print times as SLURM_TIME_FORMAT says ("%s": seconds
+    // since the epoch), and a user may well have set it.
+    let out = env
+        .cmd(&["resume", &rid, "--wait"])
+        .env("SLURM_TIME_FORMAT", "%s")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let job = stdout(&out).trim().to_string();
+    let times = Command::new("squeue")
+        .env("TZ", "UTC")
+        .env("SLURM_TIME_FORMAT", "standard")
+        .args([
+            "-h",
+            "--states=all",
+            "-j",
+            &job,
+            "-O",
+            "StartTime:|,EndTime:",
+        ])
+        .output()
+        .unwrap();
+    let times = stdout(&times);
+    let (start, end) = times
+        .trim()
+        .split_once('|')
+        .expect("squeue still knows the job");
+    let s = crate::common::last_session(&run);
+    assert_eq!(s["ended_at"], format!("{end}.000000Z"), "{s}");
+    assert_eq!(s["slurm"]["started_at"], format!("{start}.000000Z"), "{s}");
+}
+
+#[test]
 fn a_completed_job_closes_its_session_with_exit_0_and_the_run_is_completed() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     if !slurm_answers("a_completed_job_closes_its_session_with_exit_0_and_the_run_is_completed") {
@@ -873,7 +915,15 @@ fn close_from_accounting(env: &TestEnv, rid: &str, job: &str, state: &str, exit:
         "{found}"
     );
     assert_eq!(found["exit_code"], exit, "{found}");
-    let status = stdout(&env.run(&["status", rid]));
+    // A user's own time format (here "relative": "21:45:32") changes
+    // nothing rk reads.
+    let rk = |args: &[&str]| {
+        env.cmd(args)
+            .env("SLURM_TIME_FORMAT", "relative")
+            .output()
+            .unwrap()
+    };
+    let status = stdout(&rk(&["status", rid]));
     assert!(
         status.contains(&format!("job       Slurm job {job} {state} "))
             && status.contains(&format!(
@@ -881,7 +931,7 @@ fn close_from_accounting(env: &TestEnv, rid: &str, job: &str, state: &str, exit:
             )),
         "{status}"
     );
-    let note = env.run(&["note", rid, "looked"]);
+    let note = rk(&["note", rid, "looked"]);
     assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
     let run = env.root().join(format!("experiments/run_{rid}"));
     let s = crate::common::last_session(&run);
