@@ -70,12 +70,23 @@ pub enum Error {
     /// time limit over the partition's, an unknown option).
     #[error("`{command}` refused: {message}")]
     Refused { command: String, message: String },
-    /// The controller (or munge, its authentication) cannot be reached.
-    #[error("`{command}` cannot reach the Slurm controller: {message}")]
+    /// The controller (or munge, its authentication) cannot be reached; for
+    /// `sacct`, accounting storage (slurmdbd).
+    #[error("`{command}` cannot reach {}: {message}", reaches(.command))]
     Unreachable { command: String, message: String },
     /// The command said something rk cannot read.
     #[error("`{command}` answered in a way rk cannot read: {message}")]
     Unreadable { command: String, message: String },
+}
+
+/// What `command` talks to: `sacct` reads accounting storage through
+/// slurmdbd; the other clients talk to the controller.
+fn reaches(command: &str) -> &'static str {
+    if command == "sacct" {
+        "Slurm's accounting storage (slurmdbd)"
+    } else {
+        "the Slurm controller"
+    }
 }
 
 impl Diagnostic for Error {
@@ -90,6 +101,7 @@ impl Diagnostic for Error {
         Some(match self {
             Error::Missing { .. } => "install Slurm's client commands (Debian: slurm-client) on this machine, or set `dispatch.via: local` in rk.yaml".into(),
             Error::Refused { .. } => "check `dispatch.slurm.args` in rk.yaml against the cluster (`sinfo` lists its partitions); nothing was recorded as dispatched".into(),
+            Error::Unreachable { command, .. } if command == "sacct" => "check that slurmdbd is up (`sacctmgr show cluster`), then try again".into(),
             Error::Unreachable { .. } => "check that slurmctld and munged are up (`sinfo`, `scontrol ping`), then try again; nothing was recorded as dispatched".into(),
             Error::Unreadable { .. } => "look at the job with `squeue --me`; if it was submitted, `scancel` it before trying again".into(),
         })

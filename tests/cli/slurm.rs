@@ -270,6 +270,22 @@ fn down_conf(env: &TestEnv) -> PathBuf {
     env.write("down/slurm.conf", down)
 }
 
+/// The cluster's slurm.conf with accounting storage (slurmdbd) moved to a
+/// port where nothing listens: the controller answers, `sacct` cannot.
+fn accounting_down_conf(env: &TestEnv) -> PathBuf {
+    let conf = std::fs::read_to_string(
+        std::env::var("SLURM_CONF").unwrap_or_else(|_| "/etc/slurm/slurm.conf".into()),
+    )
+    .unwrap();
+    let down: String = conf
+        .lines()
+        .filter(|l| !l.starts_with("AccountingStoragePort"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        + "AccountingStoragePort=1\n";
+    env.write("accounting-down/slurm.conf", down)
+}
+
 #[test]
 fn a_scheduler_that_is_down_is_exit_4_and_records_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -967,6 +983,36 @@ fn jobs_only_accounting_knows_close_with_sacct_s_word_completed_0_and_failed_wit
     wait_until_only_accounting_knows(&bad, &bad_job);
     assert_eq!(sacct_row(&ok_job)[0], "COMPLETED");
     assert_eq!(sacct_row(&bad_job)[0], "FAILED");
+
+    // With accounting unreachable, a job the controller forgot is not taken
+    // for unknown: rk cannot tell how it ended, so its session stays open
+    // and a resume refuses.
+    let dbd_down = accounting_down_conf(&env);
+    let unasked = |args: &[&str]| env.cmd(args).env("SLURM_CONF", &dbd_down).output().unwrap();
+    let status = stdout(&unasked(&["status", &ok]));
+    assert!(
+        status.contains(&format!(
+            "job       Slurm job {ok_job}: cannot ask the scheduler: `sacct` cannot reach \
+             Slurm's accounting storage (slurmdbd): "
+        )) && status.contains("Connection refused"),
+        "{status}"
+    );
+    let note = unasked(&["note", &ok, "while accounting is down"]);
+    assert_eq!(note.status.code(), Some(0), "{}", stderr(&note));
+    let ok_run = env.root().join(format!("experiments/run_{ok}"));
+    let s = crate::common::last_session(&ok_run);
+    assert!(
+        s["ended_at"].is_null() && s["slurm"]["state"].is_null(),
+        "{s}"
+    );
+    let again = unasked(&["resume", &ok]);
+    assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("the scheduler cannot say whether it still runs"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(jobs_named(&ok), Vec::<String>::new(), "nothing submitted");
 
     close_from_accounting(&env, &ok, &ok_job, "COMPLETED", 0);
     close_from_accounting(&env, &bad, &bad_job, "FAILED", 5);
