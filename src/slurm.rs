@@ -271,34 +271,38 @@ fn accounting(id: &JobId) -> Result<Option<Job>, Error> {
         }
         Err(e) => return Err(e),
     };
-    Ok(out.lines().find_map(|l| {
-        let f: Vec<&str> = l.split('|').collect();
-        if f.len() < 7 || JobId::parse(f[0]).as_ref() != Some(id) {
-            return None;
-        }
-        // sacct: "CANCELLED by 0"; ExitCode "code:signal".
-        let state = f[1].split_whitespace().next().unwrap_or("").to_string();
-        let (code, signal) = f[6].split_once(':').unwrap_or((f[6], "0"));
-        let exit = match (code.parse::<i64>(), signal.parse::<i64>()) {
-            (Ok(c), Ok(s)) => Some(if s > 0 { 128 + s } else { c }),
-            _ => None,
-        };
-        let job = Job {
-            id: id.clone(),
-            node: field(f[2]),
-            submitted_at: time(f[3]),
-            started_at: time(f[4]),
-            ended_at: time(f[5]),
-            exit_code: None,
-            reason: None,
-            state,
-        };
-        let exit_code = (job.phase() == Phase::Ended)
-            .then_some(exit)
-            .flatten()
-            .map(|c| settled(&job.state, c));
-        Some(Job { exit_code, ..job })
-    }))
+    Ok(out.lines().find_map(|l| parse_sacct_line(id, l)))
+}
+
+/// One line of `sacct --parsable2` (JobID|State|NodeList|Submit|Start|End|ExitCode)
+/// for job `id`.
+fn parse_sacct_line(id: &JobId, line: &str) -> Option<Job> {
+    let f: Vec<&str> = line.split('|').collect();
+    if f.len() < 7 || JobId::parse(f[0]).as_ref() != Some(id) {
+        return None;
+    }
+    // sacct: "CANCELLED by 0"; ExitCode "code:signal".
+    let state = f[1].split_whitespace().next().unwrap_or("").to_string();
+    let (code, signal) = f[6].split_once(':').unwrap_or((f[6], "0"));
+    let exit = match (code.parse::<i64>(), signal.parse::<i64>()) {
+        (Ok(c), Ok(s)) => Some(if s > 0 { 128 + s } else { c }),
+        _ => None,
+    };
+    let job = Job {
+        id: id.clone(),
+        node: field(f[2]),
+        submitted_at: time(f[3]),
+        started_at: time(f[4]),
+        ended_at: time(f[5]),
+        exit_code: None,
+        reason: None,
+        state,
+    };
+    let exit_code = (job.phase() == Phase::Ended)
+        .then_some(exit)
+        .flatten()
+        .map(|c| settled(&job.state, c));
+    Some(Job { exit_code, ..job })
 }
 
 /// Cancel a job (`scancel`).
@@ -477,6 +481,53 @@ mod tests {
         );
         assert_eq!(pending.reason.as_deref(), Some("JobHeldUser"));
         assert!(parse_squeue_line("garbage").is_none());
+    }
+
+    /// Lines a real sacct (Slurm 22.05, `.ci/slurm up`) printed.
+    #[test]
+    fn sacct_lines() {
+        let id = |s: &str| JobId::parse(s).unwrap();
+        let line = |i: &str, l: &str| parse_sacct_line(&id(i), l).unwrap();
+        let done = line(
+            "516",
+            "516|COMPLETED|vm|2026-11-30T21:28:17|2026-11-30T21:28:18|2026-11-30T21:28:19|0:0",
+        );
+        assert_eq!((done.phase(), done.exit_code), (Phase::Ended, Some(0)));
+        assert_eq!(done.node.as_deref(), Some("vm"));
+        assert_eq!(
+            done.ended_at.as_deref(),
+            Some("2026-11-30T21:28:19.000000Z")
+        );
+        let failed = line(
+            "517",
+            "517|FAILED|vm|2026-11-30T21:28:17|2026-11-30T21:28:18|2026-11-30T21:28:19|7:0",
+        );
+        assert_eq!(failed.exit_code, Some(7));
+        let killed = line(
+            "518",
+            "518|FAILED|vm|2026-11-30T21:28:17|2026-11-30T21:28:21|2026-11-30T21:28:22|0:9",
+        );
+        assert_eq!(killed.exit_code, Some(137));
+        let cancelled = line(
+            "519",
+            "519|CANCELLED by 0|None assigned|2026-11-30T21:28:17|2026-11-30T21:28:20|2026-11-30T21:28:20|0:0",
+        );
+        assert_eq!(cancelled.state, "CANCELLED");
+        assert_eq!(
+            (cancelled.phase(), cancelled.exit_code, cancelled.node),
+            (Phase::Ended, Some(1), None)
+        );
+        let running = line(
+            "520",
+            "520|RUNNING|vm|2026-11-30T21:28:17|2026-11-30T21:28:18|Unknown|0:0",
+        );
+        assert_eq!(
+            (running.phase(), running.exit_code, running.ended_at),
+            (Phase::Running, None, None)
+        );
+        // Another job's line, or a step's, is not this job.
+        assert!(parse_sacct_line(&id("52"), "520|RUNNING|vm|||Unknown|0:0").is_none());
+        assert!(parse_sacct_line(&id("520"), "520.batch|RUNNING|vm|||Unknown|0:0").is_none());
     }
 
     #[test]
