@@ -302,7 +302,20 @@ fn parse_sacct_line(id: &JobId, line: &str) -> Option<Job> {
         .then_some(exit)
         .flatten()
         .map(|c| settled(&job.state, c));
-    Some(Job { exit_code, ..job })
+    Some(never_started(Job { exit_code, ..job }))
+}
+
+/// A job that ended without ever being given a node (cancelled while
+/// pending) never started, though Slurm reports its end as its start.
+fn never_started(job: Job) -> Job {
+    if job.phase() == Phase::Ended && job.node.is_none() {
+        Job {
+            started_at: None,
+            ..job
+        }
+    } else {
+        job
+    }
 }
 
 /// Cancel a job (`scancel`).
@@ -350,7 +363,7 @@ fn parse_squeue_line(line: &str) -> Option<Job> {
     if job.reason.as_deref() == Some("None") {
         job.reason = None;
     }
-    Some(job)
+    Some(never_started(job))
 }
 
 /// A job that did not complete never reports success: Slurm gives 0 for a
@@ -483,6 +496,19 @@ mod tests {
         assert!(parse_squeue_line("garbage").is_none());
     }
 
+    /// A job cancelled while pending: real squeue (Slurm 22.05) gives its
+    /// cancel time as its start; it never started.
+    #[test]
+    fn a_job_cancelled_while_pending_has_no_start() {
+        let job = parse_squeue_line(
+            "519|CANCELLED||2026-11-30T21:28:17|2026-11-30T21:28:20|2026-11-30T21:28:20|0|JobHeldUser",
+        )
+        .unwrap();
+        assert_eq!((job.phase(), job.exit_code), (Phase::Ended, Some(1)));
+        assert_eq!((job.node, job.started_at), (None, None));
+        assert_eq!(job.ended_at.as_deref(), Some("2026-11-30T21:28:20.000000Z"));
+    }
+
     /// Lines a real sacct (Slurm 22.05, `.ci/slurm up`) printed.
     #[test]
     fn sacct_lines() {
@@ -513,6 +539,7 @@ mod tests {
             "519|CANCELLED by 0|None assigned|2026-11-30T21:28:17|2026-11-30T21:28:20|2026-11-30T21:28:20|0:0",
         );
         assert_eq!(cancelled.state, "CANCELLED");
+        assert_eq!(cancelled.started_at, None, "it never started");
         assert_eq!(
             (cancelled.phase(), cancelled.exit_code, cancelled.node),
             (Phase::Ended, Some(1), None)

@@ -864,12 +864,13 @@ fn min_job_age() -> Option<u64> {
     })
 }
 
-/// What sacct itself says of `job`: State, NodeList, End (UTC), ExitCode.
+/// What sacct itself says of `job`: State, NodeList, Start, End (UTC),
+/// ExitCode.
 fn sacct_row(job: &str) -> Vec<String> {
     let out = Command::new("sacct")
         .env("TZ", "UTC")
         .args(["-n", "-P", "-X", "-j", job])
-        .arg("--format=State,NodeList,End,ExitCode")
+        .arg("--format=State,NodeList,Start,End,ExitCode")
         .output()
         .unwrap();
     let row = stdout(&out);
@@ -955,9 +956,16 @@ fn close_from_accounting(env: &TestEnv, rid: &str, job: &str, state: &str, exit:
     assert_eq!(s["slurm"]["job_id"], job);
     assert_eq!(s["slurm"]["state"], state, "{s}");
     assert_eq!(s["exit_code"], exit, "{s}");
-    assert_eq!(s["ended_at"], format!("{}.000000Z", row[2]), "{s} {row:?}");
+    assert_eq!(s["ended_at"], format!("{}.000000Z", row[3]), "{s} {row:?}");
+    // A job never given a node never started (sacct gives its end as start).
     let node = (row[1] != "None assigned").then(|| row[1].clone());
+    let start = node.as_ref().map(|_| format!("{}.000000Z", row[2]));
     assert_eq!(s["slurm"]["node"], serde_json::json!(node), "{s} {row:?}");
+    assert_eq!(
+        s["slurm"]["started_at"],
+        serde_json::json!(start),
+        "{s} {row:?}"
+    );
 }
 
 #[test]
@@ -1047,10 +1055,10 @@ fn jobs_only_accounting_knows_close_with_128_plus_a_signal_and_not_0_when_cancel
     wait_until_only_accounting_knows(&held, &held_job);
     // sacct's own words: the signal in ExitCode's second half, and a
     // cancellation that names who cancelled with a zero exit code.
-    assert_eq!(sacct_row(&killed_job)[3], "0:10");
+    assert_eq!(sacct_row(&killed_job)[4], "0:10");
     let row = sacct_row(&held_job);
     assert!(row[0].starts_with("CANCELLED by "), "{row:?}");
-    assert_eq!(row[3], "0:0");
+    assert_eq!((row[1].as_str(), row[4].as_str()), ("None assigned", "0:0"));
 
     close_from_accounting(&killed_env, &killed, &killed_job, "FAILED", 138);
     close_from_accounting(&held_env, &held, &held_job, "CANCELLED", 1);
