@@ -113,8 +113,8 @@ pub struct SessionFacts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     pub rid: String,
-    /// How commands should name the run: its id, or the path the user gave
-    /// when the run lives outside `runs_dir`.
+    /// How commands should name the run: its id, or the path the user gave,
+    /// as one shell word (quoted when it needs to be).
     pub run_ref: String,
     pub path: PathBuf,
     /// The state file's path.
@@ -302,7 +302,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
     Report {
         rid: run.rid.clone(),
         run_ref: if operand.contains('/') {
-            operand.to_string()
+            crate::dispatch::shell_word(operand).into_owned()
         } else {
             run.rid.clone()
         },
@@ -655,7 +655,8 @@ pub fn next_command(report: &Report) -> Option<String> {
         OverallStatus::Corrupt => Some(match &report.last_good {
             Some(id) => format!("rk restore {run} --at {}", id.short()),
             None => {
-                let f = report.state_file.display();
+                let f = report.state_file.display().to_string();
+                let f = crate::dispatch::shell_word(&f);
                 format!("mv {f} {f}.corrupt && rk migrate {run}")
             }
         }),

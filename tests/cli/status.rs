@@ -394,3 +394,79 @@ fn status_corrupt_state_shows_the_recovery() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "interrupted");
 }
+
+/// The next command is for the shell as printed (`eval "$(rk next RUN)"`):
+/// a run named by a path, and the state file the corrupt-state advice moves
+/// aside, stay one word each when the project's path holds a space or a
+/// quote.
+#[test]
+fn the_next_command_runs_as_printed_from_a_path_with_spaces() {
+    let env = TestEnv::new();
+    let dir = "my 'runs' here";
+    let all: Vec<(&str, &str)> = PHASES.iter().map(|p| (*p, "completed")).collect();
+    env.write(
+        &format!("{dir}/experiments/run_r1/effective_config.yaml"),
+        CONFIG,
+    );
+    env.write(
+        &format!("{dir}/experiments/run_r1/run_state.json"),
+        state_json("r1", &all, ""),
+    );
+    env.write(
+        &format!("{dir}/experiments/run_r2/effective_config.yaml"),
+        CONFIG,
+    );
+    env.write(
+        &format!("{dir}/experiments/run_r2/run_state.json"),
+        "{\"schema_version\": 1,",
+    );
+    let project = env.root().join(dir);
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_rk"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let in_shell = |line: &str| {
+        Command::new("sh")
+            .args(["-c", line])
+            .current_dir(&project)
+            .env("PATH", &path)
+            .env("RK_NOW", crate::common::NOW)
+            .env("NO_COLOR", "1")
+            .env_remove("RK_PROJECT")
+            .output()
+            .unwrap()
+    };
+    let project_arg = project.to_str().unwrap();
+    let r1 = project.join("experiments/run_r1");
+    for (operand, done) in [
+        (
+            r1.to_str().unwrap(),
+            "experiments/run_r1/archive_manifest.json",
+        ),
+        ("r2", "experiments/run_r2/.rk/HEAD"),
+    ] {
+        let out = env.run(&["-C", project_arg, "next", operand]);
+        assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+        let line = String::from_utf8(out.stdout).unwrap();
+        let status = env.run(&["-C", project_arg, "status", operand, "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(doc["next"].as_str(), Some(line.trim_end()), "{operand}");
+        let ran = in_shell(line.trim_end());
+        assert_eq!(
+            ran.status.code(),
+            Some(0),
+            "`{}`: {}",
+            line.trim_end(),
+            env.render_output(&ran)
+        );
+        assert!(
+            project.join(done).exists(),
+            "`{}` made no {done}",
+            line.trim_end()
+        );
+    }
+}
