@@ -122,6 +122,8 @@ pub struct Report {
     pub status: OverallStatus,
     /// Why the state is corrupt.
     pub state_problem: Option<String>,
+    /// The state file exists but rk may not read it (not damaged).
+    pub state_unreadable: bool,
     /// The newest snapshot that still reads back intact (for a corrupt state).
     pub last_good: Option<ObjectId>,
     pub phases: Vec<PhaseLine>,
@@ -254,6 +256,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         found: found.map_err(|e| e.to_string()),
     });
     let mut concerns = Vec::new();
+    let state_unreadable = matches!(loaded, Err(state::Error::Unreadable { .. }));
     let (state, state_problem, last_good) = match loaded {
         // A state file deleted from a run rk knows: its store can give it back.
         Ok(None) => (
@@ -265,6 +268,9 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         Err(state::Error::Corrupt {
             problem, last_good, ..
         }) => (None, Some(problem.to_string()), last_good),
+        Err(state::Error::Unreadable { reason, .. }) => {
+            (None, Some(format!("cannot be read: {reason}")), None)
+        }
         Err(e) => (None, Some(e.to_string()), None),
     };
 
@@ -310,6 +316,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         state_file: state::state_path(run, settings),
         status,
         state_problem,
+        state_unreadable,
         last_good,
         phases,
         migrated: state.as_ref().and_then(|s| s.migrated).unwrap_or(false),
@@ -652,6 +659,9 @@ pub fn next_command(report: &Report) -> Option<String> {
     let run = &report.run_ref;
     match report.status {
         OverallStatus::Running | OverallStatus::Queued => None,
+        OverallStatus::Corrupt if report.state_unreadable => Some(state::unreadable_next(
+            &report.state_file.display().to_string(),
+        )),
         OverallStatus::Corrupt => Some(match &report.last_good {
             Some(id) => format!("rk restore {run} --at {}", id.short()),
             None => {

@@ -470,3 +470,49 @@ fn the_next_command_runs_as_printed_from_a_path_with_spaces() {
         );
     }
 }
+
+/// A state file rk may not read (its mode, another user's file) is not
+/// damaged: status, read-state and resume say it cannot be read and point at
+/// its owner and mode, never at restoring a snapshot over it (exit 5 as for
+/// any unreadable state), `rk next` says the same, and nothing is written.
+#[test]
+fn a_state_file_rk_may_not_read_is_a_permission_problem_not_damage() {
+    let env = TestEnv::new();
+    let run = crate::common::started_run(&env, "r1", CONFIG);
+    let state = run.join("run_state.json");
+    let before = crate::common::tree(env.root());
+    for args in [
+        &["status", "r1"][..],
+        &["status", "r1", "--json"],
+        &["read-state", "r1"],
+        &["resume", "r1", "--dry-run"],
+    ] {
+        let Some(mut cmd) = crate::common::cmd_without_access(&env, &state, args) else {
+            return;
+        };
+        let out = cmd.output().unwrap();
+        let shown = env.render_output(&out);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {shown}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot be read"), "{args:?}: {shown}");
+        assert!(stderr.contains("Permission denied"), "{args:?}: {shown}");
+        assert!(stderr.contains("rk: hint:"), "{args:?}: {shown}");
+        assert!(stderr.contains("ls -l"), "{args:?}: {shown}");
+        assert!(!shown.contains("restore"), "{args:?}: {shown}");
+        assert!(!shown.contains("the top level"), "{args:?}: {shown}");
+    }
+    let mut cmd = crate::common::cmd_without_access(&env, &state, &["next", "r1"]).unwrap();
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("ls -l {}\n", state.display()),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
+    crate::common::assert_same_tree(
+        &before,
+        &crate::common::tree(env.root()),
+        "an unreadable state",
+    );
+}
