@@ -63,25 +63,12 @@ const RK_OWN_FILES: [&str; 4] = [
 /// The commit and dirty flag of the repository holding the project root
 /// `root`, whose runs live in `root/runs_dir` (rk's own files there do not
 /// make the tree dirty).
+///
+/// One `git status` answers both: porcelain v2's `# branch.oid` header is
+/// HEAD (`(initial)` before the first commit), and any other line is a
+/// changed tracked file. Ahead/behind counts and rename detection are
+/// skipped: neither is needed, and both can walk history.
 pub fn probe(root: &Path, runs_dir: &str) -> Probe {
-    let inside = match git(root, &["rev-parse", "--is-inside-work-tree"]) {
-        Ok(out) => out,
-        Err(message) => return Probe::Unavailable(message),
-    };
-    if !inside.status.success() {
-        let stderr = String::from_utf8_lossy(&inside.stderr);
-        return if stderr.contains("not a git repository") {
-            Probe::NotARepository
-        } else {
-            Probe::Unavailable(format!("git rev-parse failed: {}", stderr.trim()))
-        };
-    }
-    let head = match git(root, &["rev-parse", "--verify", "-q", "HEAD"]) {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        // A repository with no commit yet has no version to record.
-        Ok(_) => return Probe::NotARepository,
-        Err(message) => return Probe::Unavailable(message),
-    };
     let runs_dir = runs_dir.trim_end_matches('/');
     // A runs dir outside the root cannot be named by a pathspec (git would
     // refuse it); its files are then outside the repository anyway.
@@ -91,22 +78,43 @@ pub fn probe(root: &Path, runs_dir: &str) -> Probe {
         .filter(|_| inside)
         .map(|name| format!(":(exclude,glob){runs_dir}/*/{name}"))
         .collect();
-    let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--", ":/"];
+    let mut status = vec![
+        "status",
+        "--porcelain=v2",
+        "--branch",
+        "--no-ahead-behind",
+        "--no-renames",
+        "--untracked-files=no",
+        "--",
+        ":/",
+    ];
     status.extend(excluded.iter().map(String::as_str));
-    let dirty = match git(root, &status) {
-        Ok(out) if out.status.success() => !out.stdout.is_empty(),
-        Ok(out) => {
-            return Probe::Unavailable(format!(
-                "git status failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ))
-        }
+    let out = match git(root, &status) {
+        Ok(out) => out,
         Err(message) => return Probe::Unavailable(message),
     };
-    Probe::Version(CodeVersion {
-        commit: head,
-        dirty,
-    })
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return if stderr.contains("not a git repository") {
+            Probe::NotARepository
+        } else {
+            Probe::Unavailable(format!("git status failed: {}", stderr.trim()))
+        };
+    }
+    let out = String::from_utf8_lossy(&out.stdout);
+    let head = out.lines().find_map(|l| l.strip_prefix("# branch.oid "));
+    match head {
+        // A repository with no commit yet has no version to record.
+        Some("(initial)") => Probe::NotARepository,
+        Some(commit) if is_commit_id(commit) => Probe::Version(CodeVersion {
+            commit: commit.to_string(),
+            dirty: out.lines().any(|l| !l.starts_with('#')),
+        }),
+        _ => Probe::Unavailable(format!(
+            "git status named no commit for HEAD: {:?}",
+            out.lines().next().unwrap_or("")
+        )),
+    }
 }
 
 /// Whether `s` looks like a git object id: 4 to 64 hex digits, nothing else.
@@ -202,6 +210,18 @@ mod tests {
         };
         assert!(v2.dirty);
         sh(dir.path(), &["commit", "-qam", "second: tune lr"]);
+        // A detached HEAD is a version like any other; the repository's own
+        // directory has no work tree to compare.
+        sh(dir.path(), &["checkout", "-q", "--detach"]);
+        let Probe::Version(detached) = probe(dir.path(), "experiments") else {
+            panic!("a version")
+        };
+        assert_eq!(detached.commit.len(), 40);
+        assert!(!detached.dirty);
+        assert!(matches!(
+            probe(&dir.path().join(".git"), "experiments"),
+            Probe::Unavailable(m) if m.contains("work tree")
+        ));
         // A tracked run dir whose only changes are rk's own files is clean;
         // a change to the orchestrator's files in it is not.
         let run = dir.path().join("experiments/run_r1");

@@ -209,18 +209,22 @@ fn install_forwarding() {
 /// single-quoted.
 pub fn shell_words(argv: &[String]) -> String {
     argv.iter()
-        .map(|w| {
-            if !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', r"'\''"))
-            }
-        })
+        .map(|w| shell_word(w))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// One word as a shell would need it typed: as it is when it holds only
+/// characters no shell treats specially, else single-quoted.
+pub fn shell_word(w: &str) -> std::borrow::Cow<'_, str> {
+    if !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+    {
+        w.into()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''")).into()
+    }
 }
 
 #[cfg(test)]

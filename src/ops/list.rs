@@ -344,8 +344,10 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .iter()
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'{');
+    // A lone surrogate escape reads as Python's json.load reads it.
+    let text = state::lone_surrogates_replaced(&buf[..len]);
     let parsed = if is_object {
-        serde_json::from_slice::<ListState>(&buf[..len]).map_err(|e| e.to_string())
+        serde_json::from_slice::<ListState>(&text).map_err(|e| e.to_string())
     } else {
         Err("not a JSON object".to_string())
     };

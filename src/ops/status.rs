@@ -113,8 +113,8 @@ pub struct SessionFacts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     pub rid: String,
-    /// How commands should name the run: its id, or the path the user gave
-    /// when the run lives outside `runs_dir`.
+    /// How commands should name the run: its id, or the path the user gave,
+    /// as one shell word (quoted when it needs to be).
     pub run_ref: String,
     pub path: PathBuf,
     /// The state file's path.
@@ -122,6 +122,8 @@ pub struct Report {
     pub status: OverallStatus,
     /// Why the state is corrupt.
     pub state_problem: Option<String>,
+    /// The state file exists but rk may not read it (not damaged).
+    pub state_unreadable: bool,
     /// The newest snapshot that still reads back intact (for a corrupt state).
     pub last_good: Option<ObjectId>,
     pub phases: Vec<PhaseLine>,
@@ -254,6 +256,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         found: found.map_err(|e| e.to_string()),
     });
     let mut concerns = Vec::new();
+    let state_unreadable = matches!(loaded, Err(state::Error::Unreadable { .. }));
     let (state, state_problem, last_good) = match loaded {
         // A state file deleted from a run rk knows: its store can give it back.
         Ok(None) => (
@@ -265,6 +268,9 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         Err(state::Error::Corrupt {
             problem, last_good, ..
         }) => (None, Some(problem.to_string()), last_good),
+        Err(state::Error::Unreadable { reason, .. }) => {
+            (None, Some(format!("cannot be read: {reason}")), None)
+        }
         Err(e) => (None, Some(e.to_string()), None),
     };
 
@@ -302,7 +308,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
     Report {
         rid: run.rid.clone(),
         run_ref: if operand.contains('/') {
-            operand.to_string()
+            crate::dispatch::shell_word(operand).into_owned()
         } else {
             run.rid.clone()
         },
@@ -310,6 +316,7 @@ pub fn report(project: &Project, run: &RunDir, operand: &str, scope: Scope) -> R
         state_file: state::state_path(run, settings),
         status,
         state_problem,
+        state_unreadable,
         last_good,
         phases,
         migrated: state.as_ref().and_then(|s| s.migrated).unwrap_or(false),
@@ -652,10 +659,14 @@ pub fn next_command(report: &Report) -> Option<String> {
     let run = &report.run_ref;
     match report.status {
         OverallStatus::Running | OverallStatus::Queued => None,
+        OverallStatus::Corrupt if report.state_unreadable => Some(state::unreadable_next(
+            &report.state_file.display().to_string(),
+        )),
         OverallStatus::Corrupt => Some(match &report.last_good {
             Some(id) => format!("rk restore {run} --at {}", id.short()),
             None => {
-                let f = report.state_file.display();
+                let f = report.state_file.display().to_string();
+                let f = crate::dispatch::shell_word(&f);
                 format!("mv {f} {f}.corrupt && rk migrate {run}")
             }
         }),

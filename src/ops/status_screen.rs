@@ -79,11 +79,12 @@ fn render_header(out: &mut dyn Write, r: &Report, style: Style) -> io::Result<()
         )?;
     }
     if let Some(problem) = &r.state_problem {
-        writeln!(
-            out,
-            "  state     {} is corrupt: {problem}",
-            r.state_file.display()
-        )?;
+        let is = if r.state_unreadable {
+            ""
+        } else {
+            "is corrupt: "
+        };
+        writeln!(out, "  state     {} {is}{problem}", r.state_file.display())?;
     }
     let mut facts = vec![format!(
         "{} trial{}",

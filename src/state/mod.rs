@@ -18,7 +18,8 @@ mod status;
 
 pub use fsck::{fsck, prune, FsckReport};
 pub use model::{
-    pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
+    lone_surrogates_replaced, pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus,
+    Problem, RunState, Session,
 };
 pub use records::trim_sessions;
 pub use session_job::SlurmJob;
@@ -44,6 +45,10 @@ pub enum Error {
         rid: String,
         last_good: Option<ObjectId>,
     },
+    /// The state file exists but rk may not read it (its owner or mode): not
+    /// damaged, so no snapshot is offered in its place.
+    #[error("{path} cannot be read: {reason}")]
+    Unreadable { path: String, reason: String },
     /// A state given as input (stdin) is not a valid state; nothing was written.
     #[error("invalid state from {origin}: {problem}; nothing was written")]
     Invalid { origin: String, problem: Problem },
@@ -61,7 +66,7 @@ pub enum Error {
 impl Diagnostic for Error {
     fn exit(&self) -> Exit {
         match self {
-            Error::Corrupt { .. } => Exit::Corrupt,
+            Error::Corrupt { .. } | Error::Unreadable { .. } => Exit::Corrupt,
             Error::Invalid { .. } | Error::NoState { .. } | Error::ExpectHead { .. } => Exit::Usage,
             Error::Store(e) => e.exit(),
         }
@@ -72,6 +77,7 @@ impl Diagnostic for Error {
             Error::Corrupt { rid, last_good, .. } => {
                 Some(store::recovery_hint(rid, last_good.as_ref()))
             }
+            Error::Unreadable { path, .. } => Some(unreadable_hint(path)),
             Error::Invalid { .. } => Some(
                 "give one JSON object in the shape of run_state.json version 1 (see `man rk-write-state`)".into(),
             ),
@@ -99,6 +105,20 @@ pub fn no_state_hint(rid: &str) -> String {
     format!("a run without a state (a legacy run) gets one with `rk migrate {rid}`")
 }
 
+/// What to do about a state file rk may not read: see who owns it and its
+/// mode (it is not damaged, so restoring a snapshot over it is no remedy).
+pub fn unreadable_hint(path: &str) -> String {
+    format!(
+        "the file is not damaged: check its owner and mode with `{}` and run rk as a user who may read it",
+        unreadable_next(path)
+    )
+}
+
+/// The command that shows why a state file cannot be read.
+pub fn unreadable_next(path: &str) -> String {
+    format!("ls -l {}", crate::dispatch::shell_word(path))
+}
+
 /// The path of a run's state file.
 pub fn state_path(run: &RunDir, settings: &Settings) -> PathBuf {
     run.path.join(&settings.state_file)
@@ -117,7 +137,7 @@ fn read_working(path: &Path) -> Result<Working, store::Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Working::Missing),
         Err(e) => return Err(store::io_err(path, e)),
     };
-    let value = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+    let value = match model::parse_json(&bytes) {
         Ok(v) => v,
         Err(_) => {
             let problem = RunState::from_slice(&bytes).err().unwrap_or(Problem {
@@ -163,6 +183,12 @@ pub fn load_file(run: &RunDir, settings: &Settings) -> Result<Option<RunState>, 
     let bytes = match store::atomic::read_regular(&path, store::atomic::limit::STATE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(Error::Unreadable {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        }
         Err(e) => {
             return Err(corrupt(Problem {
                 pointer: String::new(),

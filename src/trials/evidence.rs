@@ -334,39 +334,35 @@ fn non_empty(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// The concerns one trial raises.
+/// The concerns one trial raises (most raise none, and then nothing is
+/// allocated: this runs once a trial).
 pub fn concerns(slug: &str, path: &str, manifest: &TrialManifestState<'_>) -> Vec<Concern> {
-    let (slug, path) = (slug.to_string(), path.to_string());
+    let (slug, path) = (|| slug.to_string(), || path.to_string());
     match manifest {
         TrialManifestState::Corrupt(error) => vec![Concern::CorruptManifest {
-            slug,
-            path,
+            slug: slug(),
+            path: path(),
             error: error.to_string(),
         }],
         TrialManifestState::Missing(error) => vec![Concern::MissingManifest {
-            slug,
-            path,
+            slug: slug(),
+            path: path(),
             error: error.to_string(),
         }],
-        TrialManifestState::Ok { view, from } => {
-            let mut out: Vec<Concern> = view
-                .warnings
-                .iter()
-                .map(|message| Concern::FieldIgnored {
-                    slug: slug.clone(),
-                    path: path.clone(),
-                    message: message.clone(),
-                })
-                .collect();
-            if view.reconstructed {
-                out.push(Concern::ReconstructedManifest {
-                    slug,
-                    path,
-                    from: from.clone(),
-                });
-            }
-            out
-        }
+        TrialManifestState::Ok { view, from } => view
+            .warnings
+            .iter()
+            .map(|message| Concern::FieldIgnored {
+                slug: slug(),
+                path: path(),
+                message: message.clone(),
+            })
+            .chain(view.reconstructed.then(|| Concern::ReconstructedManifest {
+                slug: slug(),
+                path: path(),
+                from: from.clone(),
+            }))
+            .collect(),
     }
 }
 

@@ -256,3 +256,36 @@ pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// An `rk` command run by a user who may not read what `unreadable` names
+/// (its mode set to 0600, or 0000 when the tests do not run as root): as
+/// root, rk runs as `nobody` through setpriv(1), the test's root made
+/// traversable. `None`, said on stderr, when root has no setpriv.
+pub fn cmd_without_access(env: &TestEnv, unreadable: &Path, args: &[&str]) -> Option<Command> {
+    use std::os::unix::fs::PermissionsExt;
+    let root = unsafe { libc::geteuid() } == 0;
+    let mode = if root { 0o600 } else { 0o000 };
+    std::fs::set_permissions(unreadable, std::fs::Permissions::from_mode(mode)).unwrap();
+    if !root {
+        return Some(env.cmd(args));
+    }
+    let has_setpriv = Command::new("setpriv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_setpriv {
+        eprintln!("skipped: running as root without setpriv(1) to drop to nobody");
+        return None;
+    }
+    std::fs::set_permissions(env.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_rk"))
+        .args(args)
+        .current_dir(env.root())
+        .env("RK_NOW", NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("RK_PROJECT")
+        .stdin(Stdio::null());
+    Some(cmd)
+}

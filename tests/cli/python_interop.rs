@@ -941,3 +941,75 @@ fn rks_archive_manifest_carries_the_fields_list_runs_py_reads() {
         Err(e) => eprintln!("skipped the Python reading: python3 is not available: {e}"),
     }
 }
+
+/// Python's `json.dump` writes a str holding a lone surrogate (a file name
+/// that is not UTF-8, as `os.listdir` decodes it, in an exception message
+/// the orchestrator puts in `last_error`) as a `\udcXX` escape, and its
+/// `json.load` reads that back. The state is the orchestrator's real record,
+/// not a corrupt file: status, list, resume and the write path read it (the
+/// lone surrogate becomes U+FFFD), and nothing is moved aside or restored.
+#[test]
+fn a_lone_surrogate_escape_python_writes_is_read_not_called_corrupt() {
+    let env = TestEnv::new();
+    logging_project(&env, Some("rk"));
+    let mut statuses: Vec<(&str, &str)> = ALL_DONE[..4].to_vec();
+    statuses.push(("parse", "failed"));
+    let dir = python_run(&env, "r1", CFG, &statuses);
+    let path = dir.join("run_state.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (head, tail) = text.split_once("\"parse\": {").unwrap();
+    let tail = tail.replacen(
+        "\"last_error\": null",
+        r#""last_error": "[Errno 2] No such file or directory: '/data/caf\udce9.csv'""#,
+        1,
+    );
+    std::fs::write(&path, format!("{head}\"parse\": {{{tail}")).unwrap();
+    if Command::new("python3").arg("--version").output().is_ok() {
+        let read = Command::new("python3")
+            .args(["-c", "import json,sys; s=json.load(open(sys.argv[1])); print(s['phases']['parse']['status'])"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "failed");
+    }
+
+    let status = env.run(&["status", "r1"]);
+    let shown = env.render_output(&status);
+    assert_eq!(status.status.code(), Some(0), "{shown}");
+    assert!(shown.starts_with("run r1: failed"), "{shown}");
+    assert!(shown.contains("/data/caf\u{fffd}.csv"), "{shown}");
+    let json = env.run(&["status", "r1", "--json"]);
+    assert_eq!(json.status.code(), Some(0), "{}", env.render_output(&json));
+    let list = env.render(&["list"]);
+    assert!(list.contains("r1   failed"), "{list}");
+    let state = env.run(&["read-state", "r1"]);
+    assert_eq!(
+        state.status.code(),
+        Some(0),
+        "{}",
+        env.render_output(&state)
+    );
+    let fsck = env.run(&["fsck", "r1"]);
+    assert_eq!(fsck.status.code(), Some(0), "{}", env.render_output(&fsck));
+
+    let note = env.run(&["note", "r1", "the csv has a Latin-1 name"]);
+    assert_eq!(note.status.code(), Some(0), "{}", env.render_output(&note));
+    let out = resume(&env, &["resume", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert!(
+        dispatched(&env)[0].ends_with("--from_step parse"),
+        "{:?}",
+        dispatched(&env)
+    );
+    let state = state_of(&dir);
+    assert_eq!(state["phases"]["parse"]["status"], "failed");
+    assert_eq!(
+        state["phases"]["parse"]["last_error"],
+        "[Errno 2] No such file or directory: '/data/caf\u{fffd}.csv'"
+    );
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".corrupt.")), "{names:?}");
+}

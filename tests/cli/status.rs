@@ -394,3 +394,125 @@ fn status_corrupt_state_shows_the_recovery() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "interrupted");
 }
+
+/// The next command is for the shell as printed (`eval "$(rk next RUN)"`):
+/// a run named by a path, and the state file the corrupt-state advice moves
+/// aside, stay one word each when the project's path holds a space or a
+/// quote.
+#[test]
+fn the_next_command_runs_as_printed_from_a_path_with_spaces() {
+    let env = TestEnv::new();
+    let dir = "my 'runs' here";
+    let all: Vec<(&str, &str)> = PHASES.iter().map(|p| (*p, "completed")).collect();
+    env.write(
+        &format!("{dir}/experiments/run_r1/effective_config.yaml"),
+        CONFIG,
+    );
+    env.write(
+        &format!("{dir}/experiments/run_r1/run_state.json"),
+        state_json("r1", &all, ""),
+    );
+    env.write(
+        &format!("{dir}/experiments/run_r2/effective_config.yaml"),
+        CONFIG,
+    );
+    env.write(
+        &format!("{dir}/experiments/run_r2/run_state.json"),
+        "{\"schema_version\": 1,",
+    );
+    let project = env.root().join(dir);
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_rk"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let in_shell = |line: &str| {
+        Command::new("sh")
+            .args(["-c", line])
+            .current_dir(&project)
+            .env("PATH", &path)
+            .env("RK_NOW", crate::common::NOW)
+            .env("NO_COLOR", "1")
+            .env_remove("RK_PROJECT")
+            .output()
+            .unwrap()
+    };
+    let project_arg = project.to_str().unwrap();
+    let r1 = project.join("experiments/run_r1");
+    for (operand, done) in [
+        (
+            r1.to_str().unwrap(),
+            "experiments/run_r1/archive_manifest.json",
+        ),
+        ("r2", "experiments/run_r2/.rk/HEAD"),
+    ] {
+        let out = env.run(&["-C", project_arg, "next", operand]);
+        assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+        let line = String::from_utf8(out.stdout).unwrap();
+        let status = env.run(&["-C", project_arg, "status", operand, "--json"]);
+        let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(doc["next"].as_str(), Some(line.trim_end()), "{operand}");
+        let ran = in_shell(line.trim_end());
+        assert_eq!(
+            ran.status.code(),
+            Some(0),
+            "`{}`: {}",
+            line.trim_end(),
+            env.render_output(&ran)
+        );
+        assert!(
+            project.join(done).exists(),
+            "`{}` made no {done}",
+            line.trim_end()
+        );
+    }
+}
+
+/// A state file rk may not read (its mode, another user's file) is not
+/// damaged: status, read-state and resume say it cannot be read and point at
+/// its owner and mode, never at restoring a snapshot over it (exit 5 as for
+/// any unreadable state), `rk next` says the same, and nothing is written.
+#[test]
+fn a_state_file_rk_may_not_read_is_a_permission_problem_not_damage() {
+    let env = TestEnv::new();
+    let run = crate::common::started_run(&env, "r1", CONFIG);
+    let state = run.join("run_state.json");
+    let before = crate::common::tree(env.root());
+    for args in [
+        &["status", "r1"][..],
+        &["status", "r1", "--json"],
+        &["read-state", "r1"],
+        &["resume", "r1", "--dry-run"],
+    ] {
+        let Some(mut cmd) = crate::common::cmd_without_access(&env, &state, args) else {
+            return;
+        };
+        let out = cmd.output().unwrap();
+        let shown = env.render_output(&out);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {shown}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot be read"), "{args:?}: {shown}");
+        assert!(stderr.contains("Permission denied"), "{args:?}: {shown}");
+        assert!(stderr.contains("rk: hint:"), "{args:?}: {shown}");
+        assert!(stderr.contains("ls -l"), "{args:?}: {shown}");
+        assert!(!shown.contains("restore"), "{args:?}: {shown}");
+        assert!(!shown.contains("the top level"), "{args:?}: {shown}");
+    }
+    let mut cmd = crate::common::cmd_without_access(&env, &state, &["next", "r1"]).unwrap();
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("ls -l {}\n", state.display()),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o644)).unwrap();
+    crate::common::assert_same_tree(
+        &before,
+        &crate::common::tree(env.root()),
+        "an unreadable state",
+    );
+}

@@ -37,7 +37,8 @@ use std::io::Write;
 /// RUN` without a state (`rk restore RUN --at ID` when its store still holds
 /// a snapshot); `rk archive RUN` when completed; `rk verify RUN` when
 /// archived; for a corrupt state `rk restore RUN --at ID` (the last good
-/// snapshot); `rk gate clear RUN PHASE --note "…"` first when only work
+/// snapshot), but `ls -l FILE` for a state file rk may not read (its owner
+/// or mode: it is not damaged, exit 5 all the same); `rk gate clear RUN PHASE --note "…"` first when only work
 /// behind an owed review gate is left; nothing while running.
 ///
 /// Without RUN: the run whose directory holds the current directory (`cd
@@ -133,6 +134,14 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
     }
     out.flush()?;
     match (report.status, &report.state_problem) {
+        (crate::state::OverallStatus::Corrupt, Some(problem)) if report.state_unreadable => {
+            let file = report.state_file.display().to_string();
+            Err(Error::refusal(
+                Exit::Corrupt,
+                format!("{file} {problem}"),
+                Some(crate::state::unreadable_hint(&file)),
+            ))
+        }
         (crate::state::OverallStatus::Corrupt, Some(problem)) => Err(Error::refusal(
             Exit::Corrupt,
             format!("{} is corrupt: {problem}", report.state_file.display()),
