@@ -421,6 +421,34 @@ impl Project {
         ids
     }
 
+    /// Run directories whose name is `<prefix>` and then no run id rk
+    /// accepts (the Python tools take any `--run_id`): not among
+    /// [`Project::run_ids`], but a run all the same, named by its path. Each
+    /// with its path and why its id is refused; only directories that hold a
+    /// state file, a config or a store count.
+    pub fn runs_without_an_id(&self) -> Vec<(PathBuf, String)> {
+        let Ok(entries) = std::fs::read_dir(self.runs_dir()) else {
+            return Vec::new();
+        };
+        let s = &self.settings;
+        let mut runs: Vec<(PathBuf, String)> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let rid = name.strip_prefix(&s.run_dir_prefix)?;
+                let why = validate_rid(rid).err()?.to_string();
+                let path = e.path();
+                let looks_like_run = path.join(&s.state_file).exists()
+                    || path.join(&s.config_file).exists()
+                    || path.join(".rk").is_dir();
+                looks_like_run.then_some((path, why))
+            })
+            .collect();
+        runs.sort();
+        runs
+    }
+
     /// Directories of `runs_dir` not named `<prefix><RID>` that hold an
     /// `archive_manifest.json`: runs archived by the Python tool set's
     /// archive_run.py (`t0_<rid>`), listed and reported from that manifest.

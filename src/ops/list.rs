@@ -23,6 +23,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
 /// How rows are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -97,6 +98,9 @@ impl Row {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listing {
     pub rows: Vec<Row>,
+    /// Runs that are no row: their directory's name holds no run id rk
+    /// accepts. Each path, and why its id is refused.
+    pub without_an_id: Vec<(PathBuf, String)>,
 }
 
 /// `rk list --json` (format_version 1): the document rk-list(1) describes
@@ -204,7 +208,10 @@ pub fn list(project: &Project, sort: SortBy) -> Result<Listing, crate::pool::Pan
     if sort == SortBy::Updated {
         rows.sort_by(|a, b| b.last_update.cmp(&a.last_update).then(a.rid.cmp(&b.rid)));
     }
-    Ok(Listing { rows })
+    Ok(Listing {
+        rows,
+        without_an_id: project.runs_without_an_id(),
+    })
 }
 
 /// Runs whose open session has a Slurm job: one `squeue` call for all of

@@ -16,9 +16,11 @@
 //! worth reading and only `migrate` may rewrite a manifest.
 //!
 //! Both readings see what the orchestrator's `json.load` sees: of a duplicate
-//! key the last value wins, in the place of the first; and both call the same
-//! bytes corrupt (invalid UTF-8, a lone surrogate escape, a number out of
-//! `f64` range, nesting deeper than 128), wherever in the file they are.
+//! key the last value wins, in the place of the first; a `\uXXXX` escape of a
+//! lone surrogate (which `json.dump` writes for a str holding one, such as a
+//! file name that is not UTF-8) reads as U+FFFD; and both call the same bytes
+//! corrupt (invalid UTF-8, a number out of `f64` range, nesting deeper than
+//! 128), wherever in the file they are.
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -80,6 +82,53 @@ impl fmt::Display for Corrupt {
 impl<'a> ManifestView<'a> {
     /// Read the fields rk reports; corrupt when not JSON or not an object.
     pub fn parse(bytes: &'a [u8]) -> Result<ManifestView<'a>, Corrupt> {
+        match ManifestView::parse_exact(bytes) {
+            // Looked for only when the bytes do not parse, so a scan of
+            // well-formed manifests pays nothing for it. The replacement has
+            // the escape's length: an error names the same line and column.
+            Err(corrupt) => match crate::state::lone_surrogates_replaced(bytes) {
+                Cow::Owned(fixed) => {
+                    ManifestView::parse_exact(&fixed).map(ManifestView::into_owned)
+                }
+                Cow::Borrowed(_) => Err(corrupt),
+            },
+            view => view,
+        }
+    }
+
+    /// The same view, owning its strings.
+    fn into_owned(self) -> ManifestView<'static> {
+        fn own(c: Cow<'_, str>) -> Cow<'static, str> {
+            Cow::Owned(c.into_owned())
+        }
+        ManifestView {
+            schema_version: self.schema_version,
+            run_id: self.run_id.map(own),
+            datasets: self
+                .datasets
+                .into_iter()
+                .map(|(k, ids)| (own(k), ids.into_iter().map(own).collect()))
+                .collect(),
+            job_status: self
+                .job_status
+                .into_iter()
+                .map(|(p, s)| (own(p), own(s)))
+                .collect(),
+            stage_status: self
+                .stage_status
+                .into_iter()
+                .map(|s| StageStatus {
+                    stage: own(s.stage),
+                    status: s.status.map(own),
+                })
+                .collect(),
+            reconstructed: self.reconstructed,
+            warnings: self.warnings,
+        }
+    }
+
+    /// [`ManifestView::parse`] of the bytes exactly as they are.
+    fn parse_exact(bytes: &'a [u8]) -> Result<ManifestView<'a>, Corrupt> {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let view = match de.deserialize_any(ViewVisitor) {
             Ok(Some(view)) => view,
@@ -138,6 +187,7 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn parse(bytes: &[u8]) -> Result<Manifest, Corrupt> {
+        let bytes = &*crate::state::lone_surrogates_replaced(bytes);
         let view = ManifestView::parse(bytes)?;
         let raw = match serde_json::from_slice(bytes) {
             Ok(serde_json::Value::Object(map)) => map,
@@ -826,7 +876,6 @@ mod tests {
             b"{\"reconstructed\": true, \"reconstructed_from\": \"trial.\xce_manifest.json.bak\", \"datasets\": {\"k\": [\"2\",\"2\",\"3\"]}}".to_vec(),
             b"{\"x\": 1e400}".to_vec(),
             b"{\"x\": \"\xff\"}".to_vec(),
-            b"{\"x\": \"\\ud800\"}".to_vec(),
             b"{\"jobs\": {\"\xc3\": 1}}".to_vec(),
             b"{\"datasets\": {\"a\": [[1e999]]}}".to_vec(),
             b"{\"stage_status\": {\"s\": {\"artifacts\": [-1e309]}}}".to_vec(),
@@ -839,6 +888,12 @@ mod tests {
         let fine = format!("{{\"x\": {}{}}}", "[".repeat(100), "]".repeat(100));
         assert!(ManifestView::parse(fine.as_bytes()).is_ok());
         assert!(Manifest::parse(fine.as_bytes()).is_ok());
+        // A lone surrogate escape, which Python's json.load reads too: both
+        // readings take it, as U+FFFD.
+        let lone = br#"{"run_id": "r\ud800", "x": "\udc00"}"#;
+        let view = ManifestView::parse(lone).unwrap();
+        assert_eq!(view.run_id.as_deref(), Some("r\u{fffd}"));
+        assert_eq!(Manifest::parse(lone).unwrap().raw["x"], "\u{fffd}");
     }
 
     /// Duplicates are found the same way in a small object (keys searched in

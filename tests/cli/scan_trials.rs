@@ -292,3 +292,41 @@ fn a_bad_rk_threads_is_refused() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// Python's `json.dump` writes a lone surrogate escape for a str holding one
+/// (`os.listdir`'s name for a part directory that is not UTF-8, in a stage's
+/// artifacts), and the orchestrator's `json.load` reads the manifest back:
+/// rk reads it too (U+FFFD in the surrogate's place), never calls it corrupt,
+/// and `rk migrate` leaves it as it is instead of "repairing" it.
+#[test]
+fn a_lone_surrogate_escape_python_writes_is_read_not_corrupt() {
+    let env = TestEnv::new();
+    let manifest = V2.replace(
+        r#""artifacts": {}"#,
+        r#""artifacts": {"parts": [{"path": "caf\udce9_p01/results.jsonl"}]}"#,
+    );
+    assert_ne!(manifest, V2);
+    run_with(&env, &[("t1", &manifest)]);
+    let out = env.run(&["scan-trials", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["state"], "ok", "{line}");
+    assert_eq!(
+        line["jobs"],
+        serde_json::json!({"completed": 1, "running": 1})
+    );
+    assert_eq!(line["stages"]["downloaded"], "completed", "{line}");
+    let path = env
+        .root()
+        .join(format!("{RUN}/t1/results/trial_manifest.json"));
+    let out = env.run(&["migrate", "r1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), manifest);
+    let names: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["trial_manifest.json"]);
+    let status = env.render(&["status", "r1"]);
+    assert!(!status.contains("corrupt"), "{status}");
+}

@@ -44,7 +44,9 @@ use std::io::Write;
 /// phases to decide.
 ///
 /// A corrupt state file is a `corrupt` row plus one warning on stderr; the
-/// listing goes on and exits 0.
+/// listing goes on and exits 0. A run directory whose name holds no run id
+/// rk accepts (`run_été 2`, made by a tool that takes any id) is no row: one
+/// warning names its path, by which every command takes it.
 ///
 /// With --json, one object: `format_version` (1) and `runs`, a list of
 /// `{run, status, phase: {name, index, count} | null, migrated, config_hash,
@@ -91,6 +93,16 @@ pub fn run(args: Args, ctx: &Context) -> Result<Exit, Error> {
                 ),
             );
         }
+    }
+    for (path, why) in &listing.without_an_id {
+        let path = path.display().to_string();
+        warn(
+            ctx.color,
+            &format!(
+                "{path} is not listed: {why}; name it by its path: `rk status {}`",
+                crate::dispatch::shell_word(&path)
+            ),
+        );
     }
     let mut out = stdout();
     if args.json {
