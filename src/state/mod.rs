@@ -65,7 +65,7 @@ pub enum Error {
     Unrecorded {
         path: String,
         rid: String,
-        source: store::Error,
+        source: Box<store::Error>,
     },
     /// The store under the state failed (lock, objects, log, HEAD, files).
     #[error(transparent)]
@@ -77,7 +77,8 @@ impl Diagnostic for Error {
         match self {
             Error::Corrupt { .. } | Error::Unreadable { .. } => Exit::Corrupt,
             Error::Invalid { .. } | Error::NoState { .. } | Error::ExpectHead { .. } => Exit::Usage,
-            Error::Unrecorded { source, .. } | Error::Store(source) => source.exit(),
+            Error::Unrecorded { source, .. } => source.exit(),
+            Error::Store(e) => e.exit(),
         }
     }
 
@@ -96,7 +97,7 @@ impl Diagnostic for Error {
             )),
             Error::Unrecorded { rid, source, .. } => Some(format!(
                 "the change is in place: check `rk status {rid}` before running the command again (it would be made twice); the next rk write records it in the store{}",
-                if matches!(source, store::Error::NoSpace { .. }) {
+                if matches!(**source, store::Error::NoSpace { .. }) {
                     "; free space on that file system first"
                 } else {
                     ""
@@ -454,7 +455,7 @@ pub fn commit<T, E: From<Error>>(
         Error::Unrecorded {
             path: state_file.display().to_string(),
             rid: run.rid.clone(),
-            source,
+            source: Box::new(source),
         }
     })?;
     Ok((
