@@ -58,6 +58,15 @@ pub enum Error {
     /// `--expect HEAD…`: a condition must name a snapshot by its id.
     #[error("--expect {given}: name the snapshot by its id, not by HEAD")]
     ExpectHead { given: String, rid: String },
+    /// `run_state.json` was replaced, but the store's log and HEAD could not
+    /// be moved (a full disk, an I/O error): the change is in place, and the
+    /// next write records it as `observed`.
+    #[error("{path} was written, but the store could not record it: {source}")]
+    Unrecorded {
+        path: String,
+        rid: String,
+        source: Box<store::Error>,
+    },
     /// The store under the state failed (lock, objects, log, HEAD, files).
     #[error(transparent)]
     Store(#[from] store::Error),
@@ -68,6 +77,7 @@ impl Diagnostic for Error {
         match self {
             Error::Corrupt { .. } | Error::Unreadable { .. } => Exit::Corrupt,
             Error::Invalid { .. } | Error::NoState { .. } | Error::ExpectHead { .. } => Exit::Usage,
+            Error::Unrecorded { source, .. } => source.exit(),
             Error::Store(e) => e.exit(),
         }
     }
@@ -84,6 +94,14 @@ impl Diagnostic for Error {
             Error::NoState { rid, .. } => Some(no_state_hint(rid)),
             Error::ExpectHead { rid, .. } => Some(format!(
                 "`rk read-state {rid} --with-id` prints the id of the state it shows"
+            )),
+            Error::Unrecorded { rid, source, .. } => Some(format!(
+                "the change is in place: check `rk status {rid}` before running the command again (it would be made twice); the next rk write records it in the store{}",
+                if matches!(**source, store::Error::NoSpace { .. }) {
+                    "; free space on that file system first"
+                } else {
+                    ""
+                }
             )),
             Error::Store(e) => e.hint(),
         }
@@ -433,7 +451,13 @@ pub fn commit<T, E: From<Error>>(
     .map_err(|e| Error::from(store::io_err(&state_file, e)))?;
 
     // 6. Log and HEAD.
-    move_head(&store, parent_id, &id, now.unix_ms(), op, message).map_err(Error::from)?;
+    move_head(&store, parent_id, &id, now.unix_ms(), op, message).map_err(|source| {
+        Error::Unrecorded {
+            path: state_file.display().to_string(),
+            rid: run.rid.clone(),
+            source: Box::new(source),
+        }
+    })?;
     Ok((
         Committed {
             id,

@@ -215,3 +215,72 @@ fn never_writes_through_a_symlink() {
     assert_ne!(out.status.code(), Some(0), "{}", env.render_output(&out));
     assert_eq!(env.read("outside.json"), PY_STATE);
 }
+
+/// A disk that fills between run_state.json and the store's log (the log
+/// cannot grow: RLIMIT_FSIZE below its size, writes past it fail with EFBIG)
+/// leaves the new state in place, so rk says so, and to look before running
+/// the command again (exit 4, the disk is full); the next write records it as
+/// `observed`, and nothing is lost or done twice.
+#[test]
+fn a_full_disk_after_the_state_file_was_replaced_says_the_change_is_in_place() {
+    let env = TestEnv::new();
+    env.write("experiments/run_r1/effective_config.yaml", "m: 1\n");
+    let state = |n: u32| format!("{{\"schema_version\": 1, \"run_id\": \"r1\", \"n\": {n}}}");
+    for n in 0..4 {
+        let out = env.run_stdin(&["write-state", "r1"], state(n).as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    }
+    let run = env.root().join("experiments/run_r1");
+    assert!(std::fs::metadata(run.join(".rk/log")).unwrap().len() > 512);
+    let mut child = Command::new("sh")
+        .args(["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_rk"))
+        .args(["write-state", "r1"])
+        .current_dir(env.root())
+        .env("RK_NOW", crate::common::NOW)
+        .env("NO_COLOR", "1")
+        .env_remove("RK_PROJECT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(state(99).as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let shown = env.render_output(&out);
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    assert!(shown.contains("File too large"), "{shown}");
+    assert!(shown.contains("run_state.json was written"), "{shown}");
+    assert!(shown.contains("the change is in place"), "{shown}");
+    assert!(
+        shown.contains("before running the command again"),
+        "{shown}"
+    );
+    assert!(!shown.contains("then run the command again"), "{shown}");
+    assert_eq!(crate::common::state_of(&run)["n"], 99);
+
+    let out = env.run_stdin(&["write-state", "r1"], state(100).as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", env.render_output(&out));
+    let log = String::from_utf8(env.run(&["log", "r1", "--json"]).stdout).unwrap();
+    let ops: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["op"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ops[ops.len() - 2..], ["observed", "write-state"], "{log}");
+    let observed = env.run(&["read-state", "r1", "--at", "HEAD~1"]);
+    let observed: serde_json::Value = serde_json::from_slice(&observed.stdout).unwrap();
+    assert_eq!(observed["n"], 99);
+}
