@@ -352,9 +352,9 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
         .find(|b| !b.is_ascii_whitespace())
         .is_some_and(|b| *b == b'{');
     // A lone surrogate escape reads as Python's json.load reads it.
-    let text = state::lone_surrogates_replaced(&buf[..len]);
+    let mut scratch = Vec::new();
     let parsed = if is_object {
-        serde_json::from_slice::<ListState>(&text).map_err(|e| e.to_string())
+        state::from_python_json::<ListState>(&buf[..len], &mut scratch).map_err(|e| e.to_string())
     } else {
         Err("not a JSON object".to_string())
     };

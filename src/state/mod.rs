@@ -18,8 +18,8 @@ mod status;
 
 pub use fsck::{fsck, prune, FsckReport};
 pub use model::{
-    lone_surrogates_replaced, pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus,
-    Problem, RunState, Session,
+    from_python_json, lone_surrogates_replaced, parse_json, pipeline_of, DriftRecord, Extra, Gate,
+    Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
 pub use records::trim_sessions;
 pub use session_job::SlurmJob;
@@ -155,7 +155,7 @@ fn read_working(path: &Path) -> Result<Working, store::Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Working::Missing),
         Err(e) => return Err(store::io_err(path, e)),
     };
-    let value = match model::parse_json(&bytes) {
+    let value = match parse_json(&bytes) {
         Ok(v) => v,
         Err(_) => {
             let problem = RunState::from_slice(&bytes).err().unwrap_or(Problem {

@@ -725,7 +725,31 @@ pub fn pipeline_of<'p, 'a>(
 /// corrupt. A string cannot hold the surrogate itself, so rk writes U+FFFD
 /// back (docs/FORMATS.md#run-state).
 pub fn parse_json(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    serde_json::from_slice(&lone_surrogates_replaced(bytes))
+    from_python_json(bytes, &mut Vec::new())
+}
+
+/// `T` from JSON text as Python's `json.load` reads it (see [`parse_json`]).
+/// The text is parsed as it is first; only text that does not parse is
+/// looked at for lone surrogate escapes, so well-formed files (list, status
+/// and scans read thousands) pay nothing for them. The text with the escapes
+/// replaced goes into `scratch`, which a `T` that borrows then borrows from;
+/// the replacement has the escape's length, so an error names the same line
+/// and column.
+pub fn from_python_json<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Result<T, serde_json::Error> {
+    match serde_json::from_slice(bytes) {
+        Ok(t) => Ok(t),
+        Err(e) => match lone_surrogates_replaced(bytes) {
+            Cow::Owned(fixed) => {
+                *scratch = fixed;
+                let fixed: &'a Vec<u8> = scratch;
+                serde_json::from_slice(fixed)
+            }
+            Cow::Borrowed(_) => Err(e),
+        },
+    }
 }
 
 /// `bytes` with every `\uXXXX` escape of a lone surrogate (one not in a

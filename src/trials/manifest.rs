@@ -187,9 +187,8 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn parse(bytes: &[u8]) -> Result<Manifest, Corrupt> {
-        let bytes = &*crate::state::lone_surrogates_replaced(bytes);
         let view = ManifestView::parse(bytes)?;
-        let raw = match serde_json::from_slice(bytes) {
+        let raw = match crate::state::parse_json(bytes) {
             Ok(serde_json::Value::Object(map)) => map,
             Ok(_) => return Err(Corrupt("not a JSON object".into())),
             Err(e) => return Err(Corrupt(format!("not valid JSON: {e}"))),
