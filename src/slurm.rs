@@ -14,7 +14,9 @@
 //! script ([`BATCH_SCRIPT`], `exec "$@"`) and the argv follows the script's
 //! path as its arguments, so no shell string is ever built from config
 //! values. Times are asked for in UTC (`TZ=UTC`), since Slurm's clients print
-//! local time without a zone.
+//! local time without a zone, and in Slurm's standard form
+//! (`SLURM_TIME_FORMAT=standard`), whatever format the user chose for their
+//! own use of `squeue` and `sacct`.
 
 use crate::exit::{Diagnostic, Exit};
 use std::ffi::OsString;
@@ -68,12 +70,23 @@ pub enum Error {
     /// time limit over the partition's, an unknown option).
     #[error("`{command}` refused: {message}")]
     Refused { command: String, message: String },
-    /// The controller (or munge, its authentication) cannot be reached.
-    #[error("`{command}` cannot reach the Slurm controller: {message}")]
+    /// The controller (or munge, its authentication) cannot be reached; for
+    /// `sacct`, accounting storage (slurmdbd).
+    #[error("`{command}` cannot reach {}: {message}", reaches(.command))]
     Unreachable { command: String, message: String },
     /// The command said something rk cannot read.
     #[error("`{command}` answered in a way rk cannot read: {message}")]
     Unreadable { command: String, message: String },
+}
+
+/// What `command` talks to: `sacct` reads accounting storage through
+/// slurmdbd; the other clients talk to the controller.
+fn reaches(command: &str) -> &'static str {
+    if command == "sacct" {
+        "Slurm's accounting storage (slurmdbd)"
+    } else {
+        "the Slurm controller"
+    }
 }
 
 impl Diagnostic for Error {
@@ -88,6 +101,7 @@ impl Diagnostic for Error {
         Some(match self {
             Error::Missing { .. } => "install Slurm's client commands (Debian: slurm-client) on this machine, or set `dispatch.via: local` in rk.yaml".into(),
             Error::Refused { .. } => "check `dispatch.slurm.args` in rk.yaml against the cluster (`sinfo` lists its partitions); nothing was recorded as dispatched".into(),
+            Error::Unreachable { command, .. } if command == "sacct" => "check that slurmdbd is up (`sacctmgr show cluster`), then try again".into(),
             Error::Unreachable { .. } => "check that slurmctld and munged are up (`sinfo`, `scontrol ping`), then try again; nothing was recorded as dispatched".into(),
             Error::Unreadable { .. } => "look at the job with `squeue --me`; if it was submitted, `scancel` it before trying again".into(),
         })
@@ -257,34 +271,51 @@ fn accounting(id: &JobId) -> Result<Option<Job>, Error> {
         }
         Err(e) => return Err(e),
     };
-    Ok(out.lines().find_map(|l| {
-        let f: Vec<&str> = l.split('|').collect();
-        if f.len() < 7 || JobId::parse(f[0]).as_ref() != Some(id) {
-            return None;
+    Ok(out.lines().find_map(|l| parse_sacct_line(id, l)))
+}
+
+/// One line of `sacct --parsable2` (JobID|State|NodeList|Submit|Start|End|ExitCode)
+/// for job `id`.
+fn parse_sacct_line(id: &JobId, line: &str) -> Option<Job> {
+    let f: Vec<&str> = line.split('|').collect();
+    if f.len() < 7 || JobId::parse(f[0]).as_ref() != Some(id) {
+        return None;
+    }
+    // sacct: "CANCELLED by 0"; ExitCode "code:signal".
+    let state = f[1].split_whitespace().next().unwrap_or("").to_string();
+    let (code, signal) = f[6].split_once(':').unwrap_or((f[6], "0"));
+    let exit = match (code.parse::<i64>(), signal.parse::<i64>()) {
+        (Ok(c), Ok(s)) => Some(if s > 0 { 128 + s } else { c }),
+        _ => None,
+    };
+    let job = Job {
+        id: id.clone(),
+        node: field(f[2]),
+        submitted_at: time(f[3]),
+        started_at: time(f[4]),
+        ended_at: time(f[5]),
+        exit_code: None,
+        reason: None,
+        state,
+    };
+    let exit_code = (job.phase() == Phase::Ended)
+        .then_some(exit)
+        .flatten()
+        .map(|c| settled(&job.state, c));
+    Some(never_started(Job { exit_code, ..job }))
+}
+
+/// A job that ended without ever being given a node (cancelled while
+/// pending) never started, though Slurm reports its end as its start.
+fn never_started(job: Job) -> Job {
+    if job.phase() == Phase::Ended && job.node.is_none() {
+        Job {
+            started_at: None,
+            ..job
         }
-        // sacct: "CANCELLED by 0"; ExitCode "code:signal".
-        let state = f[1].split_whitespace().next().unwrap_or("").to_string();
-        let (code, signal) = f[6].split_once(':').unwrap_or((f[6], "0"));
-        let exit = match (code.parse::<i64>(), signal.parse::<i64>()) {
-            (Ok(c), Ok(s)) => Some(if s > 0 { 128 + s } else { c }),
-            _ => None,
-        };
-        let job = Job {
-            id: id.clone(),
-            node: field(f[2]),
-            submitted_at: time(f[3]),
-            started_at: time(f[4]),
-            ended_at: time(f[5]),
-            exit_code: None,
-            reason: None,
-            state,
-        };
-        let exit_code = (job.phase() == Phase::Ended)
-            .then_some(exit)
-            .flatten()
-            .map(|c| settled(&job.state, c));
-        Some(Job { exit_code, ..job })
-    }))
+    } else {
+        job
+    }
 }
 
 /// Cancel a job (`scancel`).
@@ -332,7 +363,7 @@ fn parse_squeue_line(line: &str) -> Option<Job> {
     if job.reason.as_deref() == Some("None") {
         job.reason = None;
     }
-    Some(job)
+    Some(never_started(job))
 }
 
 /// A job that did not complete never reports success: Slurm gives 0 for a
@@ -370,6 +401,7 @@ fn run(line: &[OsString]) -> Result<String, Error> {
     let output = Command::new(&line[0])
         .args(&line[1..])
         .env("TZ", "UTC")
+        .env("SLURM_TIME_FORMAT", "standard")
         .stdin(Stdio::null())
         .output()
         .map_err(|source| Error::Missing {
@@ -462,6 +494,67 @@ mod tests {
         );
         assert_eq!(pending.reason.as_deref(), Some("JobHeldUser"));
         assert!(parse_squeue_line("garbage").is_none());
+    }
+
+    /// A job cancelled while pending: real squeue (Slurm 22.05) gives its
+    /// cancel time as its start; it never started.
+    #[test]
+    fn a_job_cancelled_while_pending_has_no_start() {
+        let job = parse_squeue_line(
+            "519|CANCELLED||2026-11-30T21:28:17|2026-11-30T21:28:20|2026-11-30T21:28:20|0|JobHeldUser",
+        )
+        .unwrap();
+        assert_eq!((job.phase(), job.exit_code), (Phase::Ended, Some(1)));
+        assert_eq!((job.node, job.started_at), (None, None));
+        assert_eq!(job.ended_at.as_deref(), Some("2026-11-30T21:28:20.000000Z"));
+    }
+
+    /// Lines a real sacct (Slurm 22.05, `.ci/slurm up`) printed.
+    #[test]
+    fn sacct_lines() {
+        let id = |s: &str| JobId::parse(s).unwrap();
+        let line = |i: &str, l: &str| parse_sacct_line(&id(i), l).unwrap();
+        let done = line(
+            "516",
+            "516|COMPLETED|vm|2026-11-30T21:28:17|2026-11-30T21:28:18|2026-11-30T21:28:19|0:0",
+        );
+        assert_eq!((done.phase(), done.exit_code), (Phase::Ended, Some(0)));
+        assert_eq!(done.node.as_deref(), Some("vm"));
+        assert_eq!(
+            done.ended_at.as_deref(),
+            Some("2026-11-30T21:28:19.000000Z")
+        );
+        let failed = line(
+            "517",
+            "517|FAILED|vm|2026-11-30T21:28:17|2026-11-30T21:28:18|2026-11-30T21:28:19|7:0",
+        );
+        assert_eq!(failed.exit_code, Some(7));
+        let killed = line(
+            "518",
+            "518|FAILED|vm|2026-11-30T21:28:17|2026-11-30T21:28:21|2026-11-30T21:28:22|0:9",
+        );
+        assert_eq!(killed.exit_code, Some(137));
+        let cancelled = line(
+            "519",
+            "519|CANCELLED by 0|None assigned|2026-11-30T21:28:17|2026-11-30T21:28:20|2026-11-30T21:28:20|0:0",
+        );
+        assert_eq!(cancelled.state, "CANCELLED");
+        assert_eq!(cancelled.started_at, None, "it never started");
+        assert_eq!(
+            (cancelled.phase(), cancelled.exit_code, cancelled.node),
+            (Phase::Ended, Some(1), None)
+        );
+        let running = line(
+            "520",
+            "520|RUNNING|vm|2026-11-30T21:28:17|2026-11-30T21:28:18|Unknown|0:0",
+        );
+        assert_eq!(
+            (running.phase(), running.exit_code, running.ended_at),
+            (Phase::Running, None, None)
+        );
+        // Another job's line, or a step's, is not this job.
+        assert!(parse_sacct_line(&id("52"), "520|RUNNING|vm|||Unknown|0:0").is_none());
+        assert!(parse_sacct_line(&id("520"), "520.batch|RUNNING|vm|||Unknown|0:0").is_none());
     }
 
     #[test]
