@@ -47,7 +47,7 @@ use std::path::PathBuf;
 /// Environment: RK_PROJECT (the project root), RK_NOW (an RFC 3339 time used
 /// instead of the clock; anything else is exit 2, as is a clock past year
 /// 9999), NO_COLOR (no colour, even on a terminal), RK_LOCK_TIMEOUT_MS (how long to wait for .state.lock,
-/// default 10000), RK_PYTHON (the Python with PyYAML rk asks for a
+/// in milliseconds, default 10000; anything but a whole number is exit 2), RK_PYTHON (the Python with PyYAML rk asks for a
 /// pyyaml-sorted hash it cannot reproduce itself, default python3),
 /// RK_THREADS (worker threads for scan-trials, status, migrate, list, archive
 /// and verify; default the number of cores, at most 8; 1 does the work on one
@@ -243,6 +243,12 @@ fn run(cli: Cli) -> Result<Exit, Error> {
             Some(
                 "set RK_THREADS to a whole number from 1 up, or unset it to use every core".into(),
             ),
+        ));
+    }
+    if let Err(e) = crate::store::lock::lock_timeout_from_env() {
+        return Err(Error::usage(
+            e,
+            Some("set RK_LOCK_TIMEOUT_MS to a whole number of milliseconds (0: do not wait), or unset it to wait 10 s".into()),
         ));
     }
     let ctx = Context {

@@ -51,15 +51,36 @@ pub struct StateLock {
     path: PathBuf,
 }
 
+/// `RK_LOCK_TIMEOUT_MS` is set but is not a whole number of milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("RK_LOCK_TIMEOUT_MS={0:?} is not a number of milliseconds")]
+pub struct BadLockTimeout(pub String);
+
+/// How long `RK_LOCK_TIMEOUT_MS` says to wait for `.state.lock`, if set (empty
+/// is unset); an error when it is not a whole number of milliseconds.
+pub fn lock_timeout_from_env() -> Result<Option<Duration>, BadLockTimeout> {
+    match std::env::var_os("RK_LOCK_TIMEOUT_MS") {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => {
+            let text = v.to_string_lossy();
+            match text.trim().parse::<u64>() {
+                Ok(ms) => Ok(Some(Duration::from_millis(ms))),
+                Err(_) => Err(BadLockTimeout(text.into_owned())),
+            }
+        }
+    }
+}
+
 impl StateLock {
     /// Take `.state.lock` exclusively, waiting up to the timeout
     /// (`RK_LOCK_TIMEOUT_MS` when set, else 10 s); then exit 4 naming the
     /// holder when `/proc/locks` tells it.
     pub fn acquire(path: &Path) -> Result<StateLock, Error> {
-        let timeout = std::env::var("RK_LOCK_TIMEOUT_MS")
+        // An invalid value is refused by the CLI before any work starts.
+        let timeout = lock_timeout_from_env()
             .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map(Duration::from_millis)
+            .flatten()
             .unwrap_or(STATE_LOCK_TIMEOUT);
         StateLock::acquire_within(path, timeout)
     }
