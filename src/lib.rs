@@ -19,6 +19,7 @@ pub mod orchestrators;
 pub mod output;
 pub mod pool;
 pub mod project;
+pub mod python_json;
 pub mod run_config;
 pub mod slurm;
 pub mod state;

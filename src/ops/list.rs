@@ -354,7 +354,8 @@ fn read_row(run: &RunDir, settings: &Settings, buf: &mut Vec<u8>) -> Row {
     // A lone surrogate escape reads as Python's json.load reads it.
     let mut scratch = Vec::new();
     let parsed = if is_object {
-        state::from_python_json::<ListState>(&buf[..len], &mut scratch).map_err(|e| e.to_string())
+        crate::python_json::from_slice::<ListState>(&buf[..len], &mut scratch)
+            .map_err(|e| e.to_string())
     } else {
         Err("not a JSON object".to_string())
     };

@@ -18,8 +18,7 @@ mod status;
 
 pub use fsck::{fsck, prune, FsckReport};
 pub use model::{
-    from_python_json, lone_surrogates_replaced, parse_json, pipeline_of, DriftRecord, Extra, Gate,
-    Note, Phase, PhaseStatus, Problem, RunState, Session,
+    pipeline_of, DriftRecord, Extra, Gate, Note, Phase, PhaseStatus, Problem, RunState, Session,
 };
 pub use records::trim_sessions;
 pub use session_job::SlurmJob;
@@ -155,7 +154,7 @@ fn read_working(path: &Path) -> Result<Working, store::Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Working::Missing),
         Err(e) => return Err(store::io_err(path, e)),
     };
-    let value = match parse_json(&bytes) {
+    let value = match crate::python_json::value(&bytes) {
         Ok(v) => v,
         Err(_) => {
             let problem = RunState::from_slice(&bytes).err().unwrap_or(Problem {

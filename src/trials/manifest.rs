@@ -86,7 +86,7 @@ impl<'a> ManifestView<'a> {
             // Looked for only when the bytes do not parse, so a scan of
             // well-formed manifests pays nothing for it. The replacement has
             // the escape's length: an error names the same line and column.
-            Err(corrupt) => match crate::state::lone_surrogates_replaced(bytes) {
+            Err(corrupt) => match crate::python_json::lone_surrogates_replaced(bytes) {
                 Cow::Owned(fixed) => {
                     ManifestView::parse_exact(&fixed).map(ManifestView::into_owned)
                 }
@@ -188,7 +188,7 @@ pub struct Manifest {
 impl Manifest {
     pub fn parse(bytes: &[u8]) -> Result<Manifest, Corrupt> {
         let view = ManifestView::parse(bytes)?;
-        let raw = match crate::state::parse_json(bytes) {
+        let raw = match crate::python_json::value(bytes) {
             Ok(serde_json::Value::Object(map)) => map,
             Ok(_) => return Err(Corrupt("not a JSON object".into())),
             Err(e) => return Err(Corrupt(format!("not valid JSON: {e}"))),

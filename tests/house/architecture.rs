@@ -52,6 +52,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "output",
             "pool",
             "project",
+            "python_json",
             "run_config",
             "slurm",
             "state",
