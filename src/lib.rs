@@ -12,6 +12,7 @@ pub mod clock;
 pub mod code_version;
 pub mod dispatch;
 pub mod drift;
+pub mod environment;
 pub mod error;
 pub mod exit;
 pub mod ops;

@@ -38,17 +38,7 @@ pub struct BadThreads(pub String);
 /// The number of threads `RK_THREADS` asks for, if set; an error when it is
 /// set to anything but a whole number from 1 up.
 pub fn threads_from_env() -> Result<Option<usize>, BadThreads> {
-    match std::env::var_os("RK_THREADS") {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => {
-            let text = v.to_string_lossy();
-            match text.trim().parse::<usize>() {
-                Ok(n) if n >= 1 => Ok(Some(n)),
-                _ => Err(BadThreads(text.into_owned())),
-            }
-        }
-    }
+    crate::environment::whole_number("RK_THREADS", |&n: &usize| n >= 1).map_err(BadThreads)
 }
 
 /// The number of worker threads: `RK_THREADS`, else the cores (at most 8).

@@ -59,17 +59,9 @@ pub struct BadLockTimeout(pub String);
 /// How long `RK_LOCK_TIMEOUT_MS` says to wait for `.state.lock`, if set (empty
 /// is unset); an error when it is not a whole number of milliseconds.
 pub fn lock_timeout_from_env() -> Result<Option<Duration>, BadLockTimeout> {
-    match std::env::var_os("RK_LOCK_TIMEOUT_MS") {
-        None => Ok(None),
-        Some(v) if v.is_empty() => Ok(None),
-        Some(v) => {
-            let text = v.to_string_lossy();
-            match text.trim().parse::<u64>() {
-                Ok(ms) => Ok(Some(Duration::from_millis(ms))),
-                Err(_) => Err(BadLockTimeout(text.into_owned())),
-            }
-        }
-    }
+    crate::environment::whole_number("RK_LOCK_TIMEOUT_MS", |_: &u64| true)
+        .map(|ms| ms.map(Duration::from_millis))
+        .map_err(BadLockTimeout)
 }
 
 impl StateLock {

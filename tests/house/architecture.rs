@@ -48,6 +48,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "code_version",
             "dispatch",
             "drift",
+            "environment",
             "orchestrators",
             "output",
             "pool",
