@@ -1139,19 +1139,8 @@ fn check(case: &Case) -> Result<(), String> {
     (case.setup)(&env);
     let before = tree(env.root());
     let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-    let out = {
-        use std::io::Write;
-        let mut child = env
-            .cmd(&args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // A command may exit before it reads its stdin.
-        let _ = child.stdin.take().unwrap().write_all(&case.stdin);
-        child.wait_with_output().unwrap()
-    };
+    // A command may exit before it reads its stdin.
+    let out = crate::common::output_with_stdin(&mut env.cmd(&args), &case.stdin);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let shown = || {
         let mut r = env.render_output(&out);
@@ -1292,17 +1281,7 @@ fn bad_input_full_disk() {
             .env("RK_NOW", crate::common::NOW)
             .env("NO_COLOR", "1")
             .env_remove("RK_PROJECT");
-        let out = {
-            use std::io::Write;
-            let mut child = sh
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap();
-            let _ = child.stdin.take().unwrap().write_all(&stdin);
-            child.wait_with_output().unwrap()
-        };
+        let out = crate::common::output_with_stdin(&mut sh, &stdin);
         let stderr = String::from_utf8_lossy(&out.stderr);
         eprintln!(
             "full disk {args:?}: exit {:?}: {}",

@@ -251,22 +251,7 @@ fn the_shortcut_and_the_parser_agree() {
         cmd.envs(vars.iter().copied());
         let out = match stdin {
             None => cmd.output().unwrap(),
-            Some(input) => {
-                use std::io::Write;
-                let mut child = cmd
-                    .stdin(std::process::Stdio::piped())
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap();
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(input.as_bytes())
-                    .unwrap();
-                child.wait_with_output().unwrap()
-            }
+            Some(input) => crate::common::output_with_stdin(&mut cmd, input.as_bytes()),
         };
         env.render_output(&out)
     };

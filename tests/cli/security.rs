@@ -56,17 +56,8 @@ const STATE: &[u8] = b"{\"schema_version\": 1, \"phases\": {}, \"x\": 1}";
 
 /// Run with STATE on stdin; a command that exits before reading it is fine.
 fn run(env: &TestEnv, args: &[String]) -> std::process::Output {
-    use std::io::Write;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut child = env
-        .cmd(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = child.stdin.take().unwrap().write_all(STATE);
-    child.wait_with_output().unwrap()
+    crate::common::output_with_stdin(&mut env.cmd(&args), STATE)
 }
 
 #[test]

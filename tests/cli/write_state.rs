@@ -153,17 +153,11 @@ fn waits_for_pythons_flock_then_gives_up_with_exit_4() {
     assert_eq!(line.trim(), "locked");
     let before = tree(env.root());
     let start = Instant::now();
-    let mut child = env
-        .cmd(&["write-state", "r1"])
-        .env("RK_LOCK_TIMEOUT_MS", "400")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(A).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::output_with_stdin(
+        env.cmd(&["write-state", "r1"])
+            .env("RK_LOCK_TIMEOUT_MS", "400"),
+        A,
+    );
     let waited = start.elapsed();
     let _ = holder.kill();
     let _ = holder.wait();
@@ -232,29 +226,17 @@ fn a_full_disk_after_the_state_file_was_replaced_says_the_change_is_in_place() {
     }
     let run = env.root().join("experiments/run_r1");
     assert!(std::fs::metadata(run.join(".rk/log")).unwrap().len() > 512);
-    let mut child = Command::new("sh")
-        .args(["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""])
-        .arg(env!("CARGO_BIN_EXE_rk"))
-        .args(["write-state", "r1"])
-        .current_dir(env.root())
-        .env("RK_NOW", crate::common::NOW)
-        .env("NO_COLOR", "1")
-        .env_remove("RK_PROJECT")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(state(99).as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = crate::common::output_with_stdin(
+        Command::new("sh")
+            .args(["-c", "trap '' XFSZ; ulimit -f 1; exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_rk"))
+            .args(["write-state", "r1"])
+            .current_dir(env.root())
+            .env("RK_NOW", crate::common::NOW)
+            .env("NO_COLOR", "1")
+            .env_remove("RK_PROJECT"),
+        state(99).as_bytes(),
+    );
     let shown = env.render_output(&out);
     assert_eq!(out.status.code(), Some(4), "{shown}");
     assert!(shown.contains("File too large"), "{shown}");
